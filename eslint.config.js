@@ -1,0 +1,43 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import globals from 'globals';
+import lwc from '@lwc/eslint-plugin-lwc';
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', '.data/**', 'coverage/**', '.sfdx/**', '.sf/**'] },
+  // relay, sandboxes, scripts and cross-cutting tests: TypeScript on Node 24
+  {
+    files: ['**/*.ts'],
+    extends: [js.configs.recommended, ...tseslint.configs.recommended],
+    languageOptions: { globals: globals.node },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+      'no-console': ['error', { allow: ['error', 'warn'] }],
+    },
+  },
+  // CLI, scripts and benchmarks print for people
+  { files: ['scripts/**/*.ts', 'relay/src/cli/**/*.ts', 'tests/bench/**/*.ts'], rules: { 'no-console': 'off' } },
+  // Lightning Web Components
+  {
+    files: ['force-app/**/lwc/**/*.js'],
+    extends: [js.configs.recommended],
+    plugins: { '@lwc/lwc': lwc },
+    languageOptions: {
+      globals: { ...globals.browser },
+      parserOptions: { ecmaVersion: 'latest', sourceType: 'module' },
+    },
+    rules: {
+      '@lwc/lwc/no-api-reassignments': 'error',
+      '@lwc/lwc/no-async-operation': 'error',
+      '@lwc/lwc/no-inner-html': 'error',
+      '@lwc/lwc/no-document-query': 'error',
+    },
+  },
+  // Jest tests and mocks for the components
+  {
+    files: ['force-app/**/__tests__/**/*.js', 'force-app/test/**/*.js', 'jest.config.cjs', 'jest-sa11y-setup.js'],
+    languageOptions: { globals: { ...globals.node, ...globals.jest, ...globals.browser } },
+    rules: { '@lwc/lwc/no-async-operation': 'off' },
+  },
+);

