@@ -2,6 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
 import lwc from '@lwc/eslint-plugin-lwc';
+import babelParser from '@babel/eslint-parser';
 
 export default tseslint.config(
   { ignores: ['node_modules/**', '.data/**', 'coverage/**', '.sfdx/**', '.sf/**'] },
@@ -25,7 +26,14 @@ export default tseslint.config(
     plugins: { '@lwc/lwc': lwc },
     languageOptions: {
       globals: { ...globals.browser },
-      parserOptions: { ecmaVersion: 'latest', sourceType: 'module' },
+      // LWC uses decorators (@api, @wire), which only Babel's parser reads.
+      parser: babelParser,
+      parserOptions: {
+        requireConfigFile: false,
+        babelOptions: {
+          parserOpts: { plugins: ['classProperties', ['decorators', { decoratorsBeforeExport: false }]] },
+        },
+      },
     },
     rules: {
       '@lwc/lwc/no-api-reassignments': 'error',

@@ -1,27 +1,18 @@
 import pg from 'pg';
-import os from 'node:os';
-import path from 'node:path';
-import { startEmbeddedPostgres } from '../../relay/src/store/embeddedPostgres.ts';
 
 /**
  * Test databases. The global setup (globalSetup.ts) starts one embedded cluster per test run and
  * exports its admin URL in COSELL_TEST_PG_ADMIN_URL; each test takes a fresh database from it,
- * so test files run in parallel without seeing each other's rows. A test file run on its own
- * (node --test file.ts) starts a private cluster instead.
+ * so test files run in parallel without seeing each other's rows.
  */
-let privateCluster: Promise<string> | undefined;
-
 async function adminUrl(): Promise<string> {
   const shared = process.env.COSELL_TEST_PG_ADMIN_URL;
   if (shared) return shared;
-  privateCluster ??= (async () => {
-    const port = 56000 + Math.floor(Math.random() * 4000);
-    const dataDir = path.join(os.tmpdir(), `cosell-test-pg-${process.pid}-${port}`);
-    const cluster = await startEmbeddedPostgres({ dataDir, port, persistent: false });
-    process.once('beforeExit', () => void cluster.stop());
-    return cluster.adminUrl;
-  })();
-  return privateCluster;
+  // A cluster started here would keep this test process alive after its tests end, so a single
+  // file must be run with the global setup too.
+  throw new Error(
+    'No test PostgreSQL cluster: run tests through `npm run test:relay`, or add --test-global-setup=tests/support/globalSetup.ts',
+  );
 }
 
 let counter = 0;

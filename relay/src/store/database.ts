@@ -1,0 +1,60 @@
+import path from 'node:path';
+import pg from 'pg';
+import type { Logger } from '../logger.ts';
+import { startEmbeddedPostgres } from './embeddedPostgres.ts';
+import { migrate } from './migrate.ts';
+
+export interface Database {
+  pool: pg.Pool;
+  connectionString: string;
+  embedded: boolean;
+  close(): Promise<void>;
+}
+
+export interface OpenDatabaseOptions {
+  /** Production: DATABASE_URL. Unset: an embedded cluster in embeddedDir. */
+  databaseUrl?: string;
+  embeddedDir: string;
+  embeddedPort: number;
+  poolSize?: number;
+  logger: Logger;
+}
+
+const EMBEDDED_DATABASE = 'cosell';
+
+/** Opens the relay's database (starting embedded PostgreSQL when no URL is given) and migrates it. */
+export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
+  let connectionString = options.databaseUrl;
+  let stopCluster: (() => Promise<void>) | undefined;
+  if (!connectionString) {
+    const cluster = await startEmbeddedPostgres({
+      dataDir: path.resolve(options.embeddedDir),
+      port: options.embeddedPort,
+      persistent: true,
+      logger: options.logger,
+    });
+    stopCluster = cluster.stop;
+    const admin = new pg.Client({ connectionString: cluster.adminUrl });
+    await admin.connect();
+    try {
+      const { rowCount } = await admin.query('select 1 from pg_database where datname = $1', [EMBEDDED_DATABASE]);
+      if (!rowCount) await admin.query(`create database ${EMBEDDED_DATABASE}`);
+    } finally {
+      await admin.end();
+    }
+    connectionString = cluster.urlFor(EMBEDDED_DATABASE);
+    options.logger.info({ dataDir: options.embeddedDir, port: options.embeddedPort }, 'embedded PostgreSQL started');
+  }
+  const pool = new pg.Pool({ connectionString, max: options.poolSize ?? 20 });
+  pool.on('error', (error) => options.logger.error({ err: error }, 'idle PostgreSQL client failed'));
+  await migrate(pool, options.logger);
+  return {
+    pool,
+    connectionString,
+    embedded: Boolean(stopCluster),
+    async close() {
+      await pool.end();
+      await stopCluster?.();
+    },
+  };
+}

@@ -1,0 +1,173 @@
+import type pg from 'pg';
+
+export type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
+export type SyncStatus = 'Synced' | 'Pending' | 'Error';
+
+export interface Link {
+  id: number;
+  referralId: string | null;
+  opportunityId: string | null;
+  engagementId: string | null;
+  accountId: string | null;
+  referralEtag: string | null;
+  referralUpdatedAt: Date | null;
+  inboundValues: Record<string, unknown> | null;
+  inboundFingerprint: string | null;
+  outboundValues: Record<string, unknown> | null;
+  outboundFingerprint: string | null;
+  syncStatus: SyncStatus;
+  lastError: string | null;
+  lastSyncedAt: Date | null;
+  updatedAt: Date;
+}
+
+interface LinkRow {
+  id: string;
+  referral_id: string | null;
+  opportunity_id: string | null;
+  engagement_id: string | null;
+  account_id: string | null;
+  referral_etag: string | null;
+  referral_updated_at: Date | null;
+  inbound_values: Record<string, unknown> | null;
+  inbound_fingerprint: string | null;
+  outbound_values: Record<string, unknown> | null;
+  outbound_fingerprint: string | null;
+  sync_status: SyncStatus;
+  last_error: string | null;
+  last_synced_at: Date | null;
+  updated_at: Date;
+}
+
+function toLink(row: LinkRow): Link {
+  return {
+    id: Number(row.id),
+    referralId: row.referral_id,
+    opportunityId: row.opportunity_id,
+    engagementId: row.engagement_id,
+    accountId: row.account_id,
+    referralEtag: row.referral_etag,
+    referralUpdatedAt: row.referral_updated_at,
+    inboundValues: row.inbound_values,
+    inboundFingerprint: row.inbound_fingerprint,
+    outboundValues: row.outbound_values,
+    outboundFingerprint: row.outbound_fingerprint,
+    syncStatus: row.sync_status,
+    lastError: row.last_error,
+    lastSyncedAt: row.last_synced_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export async function findLinkByReferral(db: Queryable, referralId: string): Promise<Link | null> {
+  const { rows } = await db.query<LinkRow>('select * from cosell.links where referral_id = $1', [referralId]);
+  return rows[0] ? toLink(rows[0]) : null;
+}
+
+export async function findLinkByOpportunity(db: Queryable, opportunityId: string): Promise<Link | null> {
+  const { rows } = await db.query<LinkRow>('select * from cosell.links where opportunity_id = $1', [opportunityId]);
+  return rows[0] ? toLink(rows[0]) : null;
+}
+
+export interface LinkUpdate {
+  referralId?: string | null;
+  opportunityId?: string | null;
+  engagementId?: string | null;
+  accountId?: string | null;
+  referralEtag?: string | null;
+  referralUpdatedAt?: Date | string | null;
+  inboundValues?: Record<string, unknown> | null;
+  inboundFingerprint?: string | null;
+  outboundValues?: Record<string, unknown> | null;
+  outboundFingerprint?: string | null;
+  syncStatus?: SyncStatus;
+  lastError?: string | null;
+  synced?: boolean;
+}
+
+const COLUMNS: Record<Exclude<keyof LinkUpdate, 'synced'>, string> = {
+  referralId: 'referral_id',
+  opportunityId: 'opportunity_id',
+  engagementId: 'engagement_id',
+  accountId: 'account_id',
+  referralEtag: 'referral_etag',
+  referralUpdatedAt: 'referral_updated_at',
+  inboundValues: 'inbound_values',
+  inboundFingerprint: 'inbound_fingerprint',
+  outboundValues: 'outbound_values',
+  outboundFingerprint: 'outbound_fingerprint',
+  syncStatus: 'sync_status',
+  lastError: 'last_error',
+};
+
+/**
+ * Creates or updates the link identified by the referral id or the opportunity id (whichever is
+ * given; both when the pair is first completed). Unspecified columns keep their values.
+ */
+export async function saveLink(
+  db: Queryable,
+  key: { referralId?: string; opportunityId?: string; linkId?: number },
+  update: LinkUpdate,
+): Promise<Link> {
+  const entries = Object.entries(update).filter(([k, v]) => k !== 'synced' && v !== undefined) as [
+    Exclude<keyof LinkUpdate, 'synced'>,
+    unknown,
+  ][];
+  const values: unknown[] = [];
+  const sets = entries.map(([k, v]) => {
+    values.push(v !== null && typeof v === 'object' && !(v instanceof Date) ? JSON.stringify(v) : v);
+    return `${COLUMNS[k]} = $${values.length}`;
+  });
+  sets.push('updated_at = now()');
+  if (update.synced) sets.push('last_synced_at = now()');
+  let where: string;
+  if (key.linkId !== undefined) {
+    values.push(key.linkId);
+    where = `id = $${values.length}`;
+  } else if (key.referralId) {
+    values.push(key.referralId);
+    where = `referral_id = $${values.length}`;
+  } else if (key.opportunityId) {
+    values.push(key.opportunityId);
+    where = `opportunity_id = $${values.length}`;
+  } else throw new Error('saveLink needs a referral id, an opportunity id or a link id');
+  const updated = await db.query<LinkRow>(`update cosell.links set ${sets.join(', ')} where ${where} returning *`, values);
+  if (updated.rows[0]) return toLink(updated.rows[0]);
+  const insertCols = entries.map(([k]) => COLUMNS[k]);
+  const insertVals = entries.map(([, v]) => (v !== null && typeof v === 'object' && !(v instanceof Date) ? JSON.stringify(v) : v));
+  if (key.referralId && !insertCols.includes('referral_id')) {
+    insertCols.push('referral_id');
+    insertVals.push(key.referralId);
+  }
+  if (key.opportunityId && !insertCols.includes('opportunity_id')) {
+    insertCols.push('opportunity_id');
+    insertVals.push(key.opportunityId);
+  }
+  if (update.synced) {
+    insertCols.push('last_synced_at');
+    insertVals.push(new Date());
+  }
+  const placeholders = insertVals.map((_, i) => `$${i + 1}`);
+  const inserted = await db.query<LinkRow>(
+    `insert into cosell.links (${insertCols.join(', ')}) values (${placeholders.join(', ')}) returning *`,
+    insertVals,
+  );
+  return toLink(inserted.rows[0]);
+}
+
+export async function listLinks(db: Queryable, options: { limit?: number; status?: SyncStatus } = {}): Promise<Link[]> {
+  const { rows } = await db.query<LinkRow>(
+    `select * from cosell.links where ($1::text is null or sync_status = $1) order by updated_at desc limit $2`,
+    [options.status ?? null, options.limit ?? 100],
+  );
+  return rows.map(toLink);
+}
+
+export async function countLinksByStatus(db: Queryable): Promise<Record<SyncStatus, number>> {
+  const { rows } = await db.query<{ sync_status: SyncStatus; n: string }>(
+    'select sync_status, count(*) as n from cosell.links group by sync_status',
+  );
+  const counts: Record<SyncStatus, number> = { Synced: 0, Pending: 0, Error: 0 };
+  for (const row of rows) counts[row.sync_status] = Number(row.n);
+  return counts;
+}

@@ -1,0 +1,209 @@
+import os from 'node:os';
+import { Logger as WorkerLogger, makeWorkerUtils, parseCrontab, run, runMigrations } from 'graphile-worker';
+import type { Runner, TaskList, WorkerUtils } from 'graphile-worker';
+import type pg from 'pg';
+import type { Logger } from '../logger.ts';
+import type { Queryable } from './links.ts';
+
+/** Task names; one file per task in jobs/. */
+export const TASKS = {
+  referralChanged: 'pc-referral-changed',
+  opportunityChanged: 'sf-opportunity-changed',
+  reconcile: 'reconcile',
+  prune: 'prune',
+} as const;
+
+export interface EnqueueOptions {
+  jobKey?: string;
+  maxAttempts?: number;
+  runAt?: Date;
+  priority?: number;
+}
+
+/**
+ * Adds a job through graphile-worker's SQL API so it joins the caller's transaction: a webhook's
+ * receipt and its job, or a Pub/Sub batch's jobs and its replay id, commit together or not at all.
+ * job_key_mode 'replace' coalesces a burst for one record into the one pending job.
+ */
+export async function enqueue(db: Queryable, task: string, payload: unknown, options: EnqueueOptions = {}): Promise<string> {
+  const { rows } = await db.query<{ id: string }>(
+    `select id from graphile_worker.add_job($1, $2::json, run_at => $3, max_attempts => $4, job_key => $5, priority => $6, job_key_mode => 'replace')`,
+    [task, JSON.stringify(payload), options.runAt ?? null, options.maxAttempts ?? null, options.jobKey ?? null, options.priority ?? null],
+  );
+  return String(rows[0].id);
+}
+
+export async function installQueueSchema(pool: pg.Pool): Promise<void> {
+  await runMigrations({ pgPool: pool, logger: new WorkerLogger(() => () => undefined) });
+}
+
+export interface FailedJob {
+  id: string;
+  task: string;
+  key: string | null;
+  payload: unknown;
+  attempts: number;
+  maxAttempts: number;
+  lastError: string | null;
+  runAt: Date;
+  updatedAt: Date;
+}
+
+export interface JobCounts {
+  queued: number;
+  running: number;
+  retrying: number;
+  failed: number;
+}
+
+export async function countJobs(db: Queryable): Promise<JobCounts> {
+  const { rows } = await db.query<{ queued: string; running: string; retrying: string; failed: string }>(
+    `select count(*) filter (where locked_at is null and attempts = 0) as queued,
+            count(*) filter (where locked_at is not null) as running,
+            count(*) filter (where locked_at is null and attempts > 0 and attempts < max_attempts) as retrying,
+            count(*) filter (where attempts >= max_attempts) as failed
+       from graphile_worker.jobs`,
+  );
+  const r = rows[0];
+  return { queued: Number(r.queued), running: Number(r.running), retrying: Number(r.retrying), failed: Number(r.failed) };
+}
+
+/** Dead letters: jobs out of attempts. graphile-worker keeps them with their last error. */
+export async function listFailedJobs(db: Queryable, limit = 100): Promise<FailedJob[]> {
+  const { rows } = await db.query<{
+    id: string;
+    task_identifier: string;
+    key: string | null;
+    payload: unknown;
+    attempts: number;
+    max_attempts: number;
+    last_error: string | null;
+    run_at: Date;
+    updated_at: Date;
+  }>(
+    `select id, task_identifier, key, payload, attempts, max_attempts, last_error, run_at, updated_at
+       from graphile_worker.jobs where attempts >= max_attempts order by updated_at desc limit $1`,
+    [limit],
+  );
+  return rows.map((r) => ({
+    id: String(r.id),
+    task: r.task_identifier,
+    key: r.key,
+    payload: r.payload,
+    attempts: r.attempts,
+    maxAttempts: r.max_attempts,
+    lastError: r.last_error,
+    runAt: r.run_at,
+    updatedAt: r.updated_at,
+  }));
+}
+
+export interface QueueRunnerOptions {
+  pool: pg.Pool;
+  taskList: TaskList;
+  concurrency: number;
+  crontab?: string;
+  staleSeconds: number;
+  logger: Logger;
+}
+
+export interface QueueRunner {
+  runner: Runner;
+  utils: WorkerUtils;
+  poolIds(): string[];
+  stop(): Promise<void>;
+}
+
+function toWorkerLogger(logger: Logger): WorkerLogger {
+  return new WorkerLogger((scope) => (level, message, meta) => {
+    const fields = { scope: { ...scope }, ...(meta ?? {}) };
+    if (level === 'error') logger.error(fields, message);
+    else if (level === 'warning') logger.warn(fields, message);
+    else logger.debug(fields, message);
+  });
+}
+
+function processIsGone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+/**
+ * graphile-worker leaves the jobs of a killed worker locked for hours. Before serving, unlock the
+ * jobs of every pool whose process is provably gone (same host, dead pid) or whose heartbeat is
+ * older than `staleSeconds`; live pools keep a heartbeat row.
+ */
+export async function releaseDeadWorkers(pool: pg.Pool, utils: WorkerUtils, staleSeconds: number, logger: Logger): Promise<string[]> {
+  const { rows } = await pool.query<{ pool_id: string; worker_ids: string[]; hostname: string; pid: number; stale: boolean }>(
+    `select pool_id, worker_ids, hostname, pid, heartbeat_at < now() - make_interval(secs => $1) as stale
+       from cosell.worker_pools`,
+    [staleSeconds],
+  );
+  const host = os.hostname();
+  const dead = rows.filter((r) => r.stale || (r.hostname === host && r.pid !== process.pid && processIsGone(r.pid)));
+  if (dead.length === 0) return [];
+  const ids = dead.flatMap((r) => [r.pool_id, ...r.worker_ids]);
+  await utils.forceUnlockWorkers(ids);
+  await pool.query('delete from cosell.worker_pools where pool_id = any($1)', [dead.map((r) => r.pool_id)]);
+  logger.warn({ pools: dead.map((r) => ({ pool: r.pool_id, host: r.hostname, pid: r.pid })) }, 'released jobs locked by dead workers');
+  return ids;
+}
+
+export async function startQueueRunner(options: QueueRunnerOptions): Promise<QueueRunner> {
+  const { pool, logger } = options;
+  const utils = await makeWorkerUtils({ pgPool: pool, logger: toWorkerLogger(logger) });
+  await releaseDeadWorkers(pool, utils, options.staleSeconds, logger);
+  const pools = new Map<string, Set<string>>();
+  const persist = (poolId: string) =>
+    pool
+      .query(
+        `insert into cosell.worker_pools (pool_id, worker_ids, hostname, pid) values ($1, $2, $3, $4)
+         on conflict (pool_id) do update set worker_ids = excluded.worker_ids, heartbeat_at = now()`,
+        [poolId, [...(pools.get(poolId) ?? [])], os.hostname(), process.pid],
+      )
+      .catch((error) => logger.error({ err: error }, 'could not record worker pool'));
+
+  const runner = await run({
+    pgPool: pool,
+    concurrency: options.concurrency,
+    noHandleSignals: true,
+    pollInterval: 1000,
+    taskList: options.taskList,
+    parsedCronItems: options.crontab ? parseCrontab(options.crontab) : [],
+    logger: toWorkerLogger(logger),
+  });
+  runner.events.on('pool:create', ({ workerPool }) => {
+    pools.set(workerPool.id, new Set());
+    void persist(workerPool.id);
+  });
+  runner.events.on('worker:create', ({ worker }) => {
+    const ids = pools.get(worker.workerPool.id) ?? new Set<string>();
+    ids.add(worker.workerId);
+    pools.set(worker.workerPool.id, ids);
+  });
+  // The pool and its workers exist once run() resolves; record them now and on every heartbeat.
+  const heartbeatMs = Math.max(1000, (options.staleSeconds * 1000) / 3);
+  const heartbeat = setInterval(() => {
+    for (const id of pools.keys()) void persist(id);
+  }, heartbeatMs);
+  heartbeat.unref();
+  setImmediate(() => {
+    for (const id of pools.keys()) void persist(id);
+  });
+
+  return {
+    runner,
+    utils,
+    poolIds: () => [...pools.keys()],
+    async stop() {
+      clearInterval(heartbeat);
+      await runner.stop();
+      await pool.query('delete from cosell.worker_pools where pool_id = any($1)', [[...pools.keys()]]).catch(() => undefined);
+      await utils.release();
+    },
+  };
+}

@@ -1,0 +1,84 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { createTestDatabase } from '../../../tests/support/postgres.ts';
+import { migrate } from './migrate.ts';
+import { findLinkByOpportunity, findLinkByReferral, saveLink } from './links.ts';
+import { createTokenCacheStore } from './tokenCache.ts';
+import { acceptDelivery } from './webhookReceipts.ts';
+import { installQueueSchema, countJobs } from './queue.ts';
+import { loadCheckpoint, saveCheckpoint } from './checkpoints.ts';
+
+async function freshPool() {
+  const pool = new pg.Pool({ connectionString: await createTestDatabase('store') });
+  await migrate(pool);
+  await installQueueSchema(pool);
+  return pool;
+}
+
+test('migrations apply once and are recorded', async () => {
+  const pool = await freshPool();
+  try {
+    assert.deepEqual(await migrate(pool), []);
+    const { rows } = await pool.query('select name from public.cosell_migrations');
+    assert.ok(rows.some((r) => r.name === '000001_init.sql'));
+  } finally {
+    await pool.end();
+  }
+});
+
+test('a link created from Partner Center is completed by its opportunity id', async () => {
+  const pool = await freshPool();
+  try {
+    await saveLink(pool, { referralId: 'ref-1' }, { referralEtag: '"e1"', inboundValues: { Amount: 5 } });
+    const link = await saveLink(pool, { referralId: 'ref-1' }, { opportunityId: '006000000000001AAA', syncStatus: 'Synced', synced: true });
+    assert.equal(link.opportunityId, '006000000000001AAA');
+    assert.deepEqual(link.inboundValues, { Amount: 5 });
+    assert.ok(link.lastSyncedAt);
+    assert.equal((await findLinkByOpportunity(pool, '006000000000001AAA'))?.referralId, 'ref-1');
+    assert.equal(await findLinkByReferral(pool, 'nope'), null);
+  } finally {
+    await pool.end();
+  }
+});
+
+test('the token cache is stored encrypted and reads back only with the same key', async () => {
+  const pool = await freshPool();
+  try {
+    const key = randomBytes(32);
+    const store = createTokenCacheStore(pool, key);
+    await store.save('{"RefreshToken":{"secret":"very-secret-refresh-token"}}');
+    const { rows } = await pool.query('select ciphertext from cosell.token_cache');
+    assert.ok(!rows[0].ciphertext.toString('utf8').includes('very-secret-refresh-token'));
+    assert.equal(await store.load(), '{"RefreshToken":{"secret":"very-secret-refresh-token"}}');
+    await assert.rejects(createTokenCacheStore(pool, randomBytes(32)).load(), /cannot be decrypted/);
+  } finally {
+    await pool.end();
+  }
+});
+
+test('a repeated webhook delivery is acknowledged without a second job', async () => {
+  const pool = await freshPool();
+  try {
+    const delivery = { eventName: 'referral-updated', referralId: 'r-9', changeDate: '2026-11-25T08:00:00.0000000+00:00' };
+    const first = await acceptDelivery(pool, delivery, { maxAttempts: 5 });
+    const again = await acceptDelivery(pool, delivery, { maxAttempts: 5 });
+    assert.equal(first.duplicate, false);
+    assert.equal(again.duplicate, true);
+    assert.equal((await countJobs(pool)).queued, 1);
+  } finally {
+    await pool.end();
+  }
+});
+
+test('replay ids round-trip as raw bytes', async () => {
+  const pool = await freshPool();
+  try {
+    const replay = Buffer.from([0, 0, 0, 0, 0, 0, 1, 255]);
+    await saveCheckpoint(pool, 'pubsub', replay);
+    assert.deepEqual(await loadCheckpoint(pool, 'pubsub'), replay);
+  } finally {
+    await pool.end();
+  }
+});
