@@ -1,0 +1,125 @@
+/**
+ * Comparable forms of mapped values, keyed by mapping entry name. Both sides reduce to the same
+ * Salesforce-shaped value (a stage reduces to its category), so "did this field change since the
+ * last sync?" is one equality check on either side; the job stores the canonical values it last
+ * synced and their fingerprint.
+ */
+import { createHash } from 'node:crypto';
+import type { FieldMapping, Mapping } from './mapping.ts';
+import type { Referral } from './referralSchema.ts';
+import { readPath, REFERRAL_PATHS } from './referralSchema.ts';
+import { categoryOfOpportunity, categoryOfStatus } from './stage.ts';
+import { blankToNull, getTransform, splitSolutionIds, solutionIdsOf, utcDay } from './transforms.ts';
+
+export type CanonicalValues = Record<string, unknown>;
+
+function canonicalNumber(value: unknown): unknown {
+  const blank = blankToNull(value);
+  if (blank === null) return null;
+  const number = Number(blank);
+  return Number.isFinite(number) ? number : blank;
+}
+
+function canonicalIds(ids: string[]): string | null {
+  return ids.length === 0
+    ? null
+    : ids
+        .map((id) => id.toUpperCase())
+        .sort()
+        .join(';');
+}
+
+/**
+ * The canonical form of a Salesforce-side value of `entry`. `record` is the Opportunity the value
+ * belongs to (the stage needs its IsWon/IsClosed).
+ */
+export function canonicalSalesforceValue(
+  entry: FieldMapping,
+  value: unknown,
+  record: Readonly<Record<string, unknown>>,
+  mapping: Mapping,
+): unknown {
+  switch (entry.transform) {
+    case 'number':
+      return canonicalNumber(value);
+    case 'date':
+      return utcDay(value) ?? blankToNull(value);
+    case 'boolean':
+      return value === true || value === 'true';
+    case 'solutions':
+      return canonicalIds(splitSolutionIds(value));
+    case 'stage':
+      return categoryOfOpportunity({ ...record, StageName: value }, mapping.stages);
+    default: {
+      const blank = blankToNull(value);
+      return blank === REFERRAL_PATHS.get(entry.referral)?.unsetValue ? null : blank;
+    }
+  }
+}
+
+/** The canonical form of the value at `entry.referral` in a referral. */
+export function canonicalReferralValue(entry: FieldMapping, referral: Referral, mapping: Mapping): unknown {
+  const value = readPath(referral, entry.referral);
+  switch (entry.transform) {
+    case 'stage':
+      return categoryOfStatus(referral);
+    case 'solutions':
+      return canonicalIds(solutionIdsOf(value));
+    default:
+      return canonicalSalesforceValue(
+        entry,
+        getTransform(entry.transform).toSalesforce(value, { mapping, entry, referral }),
+        {},
+        mapping,
+      );
+  }
+}
+
+/** Entries both sides can express (ids, links and the customer exist only on the referral side). */
+function comparableEntries(mapping: Mapping): FieldMapping[] {
+  return mapping.fields.filter((entry) => !getTransform(entry.transform).inboundOnly);
+}
+
+export function canonicalFromOpportunity(
+  opportunity: Readonly<Record<string, unknown>>,
+  mapping: Mapping,
+): CanonicalValues {
+  const values: CanonicalValues = {};
+  for (const entry of comparableEntries(mapping)) {
+    values[entry.name] = canonicalSalesforceValue(
+      entry,
+      opportunity[entry.opportunity],
+      opportunity,
+      mapping,
+    );
+  }
+  return values;
+}
+
+export function canonicalFromReferral(referral: Referral, mapping: Mapping): CanonicalValues {
+  const values: CanonicalValues = {};
+  for (const entry of comparableEntries(mapping))
+    values[entry.name] = canonicalReferralValue(entry, referral, mapping);
+  return values;
+}
+
+/** JSON with object keys sorted at every depth, so equal values serialize equally. */
+export function stableStringify(value: unknown): string {
+  if (value === undefined) return 'null';
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (value instanceof Date) return JSON.stringify(value.toISOString());
+  if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, child]) => child !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([key, child]) => `${JSON.stringify(key)}:${stableStringify(child)}`).join(',')}}`;
+}
+
+/** A stable SHA-256 of any JSON-like value, independent of object key order. */
+export function fingerprint(values: unknown): string {
+  return createHash('sha256').update(stableStringify(values)).digest('hex');
+}
+
+export function sameValue(a: unknown, b: unknown): boolean {
+  return stableStringify(a) === stableStringify(b);
+}

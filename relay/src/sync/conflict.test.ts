@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { canonicalFromOpportunity } from './canonical.ts';
+import { resolveConflict } from './conflict.ts';
+import { defaultMapping, sampleOpportunity, sampleReferral } from './testFixtures.ts';
+
+const lastSynced = canonicalFromOpportunity(sampleOpportunity(), defaultMapping);
+
+function resolve(
+  opportunity: Record<string, unknown>,
+  referral: Parameters<typeof sampleReferral>[0],
+  last = lastSynced,
+) {
+  return resolveConflict({
+    lastSynced: last,
+    salesforce: { opportunity: sampleOpportunity(opportunity) },
+    partnerCenter: sampleReferral(referral),
+    mapping: defaultMapping,
+  });
+}
+
+describe('resolveConflict', () => {
+  it('finds nothing to resolve when both sides agree', () => {
+    assert.deepEqual(resolve({}, {}), { toPartnerCenter: {}, toSalesforce: {}, decisions: [] });
+  });
+
+  it('lets the only side that changed win, whoever owns the field', () => {
+    const sfOnly = resolve({ Amount: 2000 }, {});
+    assert.deepEqual(sfOnly.toPartnerCenter, { 'details.dealValue': 2000 });
+    assert.deepEqual(sfOnly.toSalesforce, {});
+    assert.deepEqual(sfOnly.decisions, [
+      { field: 'dealValue', winner: 'salesforce', reason: 'changed only in Salesforce since the last sync' },
+    ]);
+
+    const pcOnly = resolve({}, { details: { ...(sampleReferral().details as object), dealValue: 45000 } });
+    assert.deepEqual(pcOnly.toSalesforce, { Amount: 45000 });
+    assert.deepEqual(pcOnly.toPartnerCenter, {});
+    assert.equal(pcOnly.decisions[0].winner, 'partnerCenter');
+  });
+
+  it("gives a field changed on both sides to the mapping's owner and hands the loser the winner's value", () => {
+    const both = resolve(
+      { Amount: 2000, StageName: 'Closed Won', IsClosed: true, IsWon: true },
+      {
+        status: 'Closed',
+        substatus: 'Lost',
+        details: { ...(sampleReferral().details as object), dealValue: 45000 },
+      },
+    );
+    // Amount is owned by Salesforce, the stage by Partner Center.
+    assert.deepEqual(both.toPartnerCenter, { 'details.dealValue': 2000 });
+    assert.deepEqual(both.toSalesforce, { StageName: 'Closed Lost' });
+    assert.deepEqual(
+      both.decisions.map((decision) => [decision.field, decision.winner]),
+      [
+        ['dealValue', 'salesforce'],
+        ['stage', 'partnerCenter'],
+      ],
+    );
+    assert.match(both.decisions[1].reason, /owner/);
+  });
+
+  it('treats every difference as changed on both sides when nothing was synced before', () => {
+    const result = resolve({ Name: 'Seller name' }, { name: 'Microsoft name' }, null as never);
+    assert.deepEqual(result.toPartnerCenter, { name: 'Seller name' });
+  });
+
+  it('lets a Salesforce stage win with the status it implies', () => {
+    const result = resolve({ StageName: 'Closed Won', IsClosed: true, IsWon: true }, {});
+    assert.deepEqual(result.toPartnerCenter, { status: 'Closed', substatus: 'Won' });
+  });
+});

@@ -1,0 +1,62 @@
+/** The pure sync layer the jobs call: mapping, transforms, stage rules, diff, conflicts, audit. */
+export type { AuditDirection, AuditEntry, AuditLevel, ParsedAuditLine } from './audit.ts';
+export { AUDIT_MAX_LENGTH, formatAuditLine, parseAuditLines, prependAudit } from './audit.ts';
+export type { CanonicalValues } from './canonical.ts';
+export {
+  canonicalFromOpportunity,
+  canonicalFromReferral,
+  fingerprint,
+  stableStringify,
+} from './canonical.ts';
+export type { ConflictDecision, ConflictInput, ConflictResolution } from './conflict.ts';
+export { resolveConflict } from './conflict.ts';
+export { isIsoCountryCode, ISO_3166_ALPHA_2 } from './countryCodes.ts';
+export type { ReferralPatchPlan } from './diff.ts';
+export { diffOpportunity, diffReferral, planReferralPatch } from './diff.ts';
+export type { InboundValues } from './inbound.ts';
+export { customerToAccountFields, mapReferralToOpportunity } from './inbound.ts';
+export type { JsonPatchOp } from './jsonPatch.ts';
+export type {
+  CustomerFields,
+  Direction,
+  FieldInfo,
+  FieldMapping,
+  Mapping,
+  OpportunitySchema,
+  Owner,
+  StageNames,
+  TransformName,
+} from './mapping.ts';
+export { entriesFor, mappedOpportunityFields, parseMapping } from './mapping.ts';
+export { loadMapping, loadOpportunitySchema } from './mappingLoader.ts';
+export {
+  buildOpportunitySchema,
+  parseFieldMetadata,
+  STANDARD_OPPORTUNITY_FIELDS,
+} from './opportunitySchema.ts';
+export type {
+  ContactInfo,
+  OpportunityView,
+  ReferralCreateBody,
+  ReferralTarget,
+  ReferralValues,
+} from './outbound.ts';
+export {
+  buildCreateRequests,
+  mapOpportunityToReferral,
+  validateForCreate,
+  withEngagementId,
+} from './outbound.ts';
+export type { Referral, SolutionTag } from './referralSchema.ts';
+export { REFERRAL_PATHS } from './referralSchema.ts';
+export type { StageCategory, StatusPair, StatusPlan } from './stage.ts';
+export {
+  categoryOfOpportunity,
+  categoryOfStatus,
+  isTerminal,
+  planStatusChange,
+  stageForStatus,
+  statusForOpportunity,
+} from './stage.ts';
+export type { CustomerInfo, Transform, TransformContext } from './transforms.ts';
+export { customerFromProfile, getTransform, TRANSFORMS } from './transforms.ts';

@@ -1,0 +1,188 @@
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { ConfigError } from '../errors.ts';
+import { mappedOpportunityFields, parseMapping } from './mapping.ts';
+import { loadMapping } from './mappingLoader.ts';
+import { parseFieldMetadata } from './opportunitySchema.ts';
+import { FORCE_APP_DIR, MAPPING_FILE, opportunitySchema } from './testFixtures.ts';
+
+const defaultJson = JSON.parse(await readFile(MAPPING_FILE, 'utf8')) as {
+  fields: Record<string, unknown>[];
+} & Record<string, unknown>;
+
+function withFields(
+  change: (fields: Record<string, unknown>[]) => void,
+  top: Record<string, unknown> = {},
+): unknown {
+  const copy = structuredClone(defaultJson);
+  change(copy.fields);
+  return { ...copy, ...top };
+}
+
+function problemsOf(json: unknown): string[] {
+  try {
+    parseMapping(json, opportunitySchema);
+  } catch (error) {
+    assert.ok(error instanceof ConfigError);
+    assert.equal(error.code, 'MAPPING_INVALID');
+    return error.problems;
+  }
+  assert.fail('expected the mapping to be rejected');
+}
+
+describe('mapping', () => {
+  it('loads the repository default config/mapping.json against the force-app fields', async () => {
+    const mapping = await loadMapping(MAPPING_FILE, FORCE_APP_DIR);
+    assert.equal(mapping.fields.length, defaultJson.fields.length);
+    assert.equal(mapping.stages.onHold, 'Prospecting');
+    assert.ok(Object.isFrozen(mapping.fields[0]));
+    assert.ok(mappedOpportunityFields(mapping).includes('Amount'));
+  });
+
+  it('reads picklist values and restriction from field XML', () => {
+    assert.deepEqual(opportunitySchema.opportunityFields.get('Referral_Status__c'), {
+      name: 'Referral_Status__c',
+      type: 'Picklist',
+      picklistValues: ['New', 'Active', 'Closed'],
+      restricted: true,
+    });
+    assert.equal(opportunitySchema.opportunityFields.get('Referral_Identifier__c')?.length, 100);
+    assert.equal(opportunitySchema.opportunityFields.get('IsWon')?.updateable, false);
+  });
+
+  it('names every bad entry in one error', () => {
+    const problems = problemsOf(
+      withFields((fields) => {
+        fields[1].opportunity = 'Amountt';
+        fields[2].direction = 'sideways';
+        fields[3].referral = 'details.closingDate';
+        fields[4].owner = undefined;
+        fields.push({
+          name: 'name',
+          opportunity: 'NextStep',
+          referral: 'statusReason',
+          direction: 'pc-to-sf',
+          transform: 'text',
+        });
+      }),
+    );
+    assert.deepEqual(problems, [
+      'fields[2] (currency).direction: must be one of pc-to-sf, sf-to-pc, both',
+      'fields[1] (dealValue).opportunity: "Amountt" is not an Opportunity field',
+      'fields[3] (closingDate).referral: "details.closingDate" is not a known referral path',
+      'fields[4] (notes).owner: required when direction is both (who wins a conflict)',
+      'fields[15] (name).name: "name" is also the name of fields[0]',
+    ]);
+  });
+
+  it('rejects a transform that does not fit the field type', () => {
+    const problems = problemsOf(
+      withFields((fields) => {
+        fields[12].opportunity = 'Description'; // visibility: boolean needs a Checkbox
+        fields[12].direction = 'pc-to-sf';
+        delete fields[12].owner;
+        fields[10].opportunity = 'Referral_Substatus__c'; // help: picklist values do not fit
+      }),
+    );
+    assert.ok(
+      problems.includes(
+        'fields[12] (visibility).transform: boolean needs a Checkbox field, but Description is LongTextArea',
+      ),
+    );
+    assert.ok(
+      problems.some((p) =>
+        p.startsWith('fields[10] (help).opportunity: picklist Referral_Substatus__c lacks GeneralOrOther'),
+      ),
+    );
+    assert.ok(
+      problems.some((p) =>
+        p.startsWith('fields[10] (help).opportunity: picklist Referral_Substatus__c has Pending'),
+      ),
+    );
+    assert.ok(
+      problems.includes(
+        'fields[10] (help): writes Referral_Substatus__c, which fields[7] (substatus) also writes',
+      ),
+    );
+  });
+
+  it('rejects writing Partner Center-only data from Salesforce and read-only fields from Partner Center', () => {
+    const problems = problemsOf(
+      withFields((fields) => {
+        Object.assign(fields[8], { direction: 'both', owner: 'salesforce' }); // referralId
+        Object.assign(fields[9], { direction: 'sf-to-pc' }); // referralLink
+        fields.push({
+          name: 'won',
+          opportunity: 'IsWon',
+          referral: 'statusReason',
+          direction: 'pc-to-sf',
+          transform: 'text',
+        });
+      }),
+    );
+    assert.ok(
+      problems.includes(
+        'fields[8] (referralId).referral: "id" is set by Partner Center; use direction pc-to-sf',
+      ),
+    );
+    assert.ok(
+      problems.includes(
+        'fields[9] (referralLink).direction: the referralLink transform only maps Partner Center → Salesforce',
+      ),
+    );
+    assert.ok(
+      problems.includes(
+        'fields[15] (won).opportunity: "IsWon" is read-only in Salesforce; use direction sf-to-pc',
+      ),
+    );
+    assert.ok(
+      problems.includes(
+        'fields[15] (won).transform: text needs a Text or TextArea or LongTextArea or Html or Url or Email or Phone or Picklist field, but IsWon is Checkbox',
+      ),
+    );
+  });
+
+  it('rejects empty or repeated stage names and unknown keys', () => {
+    const problems = problemsOf(
+      withFields(() => {}, {
+        stages: { onHold: 'Prospecting', active: '', won: 'Closed Won', lost: 'Closed Won' },
+        extra: 1,
+      }),
+    );
+    assert.deepEqual(
+      problems.sort(),
+      ['mapping: Unrecognized key: "extra"', 'stages.active: must be a non-empty string'].sort(),
+    );
+    const repeated = problemsOf(
+      withFields(() => {}, { stages: { onHold: 'A', active: 'B', won: 'C', lost: 'C' } }),
+    );
+    assert.deepEqual(repeated, ['stages: won and lost are both "C"; each stage must be distinct']);
+  });
+
+  it('requires an entry that links the referral id', () => {
+    const problems = problemsOf(withFields((fields) => fields.splice(8, 1)));
+    assert.ok(problems[0].startsWith('fields: no entry maps the referral id'));
+  });
+
+  it('reports an unreadable mapping file as a mapping error', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'mapping-'));
+    const file = path.join(dir, 'mapping.json');
+    await writeFile(file, '{ "stages": ');
+    await assert.rejects(loadMapping(file, FORCE_APP_DIR), (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      assert.match(error.problems[0], /mapping\.json: not valid JSON/);
+      return true;
+    });
+  });
+
+  it('rejects field XML without a type', () => {
+    assert.throws(
+      () => parseFieldMetadata('<CustomField><fullName>X__c</fullName></CustomField>', 'X__c.field-meta.xml'),
+      /X__c.field-meta.xml: a CustomField needs fullName and type/,
+    );
+  });
+});

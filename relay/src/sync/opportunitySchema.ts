@@ -1,0 +1,84 @@
+/**
+ * The Opportunity schema the mapping is checked against: the package's custom fields (parsed from
+ * their field-meta XML) plus the standard fields a mapping may name. Pure: mappingLoader.ts reads
+ * the files.
+ */
+import { XMLParser } from 'fast-xml-parser';
+import { ConfigError } from '../errors.ts';
+import type { FieldInfo } from './mapping.ts';
+
+/**
+ * Standard Opportunity fields (Salesforce Object Reference). StageName's and CurrencyIsoCode's
+ * values are defined per org, so they carry no value list and are not checked.
+ */
+export const STANDARD_OPPORTUNITY_FIELDS: readonly FieldInfo[] = [
+  { name: 'Id', type: 'Id', updateable: false },
+  { name: 'Name', type: 'Text', length: 120 },
+  { name: 'Amount', type: 'Currency' },
+  { name: 'CurrencyIsoCode', type: 'Picklist' },
+  { name: 'CloseDate', type: 'Date' },
+  { name: 'Description', type: 'LongTextArea', length: 32000 },
+  { name: 'StageName', type: 'Picklist' },
+  { name: 'Probability', type: 'Percent' },
+  { name: 'NextStep', type: 'Text', length: 255 },
+  { name: 'Type', type: 'Picklist' },
+  { name: 'LeadSource', type: 'Picklist' },
+  { name: 'AccountId', type: 'Lookup' },
+  { name: 'OwnerId', type: 'Lookup' },
+  { name: 'IsClosed', type: 'Checkbox', updateable: false },
+  { name: 'IsWon', type: 'Checkbox', updateable: false },
+  { name: 'LastModifiedDate', type: 'DateTime', updateable: false },
+];
+
+const parser = new XMLParser({
+  ignoreAttributes: true,
+  parseTagValue: false,
+  // A one-value picklist must still come back as a list.
+  isArray: (name) => name === 'value',
+});
+
+function text(value: unknown): string | undefined {
+  return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
+}
+
+/** One `<CustomField>` document → FieldInfo; `source` names the file in errors. */
+export function parseFieldMetadata(xml: string, source: string): FieldInfo {
+  let document: unknown;
+  try {
+    document = parser.parse(xml, true);
+  } catch (error) {
+    throw new ConfigError('MAPPING_INVALID', [`${source}: not well-formed XML`], { cause: error });
+  }
+  const field = (document as { CustomField?: Record<string, unknown> }).CustomField;
+  const name = text(field?.fullName);
+  const type = text(field?.type);
+  if (field === undefined || name === undefined || type === undefined) {
+    throw new ConfigError('MAPPING_INVALID', [`${source}: a CustomField needs fullName and type`]);
+  }
+  const valueSet = field.valueSet as
+    { restricted?: unknown; valueSetDefinition?: { value?: unknown[] } } | undefined;
+  const picklistValues = valueSet?.valueSetDefinition?.value
+    ?.map((value) => text((value as { fullName?: unknown }).fullName))
+    .filter((value) => value !== undefined);
+  const length = Number(text(field.length));
+  return {
+    name,
+    type,
+    ...(Number.isInteger(length) && length > 0 ? { length } : {}),
+    ...(picklistValues === undefined
+      ? {}
+      : { picklistValues, restricted: text(valueSet?.restricted) === 'true' }),
+    // Formula and roll-up fields are computed by Salesforce.
+    ...(field.formula !== undefined || type === 'Summary' ? { updateable: false } : {}),
+  };
+}
+
+/** Standard fields overlaid with the custom ones (a custom definition wins on a name clash). */
+export function buildOpportunitySchema(customFields: readonly FieldInfo[]): {
+  opportunityFields: Map<string, FieldInfo>;
+} {
+  const opportunityFields = new Map<string, FieldInfo>();
+  for (const field of [...STANDARD_OPPORTUNITY_FIELDS, ...customFields])
+    opportunityFields.set(field.name, field);
+  return { opportunityFields };
+}
