@@ -1,0 +1,236 @@
+import { generateKeyPair, randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
+import forge from 'node-forge';
+
+/**
+ * The sandbox's PKI. Two independent hierarchies, as in the real world:
+ *  - signing: a root CA and an intermediate (both O=Microsoft Corporation) issuing the leaf
+ *    `CN=pcnotifications-dispatch.microsoft.com` that signs webhook deliveries;
+ *  - TLS: a separate CA issuing the 127.0.0.1/localhost server certificate of the HTTPS listener
+ *    that serves the signing certificate (the verifier downloads it over HTTPS only).
+ * Extra signing identities exist so tests can drive the verifier's negative paths through the
+ * real delivery code: an expired leaf, a leaf of another organisation, a leaf chaining to a root
+ * nobody trusts, and a valid certificate served while deliveries are signed with another key.
+ */
+
+const generateKeyPairAsync = promisify(generateKeyPair);
+
+export const SIGNING_IDENTITIES = [
+  'microsoft',
+  'expired',
+  'wrong-organization',
+  'untrusted-root',
+  'wrong-key',
+] as const;
+export type SigningIdentityName = (typeof SIGNING_IDENTITIES)[number];
+
+export interface SigningIdentity {
+  name: SigningIdentityName;
+  /** File name under /cert/ on the HTTPS listener. */
+  fileName: string;
+  /** What the listener serves at that file name: PEM of the leaf followed by its intermediates. */
+  chainPem: string;
+  /** DER of the leaf alone. */
+  leafDer: Buffer;
+  /** The key deliveries are signed with (PKCS#8 PEM); for `wrong-key` it does not match the leaf. */
+  signingKeyPem: string;
+}
+
+export interface SandboxPki {
+  trustedRootPem: string;
+  intermediatePem: string;
+  /** A root of O=Microsoft Corporation that no verifier is told to trust. */
+  untrustedRootPem: string;
+  identities: Record<SigningIdentityName, SigningIdentity>;
+  tls: { caPem: string; keyPem: string; certPem: string };
+}
+
+interface Issuer {
+  cert: forge.pki.Certificate;
+  key: forge.pki.rsa.PrivateKey;
+}
+
+interface KeyPair {
+  publicKey: forge.pki.rsa.PublicKey;
+  privateKey: forge.pki.rsa.PrivateKey;
+  privateKeyPem: string;
+}
+
+const MICROSOFT = 'Microsoft Corporation';
+const LEAF_CN = 'pcnotifications-dispatch.microsoft.com';
+const DAY_MS = 86_400_000;
+
+// node:crypto generates RSA keys natively and in the thread pool; node-forge's pure-JS keygen
+// would take seconds per key. node-forge only assembles and signs the certificates.
+async function newKeyPair(bits: number): Promise<KeyPair> {
+  const { publicKey, privateKey } = await generateKeyPairAsync('rsa', {
+    modulusLength: bits,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  });
+  return {
+    publicKey: forge.pki.publicKeyFromPem(publicKey) as forge.pki.rsa.PublicKey,
+    privateKey: forge.pki.privateKeyFromPem(privateKey) as forge.pki.rsa.PrivateKey,
+    privateKeyPem: privateKey,
+  };
+}
+
+interface CertificateSpec {
+  subject: { CN: string; O: string };
+  keys: KeyPair;
+  issuer?: Issuer;
+  ca: boolean;
+  notBefore: Date;
+  notAfter: Date;
+  altNames?: { dns: string[]; ips: string[] };
+}
+
+function issue(spec: CertificateSpec): forge.pki.Certificate {
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = spec.keys.publicKey;
+  // A leading 0x01 keeps the DER INTEGER positive whatever the random bytes are.
+  cert.serialNumber = `01${randomBytes(15).toString('hex')}`;
+  cert.validity.notBefore = spec.notBefore;
+  cert.validity.notAfter = spec.notAfter;
+  const subject = [
+    { name: 'countryName', value: 'US' },
+    { name: 'organizationName', value: spec.subject.O },
+    { name: 'commonName', value: spec.subject.CN },
+  ];
+  cert.setSubject(subject);
+  cert.setIssuer(spec.issuer ? spec.issuer.cert.subject.attributes : subject);
+  const extensions: object[] = [
+    { name: 'basicConstraints', cA: spec.ca, critical: true },
+    spec.ca
+      ? { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true }
+      : { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+    { name: 'subjectKeyIdentifier' },
+  ];
+  if (spec.issuer) {
+    extensions.push({
+      name: 'authorityKeyIdentifier',
+      keyIdentifier: spec.issuer.cert.generateSubjectKeyIdentifier().getBytes(),
+    });
+  }
+  if (spec.altNames) {
+    extensions.push({ name: 'extKeyUsage', serverAuth: true });
+    extensions.push({
+      name: 'subjectAltName',
+      altNames: [
+        ...spec.altNames.dns.map((value) => ({ type: 2, value })),
+        ...spec.altNames.ips.map((ip) => ({ type: 7, ip })),
+      ],
+    });
+  }
+  cert.setExtensions(extensions);
+  cert.sign(spec.issuer?.key ?? spec.keys.privateKey, forge.md.sha256.create());
+  return cert;
+}
+
+const toPem = (cert: forge.pki.Certificate): string => forge.pki.certificateToPem(cert);
+const toDer = (cert: forge.pki.Certificate): Buffer =>
+  Buffer.from(forge.asn1.toDer(forge.pki.certificateToAsn1(cert)).getBytes(), 'binary');
+
+export async function createSandboxPki(options: { keyBits?: number; now?: Date } = {}): Promise<SandboxPki> {
+  const bits = options.keyBits ?? 2048;
+  const now = options.now ?? new Date();
+  const since = new Date(now.getTime() - DAY_MS);
+  const until = new Date(now.getTime() + 365 * DAY_MS);
+  const [
+    rootKeys,
+    intermediateKeys,
+    leafKeys,
+    expiredKeys,
+    otherOrgKeys,
+    strayRootKeys,
+    strayLeafKeys,
+    wrongKeys,
+    tlsCaKeys,
+    tlsKeys,
+  ] = await Promise.all(Array.from({ length: 10 }, () => newKeyPair(bits)));
+
+  const root = issue({
+    subject: { CN: 'Sandbox Microsoft Root Certificate Authority', O: MICROSOFT },
+    keys: rootKeys,
+    ca: true,
+    notBefore: since,
+    notAfter: until,
+  });
+  const rootIssuer = { cert: root, key: rootKeys.privateKey };
+  const intermediate = issue({
+    subject: { CN: 'Sandbox Microsoft Notifications CA', O: MICROSOFT },
+    keys: intermediateKeys,
+    issuer: rootIssuer,
+    ca: true,
+    notBefore: since,
+    notAfter: until,
+  });
+  const intermediateIssuer = { cert: intermediate, key: intermediateKeys.privateKey };
+  const leafOptions = { issuer: intermediateIssuer, ca: false, notBefore: since, notAfter: until };
+  const leaf = issue({ ...leafOptions, subject: { CN: LEAF_CN, O: MICROSOFT }, keys: leafKeys });
+  const expired = issue({
+    ...leafOptions,
+    subject: { CN: LEAF_CN, O: MICROSOFT },
+    keys: expiredKeys,
+    notBefore: new Date(now.getTime() - 30 * DAY_MS),
+    notAfter: new Date(now.getTime() - 2 * DAY_MS),
+  });
+  const otherOrg = issue({ ...leafOptions, subject: { CN: LEAF_CN, O: 'Contoso Ltd' }, keys: otherOrgKeys });
+  const strayRoot = issue({
+    subject: { CN: 'Sandbox Microsoft Root Certificate Authority', O: MICROSOFT },
+    keys: strayRootKeys,
+    ca: true,
+    notBefore: since,
+    notAfter: until,
+  });
+  const strayLeaf = issue({
+    ...leafOptions,
+    issuer: { cert: strayRoot, key: strayRootKeys.privateKey },
+    subject: { CN: LEAF_CN, O: MICROSOFT },
+    keys: strayLeafKeys,
+  });
+
+  const identity = (
+    name: SigningIdentityName,
+    cert: forge.pki.Certificate,
+    chain: forge.pki.Certificate[],
+    keys: KeyPair,
+  ): SigningIdentity => ({
+    name,
+    fileName: name === 'microsoft' ? `${LEAF_CN}.cer` : `${name}.${LEAF_CN}.cer`,
+    chainPem: [cert, ...chain].map(toPem).join(''),
+    leafDer: toDer(cert),
+    signingKeyPem: keys.privateKeyPem,
+  });
+
+  const tlsCa = issue({
+    subject: { CN: 'Sandbox TLS CA', O: 'cosell-sync sandbox' },
+    keys: tlsCaKeys,
+    ca: true,
+    notBefore: since,
+    notAfter: until,
+  });
+  const tlsCert = issue({
+    subject: { CN: '127.0.0.1', O: 'cosell-sync sandbox' },
+    keys: tlsKeys,
+    issuer: { cert: tlsCa, key: tlsCaKeys.privateKey },
+    ca: false,
+    notBefore: since,
+    notAfter: until,
+    altNames: { dns: ['localhost'], ips: ['127.0.0.1'] },
+  });
+
+  return {
+    trustedRootPem: toPem(root),
+    intermediatePem: toPem(intermediate),
+    untrustedRootPem: toPem(strayRoot),
+    identities: {
+      microsoft: identity('microsoft', leaf, [intermediate], leafKeys),
+      expired: identity('expired', expired, [intermediate], expiredKeys),
+      'wrong-organization': identity('wrong-organization', otherOrg, [intermediate], otherOrgKeys),
+      'untrusted-root': identity('untrusted-root', strayLeaf, [strayRoot], strayLeafKeys),
+      'wrong-key': { ...identity('wrong-key', leaf, [intermediate], wrongKeys), fileName: `${LEAF_CN}.cer` },
+    },
+    tls: { caPem: toPem(tlsCa), keyPem: tlsKeys.privateKeyPem, certPem: toPem(tlsCert) },
+  };
+}
