@@ -1,0 +1,130 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { XMLParser } from 'fast-xml-parser';
+
+/**
+ * The sandbox's copy of the package's Opportunity publish rule (ReferralSyncRule.cls and
+ * ReferralSyncService.cls). Its inputs come from the package itself so the two cannot drift:
+ * the mapped fields are the Referral_Mapped_Field custom metadata records in force-app (what
+ * deploys), and the staticresources/ReferralSyncRuleCases.json decision table drives both the
+ * Apex tests and this module's tests.
+ */
+
+export const SYNC_FIELD = 'Sync_with_Partner_Center__c';
+export const EVENT_NAME = 'Referral_Sync__e';
+const MAPPED_FIELD_RECORD = /^Referral_Mapped_Field\.(.+)\.md-meta\.xml$/;
+
+/** One committed write, as the sandbox's record store reports it. */
+export interface RecordChange {
+  sobject: string;
+  operation: 'insert' | 'update';
+  before: Record<string, unknown> | null;
+  after: Record<string, unknown>;
+  userId: string;
+}
+
+export type ChangeKind = 'Created' | 'SyncEnabled' | 'Updated';
+
+export type TriggerDecision = { publish: false } | { publish: true; changeKind: ChangeKind; changedFields: string[] };
+
+export interface TriggerRule {
+  decide(change: RecordChange): TriggerDecision;
+  describe(): { syncField: string; mappedFields: string[]; eventName: string };
+}
+
+export interface TriggerRuleOptions {
+  forceAppDir: string;
+  integrationUserId: string;
+  /**
+   * Whether the Referral_Sync_Bypass__c hierarchy setting has Disable_Publish__c on for this
+   * user (admins switch it on for bulk loads). Defaults to never.
+   */
+  isBypassed?: (userId: string) => boolean;
+}
+
+export function createTriggerRule(options: TriggerRuleOptions): TriggerRule {
+  const mappedFields = readMappedFields(options.forceAppDir);
+  assertPackageDefines(options.forceAppDir);
+  const isBypassed = options.isBypassed ?? (() => false);
+
+  function decide(change: RecordChange): TriggerDecision {
+    if (change.sobject !== 'Opportunity') return { publish: false };
+    if (isBypassed(change.userId) || change.userId === options.integrationUserId) return { publish: false };
+    if (change.after[SYNC_FIELD] !== true) return { publish: false };
+    if (change.operation === 'insert' || change.before === null) return { publish: true, changeKind: 'Created', changedFields: [] };
+    if (change.before[SYNC_FIELD] !== true) return { publish: true, changeKind: 'SyncEnabled', changedFields: [] };
+    const before = change.before;
+    const changedFields = mappedFields.filter((field) => differs(before[field], change.after[field]));
+    if (changedFields.length === 0) return { publish: false };
+    return { publish: true, changeKind: 'Updated', changedFields };
+  }
+
+  return {
+    decide,
+    describe: () => ({ syncField: SYNC_FIELD, mappedFields: [...mappedFields], eventName: EVENT_NAME }),
+  };
+}
+
+/**
+ * Same comparison as ReferralSyncRule.differs: a missing field counts as null, and strings compare
+ * case-sensitively (Apex `==` would not, and a seller fixing capitalisation did change the field).
+ */
+function differs(before: unknown, after: unknown): boolean {
+  const a = before ?? null;
+  const b = after ?? null;
+  if (a === null || b === null) return a !== b;
+  if (typeof a === 'object' || typeof b === 'object') return JSON.stringify(a) !== JSON.stringify(b);
+  return a !== b;
+}
+
+/**
+ * Field_API_Name__c of every Referral_Mapped_Field record, sorted so that `changedFields` comes out
+ * sorted as the Apex rule sorts it.
+ */
+export function readMappedFields(forceAppDir: string): string[] {
+  const dir = path.join(forceAppDir, 'main', 'default', 'customMetadata');
+  const files = existsSync(dir) ? readdirSync(dir).filter((name) => MAPPED_FIELD_RECORD.test(name)) : [];
+  if (files.length === 0) {
+    throw new Error(`No Referral_Mapped_Field custom metadata records in ${dir}; run \`npm run mapping:generate\``);
+  }
+  const parser = new XMLParser({ ignoreAttributes: true, isArray: (name) => name === 'values' });
+  const fields = new Set<string>();
+  for (const file of files) {
+    const xml = parser.parse(readFileSync(path.join(dir, file), 'utf8')) as {
+      CustomMetadata?: { values?: Array<{ field?: unknown; value?: unknown }> };
+    };
+    const value = xml.CustomMetadata?.values?.find((entry) => entry.field === 'Field_API_Name__c')?.value;
+    if (typeof value !== 'string' || value.trim() === '') {
+      throw new Error(`${file} has no Field_API_Name__c value`);
+    }
+    fields.add(value.trim());
+  }
+  return [...fields].sort();
+}
+
+function assertPackageDefines(forceAppDir: string): void {
+  const objects = path.join(forceAppDir, 'main', 'default', 'objects');
+  const required = [
+    path.join(objects, 'Opportunity', 'fields', `${SYNC_FIELD}.field-meta.xml`),
+    path.join(objects, EVENT_NAME, `${EVENT_NAME}.object-meta.xml`),
+  ];
+  for (const file of required) {
+    if (!existsSync(file)) throw new Error(`The package does not define ${path.relative(forceAppDir, file)}`);
+  }
+}
+
+/** The Referral_Sync__e payload the package's trigger publishes for a decision (ReferralSyncService). */
+export function referralSyncPayload(
+  change: RecordChange,
+  decision: Extract<TriggerDecision, { publish: true }>,
+): { Opportunity_Id__c: string; Change_Kind__c: string; Changed_Fields__c: string | null; Changed_By__c: string } {
+  const id = change.after.Id;
+  if (typeof id !== 'string') throw new Error('An Opportunity change without an Id cannot be published');
+  return {
+    Opportunity_Id__c: id,
+    Change_Kind__c: decision.changeKind,
+    // Salesforce stores an empty text value as null, so Created and SyncEnabled carry no list.
+    Changed_Fields__c: decision.changedFields.length > 0 ? decision.changedFields.join(',') : null,
+    Changed_By__c: change.userId,
+  };
+}

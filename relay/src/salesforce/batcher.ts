@@ -1,0 +1,99 @@
+/**
+ * Collects work for a short window and hands it over in batches: API calls are the scarce
+ * resource, so many callers' requests become one call. Items are grouped (one group per kind of
+ * call), merged by key inside a group (two writes to one record become one), and a group is flushed
+ * when its window ends or when it holds `maxBatch` distinct keys, whichever comes first.
+ */
+
+export interface BatchEntry<T, R> {
+  key: string;
+  item: T;
+  resolve(result: R): void;
+  reject(error: unknown): void;
+}
+
+export interface BatcherOptions<T, R> {
+  windowMs: number;
+  maxBatch: number;
+  /** Performs the call for one group; must settle each entry (a throw rejects the unsettled ones). */
+  flush(group: string, entries: Array<BatchEntry<T, R>>): Promise<void>;
+  /** Combines two items for the same key; by default the later item replaces the earlier one. */
+  merge?(earlier: T, later: T): T;
+}
+
+export interface Batcher<T, R> {
+  add(group: string, key: string, item: T): Promise<R>;
+  /** Flushes every pending group now and waits for all in-flight batches. */
+  drain(): Promise<void>;
+}
+
+interface PendingGroup<T, R> {
+  entries: Map<
+    string,
+    { item: T; waiters: Array<{ resolve(result: R): void; reject(error: unknown): void }> }
+  >;
+  timer: NodeJS.Timeout;
+}
+
+export function createBatcher<T, R>(options: BatcherOptions<T, R>): Batcher<T, R> {
+  const groups = new Map<string, PendingGroup<T, R>>();
+  const inFlight = new Set<Promise<void>>();
+
+  const flushGroup = (group: string): void => {
+    const pending = groups.get(group);
+    if (!pending) return;
+    groups.delete(group);
+    clearTimeout(pending.timer);
+    const entries: Array<BatchEntry<T, R>> = [...pending.entries].map(([key, { item, waiters }]) => {
+      let settled = false;
+      return {
+        key,
+        item,
+        resolve: (result: R) => {
+          if (settled) return;
+          settled = true;
+          for (const w of waiters) w.resolve(result);
+        },
+        reject: (error: unknown) => {
+          if (settled) return;
+          settled = true;
+          for (const w of waiters) w.reject(error);
+        },
+      };
+    });
+    const run = (async () => {
+      try {
+        await options.flush(group, entries);
+        const unsettled = new Error(`batch ${group} finished without a result for this item`);
+        for (const entry of entries) entry.reject(unsettled);
+      } catch (error) {
+        for (const entry of entries) entry.reject(error);
+      }
+    })();
+    inFlight.add(run);
+    void run.finally(() => inFlight.delete(run));
+  };
+
+  return {
+    add: (group, key, item) =>
+      new Promise<R>((resolve, reject) => {
+        let pending = groups.get(group);
+        if (!pending) {
+          pending = { entries: new Map(), timer: setTimeout(() => flushGroup(group), options.windowMs) };
+          groups.set(group, pending);
+        }
+        const existing = pending.entries.get(key);
+        if (existing) {
+          existing.item = options.merge ? options.merge(existing.item, item) : item;
+          existing.waiters.push({ resolve, reject });
+        } else {
+          pending.entries.set(key, { item, waiters: [{ resolve, reject }] });
+        }
+        if (pending.entries.size >= options.maxBatch) flushGroup(group);
+      }),
+    drain: async () => {
+      for (const group of [...groups.keys()]) flushGroup(group);
+      await Promise.allSettled([...inFlight]);
+    },
+  };
+}
