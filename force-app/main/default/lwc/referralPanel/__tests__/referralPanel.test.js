@@ -1,0 +1,286 @@
+import { createElement } from '@lwc/engine-dom';
+import ReferralPanel, { POLL_INTERVAL_MS, POLL_LIMIT } from 'c/referralPanel';
+import { getRecord, updateRecord, notifyRecordUpdateAvailable } from 'lightning/uiRecordApi';
+import { getObjectInfo, getPicklistValues } from 'lightning/uiObjectInfoApi';
+import {
+  subscribe,
+  unsubscribe,
+  jestMockPublish,
+  jestMockReset,
+  jestMockSetEmpEnabled,
+} from 'lightning/empApi';
+
+const mockRecordNotSynced = require('./data/getRecordNotSynced.json');
+const mockRecordPending = require('./data/getRecordPending.json');
+const mockRecordSynced = require('./data/getRecordSynced.json');
+const mockRecordError = require('./data/getRecordError.json');
+const mockObjectInfoSeller = require('./data/getObjectInfoSeller.json');
+const mockObjectInfoReadOnly = require('./data/getObjectInfoReadOnly.json');
+const mockHelpValues = require('./data/getPicklistValuesHelp.json');
+const mockUpdateError = require('./data/updateRecordError.json');
+
+const RECORD_ID = mockRecordSynced.id;
+const CHANNEL = '/event/Referral_Sync__e';
+const TOAST_EVENT = 'lightning__showtoast';
+
+// Microtask-only, so it also works while Jest's fake timers hold setTimeout.
+async function flushPromises() {
+  for (let i = 0; i < 20; i += 1) {
+    await Promise.resolve();
+  }
+}
+
+function createPanel() {
+  const element = createElement('c-referral-panel', { is: ReferralPanel });
+  element.recordId = RECORD_ID;
+  document.body.appendChild(element);
+  return element;
+}
+
+async function renderWith(record, objectInfo = mockObjectInfoSeller) {
+  const element = createPanel();
+  getObjectInfo.emit(objectInfo);
+  getRecord.emit(record);
+  getPicklistValues.emit(mockHelpValues);
+  await flushPromises();
+  return element;
+}
+
+function byId(element, id) {
+  return element.shadowRoot.querySelector(`[data-id="${id}"]`);
+}
+
+function collectToasts(element) {
+  const toasts = [];
+  element.addEventListener(TOAST_EVENT, (event) => toasts.push(event.detail));
+  return toasts;
+}
+
+function change(target, detail) {
+  target.dispatchEvent(new CustomEvent('change', { detail }));
+}
+
+function withAudit(record, audit, syncStatus) {
+  const copy = JSON.parse(JSON.stringify(record));
+  copy.fields.Audit__c.value = audit;
+  copy.fields.Referral_Sync_Status__c.value = syncStatus;
+  return copy;
+}
+
+describe('c-referral-panel', () => {
+  afterEach(() => {
+    while (document.body.firstChild) {
+      document.body.removeChild(document.body.firstChild);
+    }
+    jest.clearAllMocks();
+    jest.useRealTimers();
+    jestMockReset();
+  });
+
+  it('shows a spinner when the record is still loading', async () => {
+    const element = createPanel();
+    await flushPromises();
+
+    const spinner = element.shadowRoot.querySelector('lightning-spinner');
+    expect(spinner).not.toBeNull();
+    expect(spinner.alternativeText).toBe('Loading the referral');
+    expect(byId(element, 'status-badge')).toBeNull();
+    await expect(element).toBeAccessible();
+  });
+
+  it('shows the error when the record cannot be loaded', async () => {
+    const element = createPanel();
+    getRecord.error({ message: 'You do not have access to this record.' }, 403, 'Forbidden');
+    await flushPromises();
+
+    expect(byId(element, 'load-error').textContent).toContain('You do not have access to this record.');
+    await expect(element).toBeAccessible();
+  });
+
+  it('shows Not synced when sync is off', async () => {
+    const element = await renderWith(mockRecordNotSynced);
+
+    expect(byId(element, 'status-badge').label).toBe('Not synced');
+    expect(byId(element, 'sync').checked).toBe(false);
+    expect(byId(element, 'referral').textContent).toContain('Not created yet');
+    expect(byId(element, 'audit-empty')).not.toBeNull();
+    await expect(element).toBeAccessible();
+  });
+
+  it('shows Pending when sync is on and the relay has not answered', async () => {
+    const element = await renderWith(mockRecordPending);
+
+    expect(byId(element, 'status-badge').label).toBe('Pending');
+    expect(byId(element, 'status-reason')).toBeNull();
+    expect(byId(element, 'sync').checked).toBe(true);
+    await expect(element).toBeAccessible();
+  });
+
+  it('shows Synced with the referral link when the relay has synced', async () => {
+    const element = await renderWith(mockRecordSynced);
+
+    expect(byId(element, 'status-badge').label).toBe('✔ Synced');
+    const link = byId(element, 'referral-link');
+    expect(link.value).toBe(mockRecordSynced.fields.Referral_Link__c.value);
+    expect(link.label).toBe(mockRecordSynced.fields.Referral_Identifier__c.value);
+    expect(byId(element, 'referral-status').textContent).toBe('Active · Accepted');
+    const help = byId(element, 'help');
+    expect(help.value).toBe('ProofOfConceptOrDemo');
+    expect(help.options.map((option) => option.value)).toEqual([
+      '',
+      ...mockHelpValues.values.map((entry) => entry.value),
+    ]);
+    expect(byId(element, 'solutions').value).toBe('SOL-34104-EBB');
+    await expect(element).toBeAccessible();
+  });
+
+  it('shows the newest error reason and a newest-first timeline when the sync failed', async () => {
+    const element = await renderWith(mockRecordError);
+
+    expect(byId(element, 'status-badge').label).toBe('✘ Error');
+    expect(byId(element, 'status-reason').textContent).toBe(
+      'Customer country "USA" is not an ISO 3166 alpha-2 code',
+    );
+    const entries = element.shadowRoot.querySelectorAll('[data-id="audit-entry"]');
+    expect(entries).toHaveLength(4);
+    expect(entries[0].textContent).toContain('Status read from Partner Center');
+    expect(entries[2].textContent).toContain('Partner Center returned 503 | retried');
+    expect(entries[3].textContent).toContain('Referral created');
+    const times = element.shadowRoot.querySelectorAll('lightning-formatted-date-time');
+    expect(times[0].value).toBe('2026-11-25T08:51:02Z');
+    await expect(element).toBeAccessible();
+  });
+
+  it('shows read-only values when the user may not edit the referral fields', async () => {
+    const element = await renderWith(mockRecordSynced, mockObjectInfoReadOnly);
+
+    expect(byId(element, 'help')).toBeNull();
+    expect(byId(element, 'help-readonly').textContent).toBe('Proof of concept or demo');
+    expect(byId(element, 'solutions')).toBeNull();
+    expect(byId(element, 'solutions-readonly').textContent.trim()).toBe('SOL-34104-EBB');
+    expect(byId(element, 'sync').disabled).toBe(true);
+    expect(byId(element, 'visibility').disabled).toBe(true);
+    expect(byId(element, 'save')).toBeNull();
+    await expect(element).toBeAccessible();
+  });
+
+  it('saves only the changed fields and shows a success toast when the seller saves', async () => {
+    const element = await renderWith(mockRecordSynced);
+    const toasts = collectToasts(element);
+    expect(byId(element, 'save').disabled).toBe(true);
+
+    change(byId(element, 'solutions'), { value: 'SOL-34104-EBB;SOL-50000-AAA' });
+    change(byId(element, 'help'), { value: '' });
+    await flushPromises();
+    expect(byId(element, 'save').disabled).toBe(false);
+    byId(element, 'save').click();
+    await flushPromises();
+
+    expect(updateRecord).toHaveBeenCalledTimes(1);
+    expect(updateRecord).toHaveBeenCalledWith({
+      fields: {
+        Id: RECORD_ID,
+        Partner_Center_Solutions__c: 'SOL-34104-EBB;SOL-50000-AAA',
+        How_can_Microsoft_help__c: null,
+      },
+    });
+    expect(toasts).toHaveLength(1);
+    expect(toasts[0].variant).toBe('success');
+    expect(byId(element, 'save').disabled).toBe(true);
+    await expect(element).toBeAccessible();
+  });
+
+  it('shows the error Salesforce returned in a toast when the save fails', async () => {
+    updateRecord.mockRejectedValueOnce(mockUpdateError);
+    const element = await renderWith(mockRecordSynced);
+    const toasts = collectToasts(element);
+
+    change(byId(element, 'solutions'), { value: 'not-a-solution' });
+    await flushPromises();
+    byId(element, 'save').click();
+    await flushPromises();
+
+    expect(toasts).toHaveLength(1);
+    expect(toasts[0].variant).toBe('error');
+    expect(toasts[0].message).toBe('Solution ids look like SOL-12345-ABC');
+    expect(byId(element, 'save').disabled).toBe(false);
+    await expect(element).toBeAccessible();
+  });
+
+  it('switches sync on and starts watching for the relay when the seller saves', async () => {
+    jest.useFakeTimers();
+    const element = await renderWith(mockRecordNotSynced);
+
+    const toggle = byId(element, 'sync');
+    toggle.checked = true;
+    toggle.dispatchEvent(new CustomEvent('change'));
+    await flushPromises();
+    byId(element, 'save').click();
+    await flushPromises();
+
+    expect(updateRecord).toHaveBeenCalledWith({
+      fields: { Id: RECORD_ID, Sync_with_Partner_Center__c: true },
+    });
+    jest.advanceTimersByTime(POLL_INTERVAL_MS);
+    expect(notifyRecordUpdateAvailable).toHaveBeenCalledWith([{ recordId: RECORD_ID }]);
+  });
+
+  it('refreshes from the server until the relay answers when a sync event for this record arrives', async () => {
+    jest.useFakeTimers();
+    const element = await renderWith(mockRecordSynced);
+    expect(subscribe).toHaveBeenCalledWith(CHANNEL, -1, expect.any(Function));
+
+    jestMockPublish(CHANNEL, {
+      channel: CHANNEL,
+      data: { payload: { Opportunity_Id__c: RECORD_ID, Change_Kind__c: 'Updated' } },
+    });
+    jest.advanceTimersByTime(POLL_INTERVAL_MS * 2);
+    expect(notifyRecordUpdateAvailable).toHaveBeenCalledTimes(2);
+
+    getRecord.emit(
+      withAudit(
+        mockRecordSynced,
+        `2026-11-25T09:00:00Z | ERROR | outbound | Deal value must be positive\n${mockRecordSynced.fields.Audit__c.value}`,
+        'Error',
+      ),
+    );
+    await flushPromises();
+    expect(byId(element, 'status-badge').label).toBe('✘ Error');
+    expect(byId(element, 'status-reason').textContent).toBe('Deal value must be positive');
+
+    jest.advanceTimersByTime(POLL_INTERVAL_MS * 5);
+    expect(notifyRecordUpdateAvailable).toHaveBeenCalledTimes(2);
+  });
+
+  it('ignores sync events when they are for another opportunity', async () => {
+    jest.useFakeTimers();
+    await renderWith(mockRecordSynced);
+
+    jestMockPublish(CHANNEL, { data: { payload: { Opportunity_Id__c: '006AZ00000OtherAAA' } } });
+    jest.advanceTimersByTime(POLL_INTERVAL_MS * 3);
+
+    expect(notifyRecordUpdateAvailable).not.toHaveBeenCalled();
+  });
+
+  it('stops refreshing after the poll limit when the record stays pending', async () => {
+    jest.useFakeTimers();
+    jestMockSetEmpEnabled(false);
+    await renderWith(mockRecordPending);
+
+    expect(subscribe).not.toHaveBeenCalled();
+    jest.advanceTimersByTime(POLL_INTERVAL_MS * (POLL_LIMIT + 10));
+
+    expect(notifyRecordUpdateAvailable).toHaveBeenCalledTimes(POLL_LIMIT);
+  });
+
+  it('unsubscribes and stops refreshing when the panel is removed', async () => {
+    jest.useFakeTimers();
+    const element = await renderWith(mockRecordPending);
+
+    document.body.removeChild(element);
+    jest.advanceTimersByTime(POLL_INTERVAL_MS * 3);
+
+    expect(unsubscribe).toHaveBeenCalledTimes(1);
+    expect(notifyRecordUpdateAvailable).not.toHaveBeenCalled();
+  });
+});
