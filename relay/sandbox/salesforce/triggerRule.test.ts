@@ -22,7 +22,9 @@ interface RuleCase {
   expected: { publish: boolean; changeKind?: string; changedFields?: string[] };
 }
 
-const table = JSON.parse(readFileSync(path.join(FORCE_APP, 'main/default/staticresources/ReferralSyncRuleCases.json'), 'utf8')) as {
+const table = JSON.parse(
+  readFileSync(path.join(FORCE_APP, 'main/default/staticresources/ReferralSyncRuleCases.json'), 'utf8'),
+) as {
   syncField: string;
   eventName: string;
   cases: RuleCase[];
@@ -59,7 +61,10 @@ test('reads mapped fields from the package records that mapping.json asks for', 
     fields: Array<{ opportunity: string; direction: string }>;
   };
   const expected = mapping.fields
-    .filter((entry) => (entry.direction === 'sf-to-pc' || entry.direction === 'both') && !entry.opportunity.includes('.'))
+    .filter(
+      (entry) =>
+        (entry.direction === 'sf-to-pc' || entry.direction === 'both') && !entry.opportunity.includes('.'),
+    )
     .map((entry) => entry.opportunity)
     .sort();
   assert.deepEqual(readMappedFields(FORCE_APP), expected);
@@ -67,7 +72,13 @@ test('reads mapped fields from the package records that mapping.json asks for', 
 
 test('ignores changes to other objects', () => {
   const rule = createTriggerRule({ forceAppDir: FORCE_APP, integrationUserId: INTEGRATION_USER });
-  const decision = rule.decide({ sobject: 'Account', operation: 'insert', before: null, after: { Sync_with_Partner_Center__c: true }, userId: SELLER });
+  const decision = rule.decide({
+    sobject: 'Account',
+    operation: 'insert',
+    before: null,
+    after: { Sync_with_Partner_Center__c: true },
+    userId: SELLER,
+  });
   assert.deepEqual(decision, { publish: false });
 });
 
@@ -91,21 +102,38 @@ test('builds the event payload with a comma-separated field list, null when empt
     after: { Id: '006Sb0000000001AAA' },
     userId: SELLER,
   };
-  assert.deepEqual(referralSyncPayload(change, { publish: true, changeKind: 'Updated', changedFields: ['Amount', 'Description'] }), {
-    Opportunity_Id__c: '006Sb0000000001AAA',
-    Change_Kind__c: 'Updated',
-    Changed_Fields__c: 'Amount,Description',
-    Changed_By__c: SELLER,
-  });
-  assert.equal(referralSyncPayload(change, { publish: true, changeKind: 'Created', changedFields: [] }).Changed_Fields__c, null);
+  assert.deepEqual(
+    referralSyncPayload(change, {
+      publish: true,
+      changeKind: 'Updated',
+      changedFields: ['Amount', 'Description'],
+    }),
+    {
+      Opportunity_Id__c: '006Sb0000000001AAA',
+      Change_Kind__c: 'Updated',
+      Changed_Fields__c: 'Amount,Description',
+      Changed_By__c: SELLER,
+    },
+  );
+  assert.equal(
+    referralSyncPayload(change, { publish: true, changeKind: 'Created', changedFields: [] })
+      .Changed_Fields__c,
+    null,
+  );
 });
 
 test('refuses a package without mapped-field records, naming the folder', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'force-app-'));
   try {
     mkdirSync(path.join(dir, 'main/default/customMetadata'), { recursive: true });
-    writeFileSync(path.join(dir, 'main/default/customMetadata/Referral_Sync_Setting.Default.md-meta.xml'), '<CustomMetadata/>');
-    assert.throws(() => readMappedFields(dir), /No Referral_Mapped_Field custom metadata records in .*customMetadata/);
+    writeFileSync(
+      path.join(dir, 'main/default/customMetadata/Referral_Sync_Setting.Default.md-meta.xml'),
+      '<CustomMetadata/>',
+    );
+    assert.throws(
+      () => readMappedFields(dir),
+      /No Referral_Mapped_Field custom metadata records in .*customMetadata/,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

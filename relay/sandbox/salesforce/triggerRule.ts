@@ -25,7 +25,8 @@ export interface RecordChange {
 
 export type ChangeKind = 'Created' | 'SyncEnabled' | 'Updated';
 
-export type TriggerDecision = { publish: false } | { publish: true; changeKind: ChangeKind; changedFields: string[] };
+export type TriggerDecision =
+  { publish: false } | { publish: true; changeKind: ChangeKind; changedFields: string[] };
 
 export interface TriggerRule {
   decide(change: RecordChange): TriggerDecision;
@@ -51,8 +52,10 @@ export function createTriggerRule(options: TriggerRuleOptions): TriggerRule {
     if (change.sobject !== 'Opportunity') return { publish: false };
     if (isBypassed(change.userId) || change.userId === options.integrationUserId) return { publish: false };
     if (change.after[SYNC_FIELD] !== true) return { publish: false };
-    if (change.operation === 'insert' || change.before === null) return { publish: true, changeKind: 'Created', changedFields: [] };
-    if (change.before[SYNC_FIELD] !== true) return { publish: true, changeKind: 'SyncEnabled', changedFields: [] };
+    if (change.operation === 'insert' || change.before === null)
+      return { publish: true, changeKind: 'Created', changedFields: [] };
+    if (change.before[SYNC_FIELD] !== true)
+      return { publish: true, changeKind: 'SyncEnabled', changedFields: [] };
     const before = change.before;
     const changedFields = mappedFields.filter((field) => differs(before[field], change.after[field]));
     if (changedFields.length === 0) return { publish: false };
@@ -85,7 +88,9 @@ export function readMappedFields(forceAppDir: string): string[] {
   const dir = path.join(forceAppDir, 'main', 'default', 'customMetadata');
   const files = existsSync(dir) ? readdirSync(dir).filter((name) => MAPPED_FIELD_RECORD.test(name)) : [];
   if (files.length === 0) {
-    throw new Error(`No Referral_Mapped_Field custom metadata records in ${dir}; run \`npm run mapping:generate\``);
+    throw new Error(
+      `No Referral_Mapped_Field custom metadata records in ${dir}; run \`npm run mapping:generate\``,
+    );
   }
   const parser = new XMLParser({ ignoreAttributes: true, isArray: (name) => name === 'values' });
   const fields = new Set<string>();
@@ -117,7 +122,12 @@ function assertPackageDefines(forceAppDir: string): void {
 export function referralSyncPayload(
   change: RecordChange,
   decision: Extract<TriggerDecision, { publish: true }>,
-): { Opportunity_Id__c: string; Change_Kind__c: string; Changed_Fields__c: string | null; Changed_By__c: string } {
+): {
+  Opportunity_Id__c: string;
+  Change_Kind__c: string;
+  Changed_Fields__c: string | null;
+  Changed_By__c: string;
+} {
   const id = change.after.Id;
   if (typeof id !== 'string') throw new Error('An Opportunity change without an Id cannot be published');
   return {

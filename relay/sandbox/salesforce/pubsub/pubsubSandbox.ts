@@ -1,0 +1,568 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
+import * as grpc from '@grpc/grpc-js';
+import { silentLogger } from '../../../src/logger.ts';
+import type { Logger } from '../../../src/logger.ts';
+import {
+  ERROR_CODE_TRAILER,
+  MAX_NUM_REQUESTED,
+  PUBSUB_ERROR_CODES,
+  loadPubSubDefinition,
+} from '../../../src/salesforce/pubsubProto.ts';
+import type {
+  FetchRequest,
+  FetchResponse,
+  ProducerEvent,
+  PublishRequest,
+  PublishResponse,
+  PublishResult,
+  SchemaInfo,
+  SchemaRequest,
+  TopicInfo,
+  TopicRequest,
+} from '../../../src/salesforce/pubsubProto.ts';
+import { createEventLog, createReplayIdCounter } from './eventLog.ts';
+import type { EventLog } from './eventLog.ts';
+import { loadEventSchema, validateEvent } from './eventSchema.ts';
+import type { EventSchema } from './eventSchema.ts';
+
+/**
+ * The Salesforce Pub/Sub API (eventbus.v1.PubSub) as a local gRPC server: topics for the
+ * package's platform events with schemas built from force-app, Avro payloads, opaque replay ids
+ * with a retention window, pull-based Subscribe with the platform's flow-control rules, keepalives,
+ * idle close, and errors as gRPC status plus `error-code` trailer (contracts/salesforce.md §1).
+ */
+
+export interface CallAuth {
+  accessToken: string | undefined;
+  instanceUrl: string | undefined;
+  tenantId: string | undefined;
+}
+
+export interface Principal {
+  userId: string;
+  orgId: string;
+}
+
+export interface PubSubSandboxOptions {
+  /** Port on 127.0.0.1; 0 (the default) picks a free one. */
+  port?: number;
+  /** Checks the `accesstoken` / `instanceurl` / `tenantid` metadata of a call; null rejects it. */
+  authenticate: (auth: CallAuth) => Principal | null;
+  forceAppDir: string;
+  /** Platform events served as `/event/<Name>`; defaults to the package's Referral_Sync__e. */
+  eventNames?: string[];
+  /** How long replay ids stay usable; the platform keeps events 72 h (contracts §1.4). */
+  retentionMs?: number;
+  /** Quiet time after which a stream with requests pending gets an empty keepalive (platform: ≤ 270 s). */
+  keepaliveMs?: number;
+  /** Time a stream may sit with nothing requested before the server ends it (platform: 60 s). */
+  idleTimeoutMs?: number;
+  logger?: Logger;
+}
+
+export interface PubSubFaults {
+  /** The next response carrying events sends at most `afterEvents` of them, then the call fails UNAVAILABLE. */
+  dropStreamMidBatch(afterEvents: number): void;
+  /** Ages every stored event and issued replay id past the retention window. */
+  expireReplayIds(): void;
+  /** Delay added before every response (unary and streamed). */
+  setLatency(ms: number): void;
+  reset(): void;
+}
+
+export interface PubSubCounters {
+  subscribeCalls: number;
+  activeSubscriptions: number;
+  fetchRequests: number;
+  eventResponses: number;
+  eventsDelivered: number;
+  keepalives: number;
+  /** Responses that left the client with nothing requested (pending_num_requested 0). */
+  responsesWithZeroPending: number;
+  idleClosures: number;
+  droppedStreams: number;
+  eventsPublished: number;
+}
+
+export interface PublishedEvent {
+  eventId: string;
+  replayId: Buffer;
+}
+
+export interface PubSubSandbox {
+  /** `host:port`, for a client with insecure channel credentials. */
+  endpoint: string;
+  /** Publishes as Apex would (validates required fields and lengths), e.g. from the trigger hook. */
+  publish(topic: string, payload: Record<string, unknown>): PublishedEvent;
+  schemaFor(topic: string): EventSchema;
+  close(): Promise<void>;
+  faults: PubSubFaults;
+  readonly counters: Readonly<PubSubCounters>;
+}
+
+interface Topic {
+  schema: EventSchema;
+  log: EventLog;
+  subscriptions: Set<Subscription>;
+}
+
+interface Subscription {
+  pump(): void;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+// Codes the contract does not list; the sandbox names them in the platform's style.
+const TOPIC_NOT_FOUND = 'sfdc.platform.eventbus.grpc.topic.not.found';
+const TOPIC_MISMATCH = 'sfdc.platform.eventbus.grpc.subscription.fetch.topic.mismatch';
+const SCHEMA_NOT_FOUND = 'sfdc.platform.eventbus.grpc.schema.not.found';
+
+export async function createPubSubSandbox(options: PubSubSandboxOptions): Promise<PubSubSandbox> {
+  const logger = (options.logger ?? silentLogger()).child({ module: 'sandbox.pubsub' });
+  const retentionMs = options.retentionMs ?? 3 * DAY_MS;
+  const keepaliveMs = options.keepaliveMs ?? 270_000;
+  const idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
+  const counter = createReplayIdCounter();
+  const topics = new Map<string, Topic>();
+  for (const eventName of options.eventNames ?? ['Referral_Sync__e']) {
+    const schema = loadEventSchema(options.forceAppDir, eventName);
+    topics.set(schema.topicName, {
+      schema,
+      log: createEventLog({ retentionMs, counter }),
+      subscriptions: new Set(),
+    });
+  }
+
+  const counters: PubSubCounters = {
+    subscribeCalls: 0,
+    activeSubscriptions: 0,
+    fetchRequests: 0,
+    eventResponses: 0,
+    eventsDelivered: 0,
+    keepalives: 0,
+    responsesWithZeroPending: 0,
+    idleClosures: 0,
+    droppedStreams: 0,
+    eventsPublished: 0,
+  };
+  let latencyMs = 0;
+  let dropAfterEvents: number | null = null;
+  const openCalls = new Set<grpc.ServerDuplexStream<FetchRequest, FetchResponse>>();
+
+  function statusError(
+    code: grpc.status,
+    errorCode: string,
+    message: string,
+    rpcId: string,
+  ): grpc.ServerErrorResponse {
+    const trailers = new grpc.Metadata();
+    trailers.set(ERROR_CODE_TRAILER, errorCode);
+    trailers.set('rpc-id', rpcId);
+    return Object.assign(new Error(message), {
+      code,
+      details: `${message} rpcId: ${rpcId}`,
+      metadata: trailers,
+    });
+  }
+
+  function authenticateCall(metadata: grpc.Metadata): Principal | null {
+    const first = (key: string): string | undefined => {
+      const value = metadata.get(key)[0];
+      return typeof value === 'string' ? value : undefined;
+    };
+    return options.authenticate({
+      accessToken: first('accesstoken'),
+      instanceUrl: first('instanceurl'),
+      tenantId: first('tenantid'),
+    });
+  }
+
+  function storeEvent(topic: Topic, event: ProducerEvent): PublishedEvent {
+    const stored = topic.log.append(event);
+    counters.eventsPublished += 1;
+    for (const subscription of topic.subscriptions) subscription.pump();
+    return { eventId: event.id, replayId: stored.replayId };
+  }
+
+  /** Runs a unary handler behind auth and the latency fault, mapping thrown statuses to the callback. */
+  function unary<Req, Res>(
+    handle: (request: Req, principal: Principal, rpcId: string) => Res,
+  ): grpc.handleUnaryCall<Req, Res> {
+    return (call, callback) => {
+      const rpcId = randomUUID();
+      void (async () => {
+        if (latencyMs > 0) await delay(latencyMs);
+        const principal = authenticateCall(call.metadata);
+        if (!principal) {
+          callback(
+            statusError(
+              grpc.status.UNAUTHENTICATED,
+              PUBSUB_ERROR_CODES.authError,
+              'Invalid or expired access token',
+              rpcId,
+            ),
+          );
+          return;
+        }
+        try {
+          callback(null, handle(call.request, principal, rpcId));
+        } catch (error) {
+          callback(error as grpc.ServerErrorResponse);
+        }
+      })();
+    };
+  }
+
+  function topicOrThrow(name: string, rpcId: string): Topic {
+    const topic = topics.get(name);
+    if (!topic)
+      throw statusError(
+        grpc.status.NOT_FOUND,
+        TOPIC_NOT_FOUND,
+        `Topic ${name || '(none)'} does not exist`,
+        rpcId,
+      );
+    return topic;
+  }
+
+  function publishRequest(request: PublishRequest, rpcId: string): PublishResponse {
+    const topic = topicOrThrow(request.topic_name, rpcId);
+    // Pub/Sub does not validate Avro on publish (contracts §1.6); it only needs a schema it knows.
+    const results = request.events.map((event): PublishResult => {
+      const id = event.id || randomUUID();
+      if (event.schema_id !== topic.schema.schemaId) {
+        return {
+          replay_id: Buffer.alloc(0),
+          error: { code: 'PUBLISH', msg: `Unknown schema id ${event.schema_id}` },
+          correlation_key: id,
+        };
+      }
+      const published = storeEvent(topic, {
+        id,
+        schema_id: event.schema_id,
+        payload: event.payload,
+        headers: event.headers,
+      });
+      return { replay_id: published.replayId, error: null, correlation_key: id };
+    });
+    return { results, schema_id: topic.schema.schemaId, rpc_id: rpcId };
+  }
+
+  function subscribe(call: grpc.ServerDuplexStream<FetchRequest, FetchResponse>): void {
+    const rpcId = randomUUID();
+    counters.subscribeCalls += 1;
+    const principal = authenticateCall(call.metadata);
+    if (!principal) {
+      call.emit(
+        'error',
+        statusError(
+          grpc.status.UNAUTHENTICATED,
+          PUBSUB_ERROR_CODES.authError,
+          'Invalid or expired access token',
+          rpcId,
+        ),
+      );
+      return;
+    }
+    openCalls.add(call);
+    counters.activeSubscriptions += 1;
+
+    let topic: Topic | null = null;
+    let cursor = 0;
+    let pending = 0;
+    let pumping = false;
+    let closed = false;
+    let keepaliveTimer: NodeJS.Timeout | undefined;
+    let idleTimer: NodeJS.Timeout | undefined;
+    const subscription: Subscription = { pump: () => void pump() };
+
+    function cleanup(): void {
+      if (closed) return;
+      closed = true;
+      clearTimeout(keepaliveTimer);
+      clearTimeout(idleTimer);
+      topic?.subscriptions.delete(subscription);
+      openCalls.delete(call);
+      counters.activeSubscriptions -= 1;
+    }
+
+    function fail(code: grpc.status, errorCode: string, message: string): void {
+      if (closed) return;
+      cleanup();
+      logger.debug({ rpcId, errorCode }, 'subscription failed');
+      call.emit('error', statusError(code, errorCode, message, rpcId));
+    }
+
+    function armTimers(): void {
+      clearTimeout(keepaliveTimer);
+      keepaliveTimer = setTimeout(sendKeepalive, keepaliveMs);
+      if (pending > 0) {
+        clearTimeout(idleTimer);
+        idleTimer = undefined;
+      } else if (!idleTimer) {
+        idleTimer = setTimeout(() => {
+          if (closed) return;
+          counters.idleClosures += 1;
+          cleanup();
+          call.end();
+        }, idleTimeoutMs);
+      }
+    }
+
+    function send(response: FetchResponse): void {
+      if (response.pending_num_requested === 0) counters.responsesWithZeroPending += 1;
+      call.write(response);
+      armTimers();
+    }
+
+    function sendKeepalive(): void {
+      if (closed || !topic) return;
+      if (pending > 0 && !pumping) {
+        counters.keepalives += 1;
+        send({
+          events: [],
+          latest_replay_id: topic.log.tip(),
+          rpc_id: rpcId,
+          pending_num_requested: pending,
+        });
+      } else {
+        armTimers();
+      }
+    }
+
+    async function pump(): Promise<void> {
+      if (pumping || closed || !topic) return;
+      pumping = true;
+      try {
+        for (;;) {
+          if (closed || pending === 0 || topic.log.eventsAfter(cursor, 1).length === 0) break;
+          // The batch is taken after the delay, so events published meanwhile join it.
+          if (latencyMs > 0) await delay(latencyMs);
+          if (closed) break;
+          const batch = topic.log.eventsAfter(cursor, pending);
+          if (batch.length === 0) break;
+          const dropAfter = dropAfterEvents;
+          const sent = dropAfter === null ? batch : batch.slice(0, dropAfter);
+          if (sent.length > 0) {
+            cursor = sent[sent.length - 1].seq;
+            pending -= sent.length;
+            counters.eventResponses += 1;
+            counters.eventsDelivered += sent.length;
+            send({
+              events: sent.map((stored) => ({ event: stored.event, replay_id: stored.replayId })),
+              latest_replay_id: sent[sent.length - 1].replayId,
+              rpc_id: rpcId,
+              pending_num_requested: pending,
+            });
+          }
+          if (dropAfter !== null) {
+            dropAfterEvents = null;
+            counters.droppedStreams += 1;
+            fail(
+              grpc.status.UNAVAILABLE,
+              PUBSUB_ERROR_CODES.serviceUnavailable,
+              'Stream dropped by the sandbox fault',
+            );
+            break;
+          }
+        }
+      } finally {
+        pumping = false;
+      }
+    }
+
+    function onRequest(request: FetchRequest): void {
+      if (closed) return;
+      counters.fetchRequests += 1;
+      if (!topic) {
+        const first = topics.get(request.topic_name);
+        if (!first)
+          return fail(
+            grpc.status.NOT_FOUND,
+            TOPIC_NOT_FOUND,
+            `Topic ${request.topic_name || '(none)'} does not exist`,
+          );
+        if (request.replay_preset === 'CUSTOM') {
+          if (request.replay_id.length === 0) {
+            return fail(
+              grpc.status.INVALID_ARGUMENT,
+              PUBSUB_ERROR_CODES.replayIdValidationFailed,
+              'CUSTOM replay needs a replay_id',
+            );
+          }
+          const position = first.log.resolve(request.replay_id);
+          if (!position.ok) {
+            return fail(
+              grpc.status.INVALID_ARGUMENT,
+              PUBSUB_ERROR_CODES.replayIdCorrupted,
+              `Replay id is ${position.reason}`,
+            );
+          }
+          cursor = position.afterSeq;
+        } else if (request.replay_preset === 'EARLIEST') {
+          cursor = first.log.earliestAfterSeq();
+        } else {
+          cursor = first.log.latestSeq();
+        }
+        topic = first;
+        topic.subscriptions.add(subscription);
+      } else if (request.topic_name !== '' && request.topic_name !== topic.schema.topicName) {
+        return fail(
+          grpc.status.INVALID_ARGUMENT,
+          TOPIC_MISMATCH,
+          `Topic cannot change from ${topic.schema.topicName} to ${request.topic_name}`,
+        );
+      }
+      // The platform owes at most 100 events per stream and treats anything above as 100 (§1.3).
+      pending = Math.min(MAX_NUM_REQUESTED, pending + Math.max(0, request.num_requested));
+      armTimers();
+      void pump();
+    }
+
+    call.on('data', onRequest);
+    call.on('end', () => {
+      if (closed) return;
+      cleanup();
+      call.end();
+    });
+    call.on('cancelled', cleanup);
+    call.on('error', cleanup);
+    call.on('close', cleanup);
+  }
+
+  function publishStream(call: grpc.ServerDuplexStream<PublishRequest, PublishResponse>): void {
+    const rpcId = randomUUID();
+    const principal = authenticateCall(call.metadata);
+    if (!principal) {
+      call.emit(
+        'error',
+        statusError(
+          grpc.status.UNAUTHENTICATED,
+          PUBSUB_ERROR_CODES.authError,
+          'Invalid or expired access token',
+          rpcId,
+        ),
+      );
+      return;
+    }
+    let topicName: string | null = null;
+    let failed = false;
+    call.on('data', (request: PublishRequest) => {
+      if (failed) return;
+      try {
+        if (topicName !== null && request.topic_name !== '' && request.topic_name !== topicName) {
+          throw statusError(
+            grpc.status.INVALID_ARGUMENT,
+            TOPIC_MISMATCH,
+            `Topic cannot change from ${topicName} to ${request.topic_name}`,
+            rpcId,
+          );
+        }
+        topicName ??= request.topic_name;
+        call.write(publishRequest({ ...request, topic_name: topicName }, rpcId));
+      } catch (error) {
+        failed = true;
+        call.emit('error', error as grpc.ServerErrorResponse);
+      }
+    });
+    call.on('end', () => {
+      if (!failed) call.end();
+    });
+  }
+
+  const server = new grpc.Server();
+  server.addService(loadPubSubDefinition().service, {
+    GetTopic: unary<TopicRequest, TopicInfo>((request, principal, rpcId) => {
+      const topic = topicOrThrow(request.topic_name, rpcId);
+      return {
+        topic_name: topic.schema.topicName,
+        tenant_guid: principal.orgId,
+        can_publish: true,
+        can_subscribe: true,
+        schema_id: topic.schema.schemaId,
+        rpc_id: rpcId,
+      };
+    }),
+    GetSchema: unary<SchemaRequest, SchemaInfo>((request, _principal, rpcId) => {
+      for (const topic of topics.values()) {
+        if (topic.schema.schemaId === request.schema_id) {
+          return { schema_json: topic.schema.schemaJson, schema_id: topic.schema.schemaId, rpc_id: rpcId };
+        }
+      }
+      throw statusError(
+        grpc.status.NOT_FOUND,
+        SCHEMA_NOT_FOUND,
+        `Schema ${request.schema_id || '(none)'} does not exist`,
+        rpcId,
+      );
+    }),
+    Publish: unary<PublishRequest, PublishResponse>((request, _principal, rpcId) =>
+      publishRequest(request, rpcId),
+    ),
+    PublishStream: publishStream,
+    Subscribe: subscribe,
+  });
+
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(
+      `127.0.0.1:${options.port ?? 0}`,
+      grpc.ServerCredentials.createInsecure(),
+      (error, boundPort) => (error ? reject(error) : resolve(boundPort)),
+    );
+  });
+  logger.info({ port, topics: [...topics.keys()] }, 'pub/sub sandbox listening');
+
+  return {
+    endpoint: `127.0.0.1:${port}`,
+    counters,
+    publish(topicName, payload) {
+      const topic = topics.get(topicName);
+      if (!topic) throw new Error(`Topic ${topicName} does not exist`);
+      const full: Record<string, unknown> = { CreatedDate: Date.now(), ...payload };
+      for (const field of topic.schema.fields) full[field.name] ??= null;
+      const problems = validateEvent(topic.schema, full);
+      if (problems.length > 0)
+        throw new Error(`Cannot publish ${topic.schema.eventName}: ${problems.join('; ')}`);
+      return storeEvent(topic, {
+        id: randomUUID(),
+        schema_id: topic.schema.schemaId,
+        payload: topic.schema.type.toBuffer(full),
+        headers: [],
+      });
+    },
+    schemaFor(topicName) {
+      const topic = topics.get(topicName);
+      if (!topic) throw new Error(`Topic ${topicName} does not exist`);
+      return topic.schema;
+    },
+    faults: {
+      dropStreamMidBatch(afterEvents) {
+        dropAfterEvents = Math.max(0, afterEvents);
+      },
+      expireReplayIds() {
+        for (const topic of topics.values()) topic.log.expireAll();
+      },
+      setLatency(ms) {
+        latencyMs = Math.max(0, ms);
+      },
+      reset() {
+        latencyMs = 0;
+        dropAfterEvents = null;
+      },
+    },
+    async close() {
+      for (const call of openCalls) {
+        call.emit(
+          'error',
+          statusError(
+            grpc.status.UNAVAILABLE,
+            PUBSUB_ERROR_CODES.serviceUnavailable,
+            'Server shutting down',
+            randomUUID(),
+          ),
+        );
+      }
+      await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+    },
+  };
+}
