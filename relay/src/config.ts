@@ -37,6 +37,7 @@ const schema = z.object({
   JOB_MAX_ATTEMPTS: int(1, 100).default(10),
   JOB_RETRIES_IN_PLACE: int(0, 10).default(3),
   BATCH_WINDOW_MS: int(0, 5000).default(15),
+  COALESCE_WINDOW_MS: int(0, 60000).default(250),
   RECONCILE_CRON: z.string().min(9).default('*/5 * * * *'),
   RECONCILE_OVERLAP_SECONDS: int(0, 86400).default(120),
   SHUTDOWN_TIMEOUT_MS: int(1000, 120000).default(25000),

@@ -18,6 +18,11 @@ export interface EnqueueOptions {
   maxAttempts?: number;
   runAt?: Date;
   priority?: number;
+  /**
+   * 'replace' (default) moves a pending job's run_at to the new one; 'preserve_run_at' keeps it,
+   * so a burst scheduled into one window stays one job however long the burst goes on.
+   */
+  keyMode?: 'replace' | 'preserve_run_at';
 }
 
 /**
@@ -27,10 +32,37 @@ export interface EnqueueOptions {
  */
 export async function enqueue(db: Queryable, task: string, payload: unknown, options: EnqueueOptions = {}): Promise<string> {
   const { rows } = await db.query<{ id: string }>(
-    `select id from graphile_worker.add_job($1, $2::json, run_at => $3, max_attempts => $4, job_key => $5, priority => $6, job_key_mode => 'replace')`,
-    [task, JSON.stringify(payload), options.runAt ?? null, options.maxAttempts ?? null, options.jobKey ?? null, options.priority ?? null],
+    `select id from graphile_worker.add_job($1, $2::json, run_at => $3, max_attempts => $4, job_key => $5, priority => $6, job_key_mode => $7)`,
+    [
+      task,
+      JSON.stringify(payload),
+      options.runAt ?? null,
+      options.maxAttempts ?? null,
+      options.jobKey ?? null,
+      options.priority ?? null,
+      options.keyMode ?? 'replace',
+    ],
   );
   return String(rows[0].id);
+}
+
+/**
+ * When the job for `jobKey` should run so that a burst of changes to one record costs at most a
+ * few syncs: an isolated change runs at once (leading edge); a change arriving while that record's
+ * job runs, or within `windowMs` of its last sync, is deferred to the end of the window, where
+ * every further change in the burst joins the same pending job (with keyMode 'preserve_run_at').
+ */
+export async function coalescedRunAt(
+  db: Queryable,
+  jobKey: string,
+  lastSyncedAt: Date | null,
+  windowMs: number,
+): Promise<Date | undefined> {
+  if (windowMs <= 0) return undefined;
+  const now = Date.now();
+  if (lastSyncedAt && now - lastSyncedAt.getTime() < windowMs) return new Date(lastSyncedAt.getTime() + windowMs);
+  const { rowCount } = await db.query('select 1 from graphile_worker.jobs where key = $1 and locked_at is not null', [jobKey]);
+  return rowCount ? new Date(now + windowMs) : undefined;
 }
 
 export async function installQueueSchema(pool: pg.Pool): Promise<void> {

@@ -62,8 +62,8 @@ test('a repeated webhook delivery is acknowledged without a second job', async (
   const pool = await freshPool();
   try {
     const delivery = { eventName: 'referral-updated', referralId: 'r-9', changeDate: '2026-11-25T08:00:00.0000000+00:00' };
-    const first = await acceptDelivery(pool, delivery, { maxAttempts: 5 });
-    const again = await acceptDelivery(pool, delivery, { maxAttempts: 5 });
+    const first = await acceptDelivery(pool, delivery, { maxAttempts: 5, coalesceMs: 0 });
+    const again = await acceptDelivery(pool, delivery, { maxAttempts: 5, coalesceMs: 0 });
     assert.equal(first.duplicate, false);
     assert.equal(again.duplicate, true);
     assert.equal((await countJobs(pool)).queued, 1);

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { enqueue, TASKS } from './queue.ts';
+import { coalescedRunAt, enqueue, TASKS } from './queue.ts';
 
 export interface DeliveryKey {
   eventName: string;
@@ -14,7 +14,7 @@ export interface DeliveryKey {
 export async function acceptDelivery(
   pool: pg.Pool,
   delivery: DeliveryKey,
-  options: { maxAttempts: number },
+  options: { maxAttempts: number; coalesceMs: number },
 ): Promise<{ duplicate: boolean; jobId?: string }> {
   const client = await pool.connect();
   try {
@@ -28,11 +28,17 @@ export async function acceptDelivery(
       await client.query('rollback');
       return { duplicate: true };
     }
+    const jobKey = `pc:${delivery.referralId}`;
+    const synced = await client.query<{ last_synced_at: Date | null }>(
+      'select last_synced_at from cosell.links where referral_id = $1',
+      [delivery.referralId],
+    );
+    const runAt = await coalescedRunAt(client, jobKey, synced.rows[0]?.last_synced_at ?? null, options.coalesceMs);
     const jobId = await enqueue(
       client,
       TASKS.referralChanged,
       { referralId: delivery.referralId, reason: 'webhook', eventName: delivery.eventName },
-      { jobKey: `pc:${delivery.referralId}`, maxAttempts: options.maxAttempts },
+      { jobKey, maxAttempts: options.maxAttempts, runAt, keyMode: 'preserve_run_at' },
     );
     await client.query('commit');
     return { duplicate: false, jobId };

@@ -1,0 +1,266 @@
+import type { Task } from 'graphile-worker';
+import { describeError, isRelayError, RelayError } from '../errors.ts';
+import type { Referral, ReferralPatchOperation } from '../partner-center/referral.ts';
+import { REFERRAL_ID_FIELD } from '../salesforce/opportunityGateway.ts';
+import type { OpportunityRecord } from '../salesforce/opportunityGateway.ts';
+import { recordAudit } from '../store/audit.ts';
+import { findLinkByOpportunity, saveLink } from '../store/links.ts';
+import type { Link } from '../store/links.ts';
+import {
+  buildCreateRequests,
+  canonicalFromOpportunity,
+  canonicalFromReferral,
+  fingerprint,
+  formatAuditLine,
+  isTerminal,
+  mapOpportunityToReferral,
+  mappedOpportunityFields,
+  planReferralPatch,
+  prependAudit,
+  resolveConflict,
+  validateForCreate,
+  withEngagementId,
+} from '../sync/index.ts';
+import type { OpportunityView, Referral as SyncReferral, ReferralValues } from '../sync/index.ts';
+import { inboundFingerprint } from './referralChanged.ts';
+import { withRetries } from './retry.ts';
+import { RELAY_FIELDS } from './syncContext.ts';
+import type { SyncContext } from './syncContext.ts';
+
+export interface OpportunityChangedPayload {
+  opportunityId: string;
+  changeKind?: string;
+  changedFields?: string[];
+}
+
+export type OutboundOutcome = 'created' | 'updated' | 'unchanged' | 'invalid' | 'terminal' | 'not-synced' | 'not-found';
+
+function parsePayload(payload: unknown): OpportunityChangedPayload {
+  const p = payload as Partial<OpportunityChangedPayload> | null;
+  if (!p || typeof p.opportunityId !== 'string' || p.opportunityId.length === 0) {
+    throw new RelayError('REQUEST_INVALID', 'sf-opportunity-changed job payload needs an opportunityId');
+  }
+  return { opportunityId: p.opportunityId, changeKind: p.changeKind, changedFields: p.changedFields };
+}
+
+const CONFLICT_RETRIES = 3;
+
+function linkFor(referralId: string, template: string): string {
+  return template.replace('{id}', encodeURIComponent(referralId));
+}
+
+/** The Opportunity fields (and parent Account fields) the outbound sync reads in one SOQL query. */
+export function outboundFields(ctx: Pick<SyncContext, 'mapping'>): string[] {
+  const account = Object.values(ctx.mapping.customer).map((field) => `Account.${field}`);
+  return [
+    ...new Set([
+      'Id',
+      'IsWon',
+      'IsClosed',
+      'AccountId',
+      REFERRAL_ID_FIELD,
+      'Referral_Link__c',
+      ...RELAY_FIELDS,
+      ...mappedOpportunityFields(ctx.mapping),
+      ...account,
+    ]),
+  ];
+}
+
+function viewOf(record: OpportunityRecord): OpportunityView {
+  const account = record.Account as Record<string, unknown> | null | undefined;
+  return { opportunity: record, account: account ?? null };
+}
+
+/** Salesforce → Partner Center for one Opportunity. Idempotent: a repeated event sends nothing new. */
+export async function syncOpportunityToReferral(
+  ctx: SyncContext,
+  opportunityId: string,
+  jobId?: string,
+): Promise<OutboundOutcome> {
+  const log = ctx.logger.child({ opportunityId, jobId });
+  const retry = <T>(what: string, op: () => Promise<T>) =>
+    withRetries(op, ctx.retry, (error, attempt, delayMs) =>
+      log.warn({ err: describeError(error), attempt, delayMs }, `${what} failed; retrying`),
+    );
+  const record = (await retry('read Opportunity', () => ctx.opportunities.readOpportunities('Id', [opportunityId], outboundFields(ctx)))).get(
+    opportunityId,
+  );
+  if (!record) return 'not-found';
+  if (record.Sync_with_Partner_Center__c !== true) return 'not-synced';
+
+  const link = await findLinkByOpportunity(ctx.pool, opportunityId);
+  const canonical = canonicalFromOpportunity(record, ctx.mapping);
+  const print = fingerprint(canonical);
+  const referralId = link?.referralId ?? (record[REFERRAL_ID_FIELD] as string | null) ?? null;
+  if (referralId && link?.outboundFingerprint === print && record.Referral_Sync_Status__c === 'Synced') {
+    log.debug('no mapped field changed since the last sync');
+    return 'unchanged';
+  }
+
+  const audit = async (level: 'INFO' | 'ERROR', message: string, extra: Record<string, unknown> = {}, status?: 'Synced' | 'Error') => {
+    const line = formatAuditLine({ at: ctx.now(), level, direction: 'outbound', message });
+    await retry('write back to Salesforce', () =>
+      ctx.opportunities.write({
+        Id: opportunityId,
+        ...extra,
+        ...(status ? { Referral_Sync_Status__c: status } : {}),
+        Audit__c: prependAudit((record.Audit__c as string | null) ?? null, line),
+      }),
+    );
+    await recordAudit(ctx.pool, { direction: 'outbound', level, opportunityId, referralId: (extra[REFERRAL_ID_FIELD] as string) ?? referralId, jobId, message });
+  };
+
+  if (!referralId) return createReferral(ctx, record, link, print, canonical, audit, log, retry);
+
+  let referral = await retry('GET referral', () => ctx.referrals.get(referralId));
+  if (isTerminal(referral)) {
+    const message = `Referral is ${referral.status}/${referral.substatus} in Partner Center, which is final; changes are no longer sent`;
+    await audit('ERROR', message, {}, 'Error');
+    await saveLink(ctx.pool, { opportunityId }, { referralId, syncStatus: 'Error', lastError: message, outboundFingerprint: print });
+    return 'terminal';
+  }
+
+  const view = viewOf(record);
+  let desired: ReferralValues = mapOpportunityToReferral(view, ctx.mapping);
+  const notes: string[] = [];
+  let toSalesforce: Record<string, unknown> = {};
+  for (let attempt = 0; ; attempt++) {
+    const plan = planReferralPatch(desired, referral as SyncReferral);
+    notes.push(...plan.blocked);
+    if (plan.ops.length === 0) break;
+    try {
+      referral = await retry('PATCH referral', () => ctx.referrals.patch(referralId, plan.ops as ReferralPatchOperation[], referral.eTag as string));
+      log.info({ referralId, paths: plan.ops.map((o) => o.path) }, 'referral updated');
+      notes.unshift(`Sent to Partner Center: ${plan.ops.map((o) => o.path).join(', ')}`);
+      break;
+    } catch (error) {
+      if (!(isRelayError(error) && error.code === 'PC_CONFLICT') || attempt >= CONFLICT_RETRIES) throw error;
+      // Someone changed the referral since we read it: re-read, and let the mapping's ownership
+      // rule decide each field both sides changed since the last sync; the loser gets the winner's value.
+      referral = await retry('GET referral', () => ctx.referrals.get(referralId));
+      if (isTerminal(referral)) throw new RelayError('PC_TERMINAL', `Referral ${referralId} became final while syncing`);
+      const resolution = resolveConflict({
+        lastSynced: link?.outboundValues ?? null,
+        salesforce: view,
+        partnerCenter: referral as SyncReferral,
+        mapping: ctx.mapping,
+      });
+      desired = resolution.toPartnerCenter;
+      toSalesforce = resolution.toSalesforce;
+      notes.push(...resolution.decisions.map((d) => `${d.field}: ${d.winner} kept (${d.reason})`));
+    }
+  }
+
+  const synced = canonicalFromReferral(referral as SyncReferral, ctx.mapping);
+  const afterSalesforce = { ...record, ...toSalesforce };
+  const message = notes.length > 0 ? notes.join('; ') : 'In sync with Partner Center';
+  await audit('INFO', message, toSalesforce, 'Synced');
+  await saveLink(ctx.pool, { opportunityId }, {
+    referralId,
+    referralEtag: (referral.eTag as string) ?? null,
+    referralUpdatedAt: (referral.updatedDateTime as string) ?? null,
+    // The webhook Partner Center sends for our own PATCH must find nothing new to write.
+    inboundFingerprint: inboundFingerprint(referral, ctx),
+    outboundValues: synced,
+    outboundFingerprint: fingerprint(canonicalFromOpportunity(afterSalesforce, ctx.mapping)),
+    syncStatus: 'Synced',
+    lastError: null,
+    synced: true,
+  });
+  return 'updated';
+}
+
+async function createReferral(
+  ctx: SyncContext,
+  record: OpportunityRecord,
+  link: Link | null,
+  print: string,
+  canonical: Record<string, unknown>,
+  audit: (level: 'INFO' | 'ERROR', message: string, extra?: Record<string, unknown>, status?: 'Synced' | 'Error') => Promise<void>,
+  log: SyncContext['logger'],
+  retry: <T>(what: string, op: () => Promise<T>) => Promise<T>,
+): Promise<OutboundOutcome> {
+  const opportunityId = record.Id as string;
+  const view = viewOf(record);
+  if (record.How_can_Microsoft_help__c) {
+    view.primaryContact = (await retry('read contact', () => ctx.opportunities.readPrimaryContacts([opportunityId]))).get(opportunityId) ?? null;
+  }
+  const problems = validateForCreate(view, ctx.mapping);
+  if (problems.length > 0) {
+    const message = `Not sent to Partner Center: ${problems.join('; ')}`;
+    // Unchanged invalid data is reported once, not on every event.
+    if (link?.outboundFingerprint !== print || record.Referral_Sync_Status__c !== 'Error') await audit('ERROR', message, {}, 'Error');
+    await saveLink(ctx.pool, { opportunityId }, { syncStatus: 'Error', lastError: message, outboundFingerprint: print });
+    return 'invalid';
+  }
+  const [first, forMicrosoft] = buildCreateRequests(view, ctx.mapping);
+  // MS-RequestId derived from the Opportunity keeps a retried create recognisable as the same request.
+  let referral = await retry('create referral', () => ctx.referrals.create(first as Referral, { requestId: `${opportunityId}-create` }));
+  if (forMicrosoft && referral.engagementId) {
+    const engagementId = referral.engagementId as string;
+    await retry('create Microsoft referral', () =>
+      ctx.referrals.create(withEngagementId(forMicrosoft, engagementId) as Referral, { requestId: `${opportunityId}-msft` }),
+    );
+  }
+  const referralId = referral.id as string;
+  // Save the pair before writing back, so a crash here cannot lead to a second referral.
+  await saveLink(ctx.pool, { opportunityId }, { referralId, engagementId: (referral.engagementId as string) ?? null, syncStatus: 'Pending' });
+  const fresh = await retry('GET referral', () => ctx.referrals.get(referralId)).catch(() => referral);
+  referral = fresh;
+  await audit(
+    'INFO',
+    `Created Partner Center referral ${referralId}${forMicrosoft ? ' (co-sell, shared with Microsoft)' : ''}`,
+    {
+      [REFERRAL_ID_FIELD]: referralId,
+      Referral_Link__c: linkFor(referralId, ctx.mapping.referralLinkTemplate),
+      Referral_Status__c: referral.status ?? null,
+      Referral_Substatus__c: referral.substatus ?? null,
+    },
+    'Synced',
+  );
+  await saveLink(ctx.pool, { opportunityId }, {
+    referralId,
+    referralEtag: (referral.eTag as string) ?? null,
+    referralUpdatedAt: (referral.updatedDateTime as string) ?? null,
+    inboundFingerprint: inboundFingerprint(referral, ctx),
+    outboundValues: canonical,
+    outboundFingerprint: print,
+    syncStatus: 'Synced',
+    lastError: null,
+    synced: true,
+  });
+  log.info({ referralId }, 'referral created');
+  return 'created';
+}
+
+/** graphile-worker task for sf-opportunity-changed. */
+export function opportunityChangedTask(ctx: SyncContext): Task {
+  return async (payload, helpers) => {
+    const { opportunityId } = parsePayload(payload);
+    const jobId = String(helpers.job.id);
+    try {
+      await syncOpportunityToReferral(ctx, opportunityId, jobId);
+    } catch (error) {
+      const finalAttempt = helpers.job.attempts >= helpers.job.max_attempts;
+      const message = `${finalAttempt ? 'Gave up' : `Attempt ${helpers.job.attempts} failed`}: ${describeError(error)}`;
+      await recordAudit(ctx.pool, { direction: 'outbound', level: 'ERROR', opportunityId, jobId, message }).catch(() => undefined);
+      if (finalAttempt) {
+        await saveLink(ctx.pool, { opportunityId }, { syncStatus: 'Error', lastError: describeError(error) }).catch(() => undefined);
+        // Best effort: tell the seller on the record too; the job stays visible as a dead letter.
+        const line = formatAuditLine({ at: ctx.now(), level: 'ERROR', direction: 'outbound', message: describeError(error) });
+        await ctx.opportunities
+          .readOpportunities('Id', [opportunityId], ['Id', 'Audit__c'])
+          .then((rows) =>
+            ctx.opportunities.write({
+              Id: opportunityId,
+              Referral_Sync_Status__c: 'Error',
+              Audit__c: prependAudit((rows.get(opportunityId)?.Audit__c as string | null) ?? null, line),
+            }),
+          )
+          .catch(() => undefined);
+      }
+      throw error;
+    }
+  };
+}

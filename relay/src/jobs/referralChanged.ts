@@ -1,0 +1,166 @@
+import type { Task } from 'graphile-worker';
+import { describeError, isRelayError, RelayError } from '../errors.ts';
+import type { Referral } from '../partner-center/referral.ts';
+import { REFERRAL_ID_FIELD } from '../salesforce/opportunityGateway.ts';
+import { recordAudit } from '../store/audit.ts';
+import { findLinkByReferral, saveLink } from '../store/links.ts';
+import {
+  canonicalFromReferral,
+  diffOpportunity,
+  fingerprint,
+  formatAuditLine,
+  mappedOpportunityFields,
+  mapReferralToOpportunity,
+  prependAudit,
+} from '../sync/index.ts';
+import type { Referral as SyncReferral } from '../sync/index.ts';
+import { withRetries } from './retry.ts';
+import { RELAY_FIELDS } from './syncContext.ts';
+import type { SyncContext } from './syncContext.ts';
+
+export interface ReferralChangedPayload {
+  referralId: string;
+  reason: 'webhook' | 'reconcile' | 'backfill' | 'retry';
+  eventName?: string;
+}
+
+export type InboundOutcome = 'created' | 'updated' | 'unchanged' | 'not-found';
+
+function parsePayload(payload: unknown): ReferralChangedPayload {
+  const p = payload as Partial<ReferralChangedPayload> | null;
+  if (!p || typeof p.referralId !== 'string' || p.referralId.length === 0) {
+    throw new RelayError('REQUEST_INVALID', 'pc-referral-changed job payload needs a referralId');
+  }
+  return { referralId: p.referralId, reason: p.reason ?? 'webhook', eventName: p.eventName };
+}
+
+/**
+ * The values the relay writes for a referral, fingerprinted. When a referral's mapped values equal
+ * what was last written (an echo of our own PATCH, a duplicate delivery, an unrelated field), the
+ * sync stops here with no Salesforce call at all.
+ */
+export function inboundFingerprint(referral: Referral, ctx: Pick<SyncContext, 'mapping'>): string {
+  const mapped = mapReferralToOpportunity(referral as SyncReferral, ctx.mapping);
+  return fingerprint(mapped);
+}
+
+/** Partner Center → Salesforce for one referral. Idempotent: running it twice writes once. */
+export async function syncReferralToOpportunity(ctx: SyncContext, referralId: string, jobId?: string): Promise<InboundOutcome> {
+  const log = ctx.logger.child({ referralId, jobId });
+  const retry = <T>(what: string, op: () => Promise<T>) =>
+    withRetries(op, ctx.retry, (error, attempt, delayMs) =>
+      log.warn({ err: describeError(error), attempt, delayMs }, `${what} failed; retrying`),
+    );
+
+  let referral: Referral;
+  try {
+    referral = await retry('GET referral', () => ctx.referrals.get(referralId));
+  } catch (error) {
+    if (isRelayError(error) && error.code === 'PC_NOT_FOUND') {
+      await recordAudit(ctx.pool, { direction: 'inbound', level: 'ERROR', referralId, jobId, message: 'Referral not found in Partner Center' });
+      return 'not-found';
+    }
+    throw error;
+  }
+
+  const mapped = mapReferralToOpportunity(referral as SyncReferral, ctx.mapping);
+  const print = fingerprint(mapped);
+  const link = await findLinkByReferral(ctx.pool, referralId);
+  const referralState = { referralEtag: referral.eTag ?? null, referralUpdatedAt: (referral.updatedDateTime as string | undefined) ?? null };
+  if (link?.opportunityId && link.inboundFingerprint === print) {
+    await saveLink(ctx.pool, { referralId }, referralState);
+    log.debug('referral unchanged since the last sync');
+    return 'unchanged';
+  }
+
+  // The link may be missing even though the Opportunity exists (created by the outbound direction,
+  // or a crash between the Salesforce write and the link save): the external id finds it.
+  const fields = [...new Set(['Id', 'AccountId', REFERRAL_ID_FIELD, 'IsWon', 'IsClosed', ...RELAY_FIELDS, ...mappedOpportunityFields(ctx.mapping)])];
+  const current = link?.opportunityId
+    ? (await retry('read Opportunity', () => ctx.opportunities.readOpportunities('Id', [link.opportunityId!], fields))).get(link.opportunityId)
+    : (await retry('read Opportunity', () => ctx.opportunities.readOpportunities(REFERRAL_ID_FIELD, [referralId], fields))).get(referralId);
+
+  const desired: Record<string, unknown> = { ...mapped.fields };
+  let accountId = (current?.AccountId as string | null | undefined) ?? link?.accountId ?? null;
+  if (!accountId && mapped.customer?.name) {
+    const customer = mapped.customer;
+    accountId = await retry('match Account', () =>
+      ctx.opportunities.findOrCreateAccount({ ...customer, name: customer.name as string }),
+    );
+    desired.AccountId = accountId;
+  }
+
+  const changes = current ? diffOpportunity(desired, current, ctx.mapping) : desired;
+  const changed = Object.keys(changes);
+  const syncedValues = canonicalFromReferral(referral as SyncReferral, ctx.mapping);
+  const linkUpdate = {
+    ...referralState,
+    accountId,
+    inboundValues: mapped.fields,
+    inboundFingerprint: print,
+    outboundValues: syncedValues,
+    syncStatus: 'Synced' as const,
+    lastError: null,
+    synced: true,
+  };
+
+  if (current && changed.length === 0 && current.Referral_Sync_Status__c === 'Synced') {
+    await saveLink(ctx.pool, { referralId }, { ...linkUpdate, opportunityId: current.Id as string });
+    return 'unchanged';
+  }
+
+  const message = current
+    ? changed.length > 0
+      ? `Updated from Partner Center: ${changed.join(', ')}`
+      : 'In sync with Partner Center'
+    : `Created from Partner Center referral ${referralId}`;
+  const line = formatAuditLine({ at: ctx.now(), level: 'INFO', direction: 'inbound', message });
+  const write: Record<string, unknown> = {
+    ...changes,
+    Referral_Sync_Status__c: 'Synced',
+    Audit__c: prependAudit((current?.Audit__c as string | null | undefined) ?? null, line),
+  };
+  if (current) write.Id = current.Id;
+  else {
+    write[REFERRAL_ID_FIELD] = referralId;
+    // Referrals that arrive from Partner Center are synced from then on (contract §4.3).
+    write.Sync_with_Partner_Center__c = true;
+  }
+  const result = await retry('write Opportunity', () => ctx.opportunities.write(write));
+  await saveLink(ctx.pool, { referralId }, { ...linkUpdate, opportunityId: result.id });
+  await recordAudit(ctx.pool, {
+    direction: 'inbound',
+    level: 'INFO',
+    referralId,
+    opportunityId: result.id,
+    jobId,
+    message,
+    details: { fields: changed },
+  });
+  log.info({ opportunityId: result.id, fields: changed, created: !current }, message);
+  return current ? 'updated' : 'created';
+}
+
+/** graphile-worker task for pc-referral-changed. */
+export function referralChangedTask(ctx: SyncContext): Task {
+  return async (payload, helpers) => {
+    const { referralId } = parsePayload(payload);
+    const jobId = String(helpers.job.id);
+    try {
+      await syncReferralToOpportunity(ctx, referralId, jobId);
+    } catch (error) {
+      const finalAttempt = helpers.job.attempts >= helpers.job.max_attempts;
+      await recordAudit(ctx.pool, {
+        direction: 'inbound',
+        level: 'ERROR',
+        referralId,
+        jobId,
+        message: `${finalAttempt ? 'Gave up' : `Attempt ${helpers.job.attempts} failed`}: ${describeError(error)}`,
+      }).catch(() => undefined);
+      if (finalAttempt) {
+        await saveLink(ctx.pool, { referralId }, { syncStatus: 'Error', lastError: describeError(error) }).catch(() => undefined);
+      }
+      throw error;
+    }
+  };
+}
