@@ -23,8 +23,10 @@ const url = z.string().url();
 const schema = z.object({
   COSELL_MODE: z.enum(['sandbox', 'production']).default('sandbox'),
   PORT: int(0, 65535).default(3000),
+  SANDBOX_PORT_BASE: int(1024, 65000).default(3010),
   HOST: z.string().min(1).default('0.0.0.0'),
   PUBLIC_URL: url.optional(),
+  ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   MAPPING_FILE: z.string().min(1).default('config/mapping.json'),
   FORCE_APP_DIR: z.string().min(1).default('force-app'),
@@ -45,13 +47,17 @@ const schema = z.object({
 
   PC_REFERRALS_BASE_URL: url.default('https://api.partner.microsoft.com'),
   PC_WEBHOOK_API_BASE_URL: url.default('https://api.partnercenter.microsoft.com'),
-  PC_REFERRALS_SCOPE: z.string().min(1).default('https://api.partner.microsoft.com/.default'),
+  // UNCONFIRMED in the contract (user_impersonation vs .default); .default makes MSAL refresh on
+  // every call because Entra answers with the granted scope, so user_impersonation is the default.
+  PC_REFERRALS_SCOPE: z.string().min(1).default('https://api.partner.microsoft.com/user_impersonation'),
   PC_WEBHOOK_SCOPE: z.string().min(1).default('https://api.partnercenter.microsoft.com/.default'),
   PC_WEBHOOK_SIGNATURE_IN_MS_HEADER: bool.default(false),
   ENTRA_AUTHORITY_HOST: url.default('https://login.microsoftonline.com'),
   ENTRA_TENANT_ID: z.string().min(1).optional(),
   ENTRA_CLIENT_ID: z.string().min(1).optional(),
   ENTRA_CLIENT_SECRET: z.string().min(1).optional(),
+  ENTRA_KNOWN_AUTHORITIES: csv.default([]),
+  ENTRA_REDIRECT_URI: url.optional(),
   TOKEN_CACHE_KEY: z
     .string()
     .regex(/^([0-9a-fA-F]{64}|[A-Za-z0-9+/]{43}=)$/, 'must be 32 bytes as 64 hex characters or base64')
@@ -70,6 +76,7 @@ const schema = z.object({
       }
     }, 'must be a valid regular expression'),
   WEBHOOK_TRUSTED_ROOTS_FILE: z.string().min(1).optional(),
+  WEBHOOK_CERT_FETCH_CA_FILE: z.string().min(1).optional(),
   WEBHOOK_MAX_BODY_BYTES: int(1024, 10 * 1024 * 1024).default(1024 * 1024),
   WEBHOOK_CERT_CACHE_SECONDS: int(0, 7 * 86400).default(6 * 3600),
 
@@ -78,6 +85,7 @@ const schema = z.object({
   SF_CLIENT_SECRET: z.string().min(1).optional(),
   SF_API_VERSION: z.string().regex(/^\d{2}\.0$/, 'must look like 62.0').default('62.0'),
   SF_PUBSUB_ENDPOINT: z.string().regex(/^[^:\s]+:\d+$/, 'must be host:port').default('api.pubsub.salesforce.com:7443'),
+  SF_PUBSUB_TLS: bool.default(true),
   SF_EVENT_TOPIC: z.string().startsWith('/event/').default('/event/Referral_Sync__e'),
   SF_REPLAY_ON_CORRUPT: z.enum(['EARLIEST', 'LATEST']).default('EARLIEST'),
   SF_PUBSUB_BATCH_SIZE: int(1, 100).default(100),
@@ -91,7 +99,7 @@ export interface RelayConfig extends RawConfig {
 }
 
 /** Keys whose values never appear in logs or error messages. */
-export const SECRET_KEYS = new Set(['ENTRA_CLIENT_SECRET', 'SF_CLIENT_SECRET', 'TOKEN_CACHE_KEY', 'DATABASE_URL']);
+export const SECRET_KEYS = new Set(['ENTRA_CLIENT_SECRET', 'SF_CLIENT_SECRET', 'TOKEN_CACHE_KEY', 'DATABASE_URL', 'ADMIN_TOKEN']);
 
 /** Settings that must be present when COSELL_MODE=production (sandbox mode supplies its own). */
 const REQUIRED_IN_PRODUCTION = [
@@ -101,6 +109,7 @@ const REQUIRED_IN_PRODUCTION = [
   'ENTRA_CLIENT_SECRET',
   'TOKEN_CACHE_KEY',
   'WEBHOOK_TRUSTED_ROOTS_FILE',
+  'ADMIN_TOKEN',
   'SF_LOGIN_URL',
   'SF_CLIENT_ID',
   'SF_CLIENT_SECRET',

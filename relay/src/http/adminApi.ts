@@ -1,0 +1,74 @@
+import express from 'express';
+import type { Logger } from '../logger.ts';
+import type { RelayOperations } from '../operations.ts';
+import { requireAdmin } from './adminAuth.ts';
+import { sendError } from './errorBody.ts';
+
+const STATUSES = new Set(['Synced', 'Pending', 'Error']);
+
+function limitOf(value: unknown, fallback: number): number | string {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  return Number.isInteger(n) && n >= 1 && n <= 1000 ? n : `limit: must be a whole number from 1 to 1000`;
+}
+
+/** JSON admin API under /api: what the dashboard shows and what the CLI drives. */
+export function adminRouter(deps: { operations: RelayOperations; adminToken: string | undefined; logger: Logger }): express.Router {
+  const router = express.Router();
+  const ops = deps.operations;
+  router.use('/api', requireAdmin(deps.adminToken));
+
+  router.get('/api/status', async (_req, res) => {
+    res.json(await ops.status());
+  });
+
+  router.get('/api/links', async (req, res) => {
+    const limit = limitOf(req.query.limit, 100);
+    if (typeof limit === 'string') return sendError(res, 400, 'REQUEST_INVALID', limit);
+    const status = req.query.status;
+    if (status !== undefined && (typeof status !== 'string' || !STATUSES.has(status))) {
+      return sendError(res, 400, 'REQUEST_INVALID', 'status: must be Synced, Pending or Error');
+    }
+    res.json({ links: await ops.listLinks({ limit, status: status as 'Synced' | 'Pending' | 'Error' | undefined }) });
+  });
+
+  router.get('/api/audit', async (req, res) => {
+    const limit = limitOf(req.query.limit, 100);
+    if (typeof limit === 'string') return sendError(res, 400, 'REQUEST_INVALID', limit);
+    const level = req.query.level;
+    if (level !== undefined && level !== 'INFO' && level !== 'ERROR') return sendError(res, 400, 'REQUEST_INVALID', 'level: must be INFO or ERROR');
+    const text = (v: unknown) => (typeof v === 'string' && v.length > 0 ? v : undefined);
+    res.json({
+      events: await ops.listAudit({ limit, level, referralId: text(req.query.referralId), opportunityId: text(req.query.opportunityId) }),
+    });
+  });
+
+  router.get('/api/dead-letters', async (req, res) => {
+    const limit = limitOf(req.query.limit, 100);
+    if (typeof limit === 'string') return sendError(res, 400, 'REQUEST_INVALID', limit);
+    res.json({ jobs: await ops.listFailedJobs(limit) });
+  });
+
+  router.post('/api/dead-letters/:id/retry', async (req, res) => {
+    if (!/^\d+$/.test(req.params.id)) return sendError(res, 400, 'REQUEST_INVALID', 'id: must be a job id');
+    if (!(await ops.retryJob(req.params.id))) return sendError(res, 404, 'NOT_FOUND', `id: no dead-lettered job ${req.params.id}`);
+    deps.logger.info({ jobId: req.params.id }, 'dead letter retried');
+    res.json({ status: 'queued' });
+  });
+
+  router.delete('/api/dead-letters/:id', async (req, res) => {
+    if (!/^\d+$/.test(req.params.id)) return sendError(res, 400, 'REQUEST_INVALID', 'id: must be a job id');
+    if (!(await ops.dropJob(req.params.id))) return sendError(res, 404, 'NOT_FOUND', `id: no dead-lettered job ${req.params.id}`);
+    deps.logger.info({ jobId: req.params.id }, 'dead letter dropped');
+    res.json({ status: 'dropped' });
+  });
+
+  router.post('/api/reconcile', async (_req, res) => {
+    res.status(202).json({ status: 'queued', jobId: await ops.reconcile() });
+  });
+
+  router.post('/api/backfill', async (_req, res) => {
+    res.status(202).json({ status: 'queued', referrals: await ops.backfill() });
+  });
+  return router;
+}

@@ -1,0 +1,80 @@
+import type { Task } from 'graphile-worker';
+import type pg from 'pg';
+import type { Logger } from '../logger.ts';
+import type { ReferralsClient } from '../partner-center/referralsClient.ts';
+import { loadCheckpoint, saveCheckpoint } from '../store/checkpoints.ts';
+import { enqueue, TASKS } from '../store/queue.ts';
+
+export const REFERRAL_WATERMARK = 'reconcile:referrals';
+export const OPPORTUNITY_WATERMARK = 'reconcile:opportunities';
+
+export interface ReconcileDeps {
+  pool: pg.Pool;
+  referrals: ReferralsClient;
+  /** Ids of Opportunities with sync on, modified at or after `since` (all of them when null). */
+  listChangedOpportunities(since: Date | null): Promise<string[]>;
+  overlapSeconds: number;
+  maxAttempts: number;
+  logger: Logger;
+  now: () => Date;
+}
+
+export interface ReconcileResult {
+  referrals: number;
+  opportunities: number;
+}
+
+const readWatermark = async (pool: pg.Pool, name: string) => {
+  const value = await loadCheckpoint(pool, name);
+  return value ? new Date(value.toString('utf8')) : null;
+};
+
+/**
+ * The safety net under both event streams. Partner Center drops a webhook for good after 10
+ * failed attempts, and a Pub/Sub replay id can expire: every run enqueues a sync for each referral
+ * updated, and each synced Opportunity modified, since the last run (minus an overlap for clock
+ * skew). The sync jobs are idempotent, so anything already in sync costs one comparison.
+ */
+export async function reconcile(deps: ReconcileDeps, options: { full?: boolean } = {}): Promise<ReconcileResult> {
+  const startedAt = deps.now();
+  const overlap = deps.overlapSeconds * 1000;
+  const referralSince = options.full ? null : await readWatermark(deps.pool, REFERRAL_WATERMARK);
+  const from = referralSince ? new Date(referralSince.getTime() - overlap) : null;
+  let referrals = 0;
+  for await (const referral of deps.referrals.list({
+    filter: from ? `updatedDateTime ge ${from.toISOString()}` : undefined,
+    orderBy: 'updatedDateTime asc',
+  })) {
+    if (!referral.id) continue;
+    await enqueue(
+      deps.pool,
+      TASKS.referralChanged,
+      { referralId: referral.id, reason: options.full ? 'backfill' : 'reconcile' },
+      { jobKey: `pc:${referral.id}`, maxAttempts: deps.maxAttempts, keyMode: 'preserve_run_at' },
+    );
+    referrals++;
+  }
+  const opportunitySince = options.full ? null : await readWatermark(deps.pool, OPPORTUNITY_WATERMARK);
+  const ids = await deps.listChangedOpportunities(opportunitySince ? new Date(opportunitySince.getTime() - overlap) : null);
+  for (const opportunityId of ids) {
+    await enqueue(
+      deps.pool,
+      TASKS.opportunityChanged,
+      { opportunityId, changeKind: 'Reconcile' },
+      { jobKey: `sf:${opportunityId}`, maxAttempts: deps.maxAttempts, keyMode: 'preserve_run_at' },
+    );
+  }
+  // Watermarks move to when this run started: anything changed while it ran is caught next time.
+  const mark = Buffer.from(startedAt.toISOString(), 'utf8');
+  await saveCheckpoint(deps.pool, REFERRAL_WATERMARK, mark);
+  await saveCheckpoint(deps.pool, OPPORTUNITY_WATERMARK, mark);
+  deps.logger.info({ referrals, opportunities: ids.length, full: Boolean(options.full) }, 'reconcile enqueued syncs');
+  return { referrals, opportunities: ids.length };
+}
+
+export function reconcileTask(deps: ReconcileDeps): Task {
+  return async (payload) => {
+    const full = Boolean((payload as { full?: boolean } | null)?.full);
+    await reconcile(deps, { full });
+  };
+}

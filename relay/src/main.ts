@@ -1,0 +1,74 @@
+/**
+ * Entry point: config → logger → (sandboxes) → relay → signals. The only place that exits.
+ * COSELL_MODE=sandbox (the default) starts local simulators of Partner Center, Entra and
+ * Salesforce and points the relay at them; production reads every endpoint from config.
+ */
+import { loadConfig } from './config.ts';
+import { connectionSettingsFromConfig } from './connectionSettings.ts';
+import { ConfigError, describeError } from './errors.ts';
+import { createLogger } from './logger.ts';
+import { startRelay } from './relay.ts';
+import type { RunningRelay } from './relay.ts';
+import { connectRelayToSandbox, resolveTokenCacheKey, startLocalSandboxes } from './sandboxMode.ts';
+import type { Sandboxes } from '../sandbox/index.ts';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    console.error(error instanceof ConfigError ? error.message : describeError(error));
+    process.exit(78);
+  }
+  const logger = createLogger({ level: config.LOG_LEVEL });
+  let sandboxes: Sandboxes | undefined;
+  let relay: RunningRelay | undefined;
+  let exiting = false;
+
+  const shutdown = async (signal: string) => {
+    if (exiting) return;
+    exiting = true;
+    logger.info({ signal }, 'shutting down');
+    // A hard stop in case something hangs: the platform kills us at ~30 s anyway (Heroku, Render).
+    setTimeout(() => {
+      logger.error('graceful stop took too long; exiting');
+      process.exit(1);
+    }, config.SHUTDOWN_TIMEOUT_MS).unref();
+    try {
+      await relay?.stop();
+      await sandboxes?.close();
+      process.exit(0);
+    } catch (error) {
+      logger.error({ err: describeError(error) }, 'error while stopping');
+      process.exit(1);
+    }
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+
+  try {
+    let settings;
+    if (config.COSELL_MODE === 'sandbox') {
+      sandboxes = await startLocalSandboxes(config, logger);
+      settings = sandboxes.relaySettings;
+    } else {
+      settings = connectionSettingsFromConfig(config);
+    }
+    relay = await startRelay({ config, settings, logger, tokenCacheKey: resolveTokenCacheKey(config) });
+    if (sandboxes) {
+      await connectRelayToSandbox(relay, sandboxes, logger, config.PC_WEBHOOK_SIGNATURE_IN_MS_HEADER);
+      logger.info(
+        { dashboard: `http://localhost:${config.PORT}/`, partnerCenter: sandboxes.partnerCenter.url, salesforce: sandboxes.salesforce.url },
+        'sandbox mode ready: try `npm run demo`',
+      );
+    }
+  } catch (error) {
+    if (error instanceof ConfigError) console.error(error.message);
+    else logger.fatal({ err: describeError(error) }, 'relay failed to start');
+    await relay?.stop().catch(() => undefined);
+    await sandboxes?.close().catch(() => undefined);
+    process.exit(error instanceof ConfigError ? 78 : 1);
+  }
+}
+
+void main();

@@ -1,0 +1,446 @@
+import http from 'node:http';
+import type { Task } from 'graphile-worker';
+import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { createApp } from './app.ts';
+import type { RelayConfig } from './config.ts';
+import type { RelayConnectionSettings } from './connectionSettings.ts';
+import { describeError } from './errors.ts';
+import type { Logger } from './logger.ts';
+import { Metrics } from './metrics.ts';
+import type { RelayOperations, RelayStatus, SubscriberStatus } from './operations.ts';
+import { createEntraAuth } from './partner-center/entraAuth.ts';
+import type { EntraAuth } from './partner-center/entraAuth.ts';
+import { createReferralsClient } from './partner-center/referralsClient.ts';
+import type { ReferralsClient } from './partner-center/referralsClient.ts';
+import { createSignatureVerifier } from './partner-center/signature.ts';
+import { createWebhookRegistrationClient } from './partner-center/webhookRegistrationClient.ts';
+import type { WebhookRegistrationClient } from './partner-center/webhookRegistrationClient.ts';
+import { createSalesforceSession } from './salesforce/lazyGateway.ts';
+import type { SalesforceSession } from './salesforce/lazyGateway.ts';
+import { createPubSubSubscriber } from './salesforce/pubsubSubscriber.ts';
+import type { DecodedEvent, PubSubSubscriber } from './salesforce/pubsubSubscriber.ts';
+import { soqlLiteral } from './salesforce/soql.ts';
+import { listAudit, recordAudit } from './store/audit.ts';
+import { loadCheckpoint, loadCheckpointInfo, saveCheckpoint } from './store/checkpoints.ts';
+import { openDatabase } from './store/database.ts';
+import type { Database } from './store/database.ts';
+import { createLeaderElection } from './store/leaderLock.ts';
+import type { LeaderElection } from './store/leaderLock.ts';
+import { countLinksByStatus, listLinks } from './store/links.ts';
+import { coalescedRunAt, countJobs, enqueue, installQueueSchema, listFailedJobs, startQueueRunner, TASKS } from './store/queue.ts';
+import type { QueueRunner } from './store/queue.ts';
+import { createTokenCacheStore } from './store/tokenCache.ts';
+import { acceptDelivery, pruneReceipts } from './store/webhookReceipts.ts';
+import { opportunityChangedTask } from './jobs/opportunityChanged.ts';
+import { referralChangedTask } from './jobs/referralChanged.ts';
+import { reconcile, reconcileTask, REFERRAL_WATERMARK } from './jobs/reconcile.ts';
+import type { ReconcileDeps } from './jobs/reconcile.ts';
+import { DEFAULT_RETRY_POLICY } from './jobs/retry.ts';
+import type { RetryPolicy } from './jobs/retry.ts';
+import type { SyncContext } from './jobs/syncContext.ts';
+import { loadMapping } from './sync/index.ts';
+import type { Mapping } from './sync/index.ts';
+
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+// Any constant works; it only has to be the same for every relay instance sharing a database.
+const SUBSCRIBER_LOCK = 0x5f5375627363;
+export const REPLAY_CHECKPOINT = 'pubsub:replay';
+
+export interface StartRelayOptions {
+  config: RelayConfig;
+  settings: RelayConnectionSettings;
+  logger: Logger;
+  tokenCacheKey: Buffer;
+  /** Overrides DATABASE_URL / the embedded cluster (tests pass a fresh database). */
+  databaseUrl?: string;
+  /** Listen here instead of HOST:PORT (tests use port 0). */
+  listen?: { host: string; port: number };
+  subscribe?: boolean;
+  retry?: RetryPolicy;
+}
+
+export interface RunningRelay {
+  url: string;
+  config: RelayConfig;
+  database: Database;
+  mapping: Mapping;
+  metrics: Metrics;
+  auth: EntraAuth;
+  referrals: ReferralsClient;
+  webhooks: WebhookRegistrationClient;
+  salesforce: SalesforceSession;
+  operations: RelayOperations;
+  queue: QueueRunner;
+  /** Graceful stop: refuse new webhooks, let in-flight jobs finish (or release them), close. */
+  stop(): Promise<void>;
+}
+
+export async function startRelay(options: StartRelayOptions): Promise<RunningRelay> {
+  const { config, settings, logger } = options;
+  const startedAt = new Date();
+  const mapping = await loadMapping(path.resolve(config.rootDir, config.MAPPING_FILE), path.resolve(config.rootDir, config.FORCE_APP_DIR));
+  const database = await openDatabase({
+    databaseUrl: options.databaseUrl ?? config.DATABASE_URL,
+    embeddedDir: path.resolve(config.rootDir, config.EMBEDDED_PG_DIR),
+    embeddedPort: config.EMBEDDED_PG_PORT,
+    poolSize: 30,
+    logger: logger.child({ module: 'store' }),
+  });
+  const { pool } = database;
+  await installQueueSchema(pool);
+  const metrics = new Metrics();
+  let draining = false;
+
+  const pc = settings.partnerCenter;
+  const auth = createEntraAuth({
+    authority: pc.authority,
+    clientId: pc.clientId,
+    clientSecret: pc.clientSecret,
+    referralsScopes: pc.referralsScopes,
+    webhookScopes: pc.webhookScopes,
+    cacheStore: createTokenCacheStore(pool, options.tokenCacheKey),
+    authorityMetadata: pc.authorityMetadata,
+    cloudDiscoveryMetadata: pc.cloudDiscoveryMetadata,
+    knownAuthorities: pc.knownAuthorities,
+    logger: logger.child({ module: 'entra' }),
+  });
+  const referrals = createReferralsClient({
+    baseUrl: pc.referralsBaseUrl,
+    getToken: () => auth.getDelegatedToken(),
+    logger: logger.child({ module: 'referrals' }),
+  });
+  const webhooks = createWebhookRegistrationClient({
+    baseUrl: pc.webhookApiBaseUrl,
+    getToken: () => auth.getAppToken(),
+    logger: logger.child({ module: 'webhooks' }),
+  });
+  const verifier = createSignatureVerifier({
+    allowedCertificateHosts: settings.webhook.certificateHosts,
+    certificatePathPattern: settings.webhook.certificatePathPattern,
+    trustedRootsPem: settings.webhook.trustedRootsPem,
+    httpsCaPem: settings.webhook.certificateFetchCaPem,
+    maxBodyBytes: config.WEBHOOK_MAX_BODY_BYTES,
+    cacheTtlMs: config.WEBHOOK_CERT_CACHE_SECONDS * 1000,
+  });
+  const salesforce = createSalesforceSession({
+    loginUrl: settings.salesforce.loginUrl,
+    clientId: settings.salesforce.clientId,
+    clientSecret: settings.salesforce.clientSecret,
+    apiVersion: config.SF_API_VERSION,
+    windowMs: config.BATCH_WINDOW_MS,
+    logger: logger.child({ module: 'salesforce' }),
+  });
+  // Log in now, but let the relay start (and report it on /readyz) if Salesforce is down.
+  void salesforce.connect().catch((error) => logger.error({ err: describeError(error) }, 'Salesforce login failed; will retry on demand'));
+
+  const retry = options.retry ?? { ...DEFAULT_RETRY_POLICY, retries: config.JOB_RETRIES_IN_PLACE };
+  const ctx: SyncContext = {
+    pool,
+    referrals,
+    opportunities: salesforce.gateway,
+    mapping,
+    retry,
+    maxAttempts: config.JOB_MAX_ATTEMPTS,
+    logger: logger.child({ module: 'sync' }),
+    now: () => new Date(),
+  };
+  const listChangedOpportunities = async (since: Date | null): Promise<string[]> => {
+    const conn = (await salesforce.connect()).connection;
+    const where = ['Sync_with_Partner_Center__c = true'];
+    if (since) where.push(`LastModifiedDate >= ${since.toISOString().replace(/\.\d{3}Z$/, 'Z')}`);
+    const result = await conn.query<{ Id: string }>(`SELECT Id FROM Opportunity WHERE ${where.join(' AND ')}`, { autoFetch: true, maxFetch: 100000 });
+    return result.records.map((r) => r.Id);
+  };
+  const reconcileDeps: ReconcileDeps = {
+    pool,
+    referrals,
+    listChangedOpportunities,
+    overlapSeconds: config.RECONCILE_OVERLAP_SECONDS,
+    maxAttempts: config.JOB_MAX_ATTEMPTS,
+    logger: logger.child({ module: 'reconcile' }),
+    now: () => new Date(),
+  };
+  const countJob = metrics.counter('cosell_jobs_total', 'Sync jobs run, by task and outcome');
+  const instrument =
+    (task: string, fn: Task): Task =>
+    async (payload, helpers) => {
+      try {
+        await fn(payload, helpers);
+        countJob({ task, outcome: 'success' });
+      } catch (error) {
+        countJob({ task, outcome: 'failure' });
+        throw error;
+      }
+    };
+
+  const queue = await startQueueRunner({
+    pool,
+    concurrency: config.WORKER_CONCURRENCY,
+    staleSeconds: config.WORKER_STALE_SECONDS,
+    logger: logger.child({ module: 'queue' }),
+    crontab: `${config.RECONCILE_CRON} ${TASKS.reconcile} ?max=3\n0 4 * * * ${TASKS.prune} ?max=1`,
+    taskList: {
+      [TASKS.referralChanged]: instrument(TASKS.referralChanged, referralChangedTask(ctx)),
+      [TASKS.opportunityChanged]: instrument(TASKS.opportunityChanged, opportunityChangedTask(ctx)),
+      [TASKS.reconcile]: reconcileTask(reconcileDeps),
+      [TASKS.prune]: async () => {
+        await pruneReceipts(pool, 14);
+      },
+    },
+  });
+
+  // ---- Pub/Sub subscriber, on the leader only ----------------------------------------------
+  let subscriber: PubSubSubscriber | null = null;
+  const onBatch = async (events: DecodedEvent[], replayId: Buffer) => {
+    const client = await pool.connect();
+    try {
+      await client.query('begin');
+      const ids = [...new Set(events.map((e) => e.payload.Opportunity_Id__c).filter((id): id is string => typeof id === 'string'))];
+      const synced = new Map<string, Date | null>();
+      if (ids.length > 0) {
+        const { rows } = await client.query<{ opportunity_id: string; last_synced_at: Date | null }>(
+          'select opportunity_id, last_synced_at from cosell.links where opportunity_id = any($1)',
+          [ids],
+        );
+        for (const row of rows) synced.set(row.opportunity_id, row.last_synced_at);
+      }
+      for (const event of events) {
+        const opportunityId = event.payload.Opportunity_Id__c;
+        if (typeof opportunityId !== 'string') continue;
+        const jobKey = `sf:${opportunityId}`;
+        const runAt = await coalescedRunAt(client, jobKey, synced.get(opportunityId) ?? null, config.COALESCE_WINDOW_MS);
+        await enqueue(
+          client,
+          TASKS.opportunityChanged,
+          {
+            opportunityId,
+            changeKind: event.payload.Change_Kind__c,
+            changedFields: typeof event.payload.Changed_Fields__c === 'string' ? event.payload.Changed_Fields__c.split(',') : [],
+          },
+          { jobKey, maxAttempts: config.JOB_MAX_ATTEMPTS, runAt, keyMode: 'preserve_run_at' },
+        );
+      }
+      // The jobs and the position they came from commit together: a crash either keeps both or
+      // neither, and the stream resumes right after the last event that became a job.
+      await saveCheckpoint(client, REPLAY_CHECKPOINT, replayId);
+      await client.query('commit');
+    } catch (error) {
+      await client.query('rollback').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  };
+  const subscribe = options.subscribe ?? true;
+  const election: LeaderElection | null = subscribe
+    ? createLeaderElection({
+        connectionString: database.connectionString,
+        lockKey: SUBSCRIBER_LOCK,
+        retryMs: 3000,
+        logger: logger.child({ module: 'leader' }),
+        onElected: async () => {
+          subscriber = createPubSubSubscriber({
+            endpoint: settings.salesforce.pubsubEndpoint,
+            topic: config.SF_EVENT_TOPIC,
+            tls: settings.salesforce.pubsubTls,
+            getAuth: async () => {
+              const c = await salesforce.connect();
+              return { accessToken: c.connection.accessToken as string, instanceUrl: c.connection.instanceUrl, tenantId: c.organizationId };
+            },
+            refreshAuth: async () => {
+              const c = await salesforce.connect();
+              // jsforce re-authorizes through its refreshFn; a cheap call triggers it when the session died.
+              await c.connection.identity().catch(() => undefined);
+            },
+            batchSize: config.SF_PUBSUB_BATCH_SIZE,
+            loadReplayId: () => loadCheckpoint(pool, REPLAY_CHECKPOINT),
+            onBatch,
+            onReplayReset: async (preset) => {
+              await recordAudit(pool, {
+                direction: 'system',
+                level: 'ERROR',
+                message: `Pub/Sub replay id was no longer valid; resubscribed from ${preset} and started a reconcile`,
+              });
+              await enqueue(pool, TASKS.reconcile, {}, { jobKey: 'reconcile', maxAttempts: config.JOB_MAX_ATTEMPTS });
+            },
+            replayOnCorrupt: config.SF_REPLAY_ON_CORRUPT,
+            backoff: { initialMs: 500, maxMs: 30_000 },
+            logger: logger.child({ module: 'pubsub' }),
+          });
+          subscriber.start();
+        },
+        onDemoted: async () => {
+          const s = subscriber;
+          subscriber = null;
+          await s?.stop();
+        },
+      })
+    : null;
+  election?.start();
+
+  // ---- operations (dashboard, admin API, CLI) ---------------------------------------------
+  const webhookCount = (outcome: string) => metrics.value('cosell_webhook_deliveries_total', { outcome });
+  const subscriberStatus = (): SubscriberStatus => {
+    const stats = subscriber?.stats();
+    const role = !subscribe ? 'stopped' : election?.isLeader() ? 'leader' : 'standby';
+    const ok = role !== 'leader' || Boolean(stats && (stats.connected || stats.failures < 3));
+    return {
+      ok,
+      detail: ok ? undefined : `Pub/Sub stream down after ${stats?.failures ?? 0} failures`,
+      role,
+      connected: stats?.connected ?? false,
+      reconnects: stats?.reconnects ?? 0,
+      received: stats?.received ?? 0,
+      lagMs: stats?.lagMs ?? null,
+      lastEventAt: stats?.lastEventAt ? new Date(stats.lastEventAt).toISOString() : null,
+      lastReplayId: stats?.lastReplayId ?? null,
+    };
+  };
+  const operations: RelayOperations = {
+    async status(): Promise<RelayStatus> {
+      const database = await pool
+        .query('select 1')
+        .then(() => ({ ok: true }))
+        .catch((error: Error) => ({ ok: false, detail: `database unreachable: ${error.message}` }));
+      const [jobs, links, health, watermark] = database.ok
+        ? await Promise.all([
+            countJobs(pool),
+            countLinksByStatus(pool),
+            auth.tokenHealth().catch((error: unknown) => ({ status: 'failed' as const, detail: describeError(error) })),
+            loadCheckpointInfo(pool, REFERRAL_WATERMARK),
+          ])
+        : [
+            { queued: 0, running: 0, retrying: 0, failed: 0 },
+            { Synced: 0, Pending: 0, Error: 0 },
+            { status: 'failed' as const, detail: 'database unreachable' },
+            null,
+          ];
+      const workers = draining ? { ok: false, detail: 'shutting down' } : { ok: true };
+      const token = { ...health, ok: health.status === 'ok' || health.status === 'expiring' };
+      const sfConnection = salesforce.current();
+      const sfCheck = sfConnection ? { ok: true } : { ok: false, detail: salesforce.lastError() ?? 'not logged in yet' };
+      const sub = subscriberStatus();
+      const usage = sfConnection?.limitInfo();
+      return {
+        mode: config.COSELL_MODE,
+        version: VERSION,
+        startedAt: startedAt.toISOString(),
+        ready: database.ok && workers.ok && token.ok && sfCheck.ok && sub.ok,
+        draining,
+        checks: { database, workers, partnerCenterToken: token, salesforce: sfCheck, subscriber: sub },
+        jobs,
+        links,
+        salesforce: {
+          apiCalls: sfConnection?.apiCalls() ?? 0,
+          apiUsage: usage ? { used: usage.used, limit: usage.limit } : null,
+        },
+        webhooks: {
+          accepted: webhookCount('accepted'),
+          duplicates: webhookCount('duplicate'),
+          ignored: webhookCount('ignored'),
+          rejected: Object.values(
+            Object.fromEntries(['SIGNATURE_INVALID', 'REQUEST_INVALID', 'PAYLOAD_TOO_LARGE'].map((r) => [r, metrics.value('cosell_webhook_deliveries_total', { outcome: 'rejected', reason: r })])),
+          ).reduce((a, b) => a + b, 0),
+        },
+        lastReconcileAt: watermark ? watermark.value.toString('utf8') : null,
+      };
+    },
+    listLinks: (o) => listLinks(pool, o),
+    listAudit: (o) => listAudit(pool, o),
+    listFailedJobs: (limit) => listFailedJobs(pool, limit),
+    async retryJob(jobId) {
+      const failed = (await listFailedJobs(pool, 10_000)).find((j) => j.id === jobId);
+      if (!failed) return false;
+      await queue.utils.rescheduleJobs([jobId], { runAt: new Date(), attempts: 0 });
+      await recordAudit(pool, { direction: 'system', level: 'INFO', jobId, message: `Dead letter ${jobId} (${failed.task}) put back in the queue` });
+      return true;
+    },
+    async dropJob(jobId) {
+      const failed = (await listFailedJobs(pool, 10_000)).find((j) => j.id === jobId);
+      if (!failed) return false;
+      await queue.utils.completeJobs([jobId]);
+      await recordAudit(pool, {
+        direction: 'system',
+        level: 'INFO',
+        jobId,
+        message: `Dead letter ${jobId} (${failed.task}) dropped; last error: ${failed.lastError ?? 'none'}`,
+        details: { payload: failed.payload as Record<string, unknown> },
+      });
+      return true;
+    },
+    async reconcile() {
+      return enqueue(pool, TASKS.reconcile, {}, { jobKey: 'reconcile', maxAttempts: config.JOB_MAX_ATTEMPTS });
+    },
+    async backfill(onProgress) {
+      let count = 0;
+      for await (const referral of referrals.list({ orderBy: 'updatedDateTime asc' })) {
+        if (!referral.id) continue;
+        await enqueue(pool, TASKS.referralChanged, { referralId: referral.id, reason: 'backfill' }, {
+          jobKey: `pc:${referral.id}`,
+          maxAttempts: config.JOB_MAX_ATTEMPTS,
+          keyMode: 'preserve_run_at',
+        });
+        onProgress?.(++count);
+      }
+      return count;
+    },
+  };
+
+  metrics.gauge('cosell_pubsub_lag_ms', 'Receipt time minus CreatedDate of the last Pub/Sub event', () => [{ value: subscriberStatus().lagMs ?? 0 }]);
+  metrics.gauge('cosell_pubsub_reconnects', 'Pub/Sub Subscribe streams opened after the first', () => [{ value: subscriberStatus().reconnects }]);
+  metrics.gauge('cosell_pubsub_events_received', 'Pub/Sub events received', () => [{ value: subscriberStatus().received }]);
+  metrics.gauge('cosell_pubsub_leader', '1 when this instance holds the subscriber role', () => [{ value: election?.isLeader() ? 1 : 0 }]);
+  metrics.gauge('cosell_salesforce_api_calls', 'Salesforce REST calls made by this process', () => [{ value: salesforce.current()?.apiCalls() ?? 0 }]);
+  metrics.gauge('cosell_salesforce_api_usage', 'Org API usage from the last Sforce-Limit-Info header', () => {
+    const usage = salesforce.current()?.limitInfo();
+    return usage ? [{ labels: { kind: 'used' }, value: usage.used }, { labels: { kind: 'limit' }, value: usage.limit }] : [];
+  });
+
+  // ---- HTTP --------------------------------------------------------------------------------
+  const app = createApp({
+    config,
+    logger: logger.child({ module: 'http' }),
+    metrics,
+    operations,
+    verifyWebhook: (body, headers) => verifier.verify(body, headers),
+    acceptDelivery: (delivery) => acceptDelivery(pool, delivery, { maxAttempts: config.JOB_MAX_ATTEMPTS, coalesceMs: config.COALESCE_WINDOW_MS }),
+    isDraining: () => draining,
+  });
+  const server = http.createServer(app);
+  const listen = options.listen ?? { host: config.HOST, port: config.PORT };
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(listen.port, listen.host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const url = `http://${listen.host === '0.0.0.0' || listen.host === '::' ? '127.0.0.1' : listen.host}:${address.port}`;
+  logger.info({ url, mode: config.COSELL_MODE, embeddedDatabase: database.embedded }, 'relay listening');
+
+  let stopping: Promise<void> | null = null;
+  const stop = () => {
+    stopping ??= (async () => {
+      draining = true;
+      logger.info('stopping: no new webhooks, finishing in-flight jobs');
+      const deadline = config.SHUTDOWN_TIMEOUT_MS;
+      await election?.stop();
+      const graceful = queue.stop().then(() => 'stopped' as const);
+      const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), Math.max(1000, deadline - 3000)).unref());
+      if ((await Promise.race([graceful, timeout])) === 'timeout') {
+        // Jobs still running are failed back to the queue (with an attempt used) so another
+        // instance picks them up now rather than after graphile-worker's lock timeout.
+        logger.warn('jobs did not finish in time; releasing them');
+        await queue.runner.kill().catch(() => undefined);
+      }
+      await salesforce.gateway.flush().catch(() => undefined);
+      server.closeIdleConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await database.close();
+      logger.info('stopped');
+    })();
+    return stopping;
+  };
+
+  return { url, config, database, mapping, metrics, auth, referrals, webhooks, salesforce, operations, queue, stop };
+}

@@ -1,0 +1,72 @@
+import type { Logger } from '../logger.ts';
+import { describeError, RelayError } from '../errors.ts';
+import { createSalesforceConnection } from './connection.ts';
+import type { SalesforceConnection } from './connection.ts';
+import { createOpportunityGateway } from './opportunityGateway.ts';
+import type { OpportunityGateway } from './opportunityGateway.ts';
+
+export interface SalesforceSession {
+  /** The gateway the jobs use; calls wait for (and retry) the first login. */
+  gateway: OpportunityGateway;
+  /** The live connection, once logged in. */
+  current(): SalesforceConnection | null;
+  connect(): Promise<SalesforceConnection>;
+  lastError(): string | null;
+}
+
+/**
+ * Logs in to Salesforce on first use rather than at start, so a relay whose Salesforce org is
+ * briefly unreachable still starts, takes webhooks and reports the problem on /readyz; the jobs
+ * that need Salesforce fail retryably until the login works.
+ */
+export function createSalesforceSession(options: {
+  loginUrl: string;
+  clientId: string;
+  clientSecret: string;
+  apiVersion: string;
+  windowMs: number;
+  logger: Logger;
+}): SalesforceSession {
+  let connection: SalesforceConnection | null = null;
+  let gateway: OpportunityGateway | null = null;
+  let pending: Promise<SalesforceConnection> | null = null;
+  let failure: string | null = null;
+
+  const connect = (): Promise<SalesforceConnection> => {
+    if (connection) return Promise.resolve(connection);
+    pending ??= createSalesforceConnection({ ...options, logger: options.logger })
+      .then((c) => {
+        connection = c;
+        gateway = createOpportunityGateway({ connection: c.connection, windowMs: options.windowMs, logger: options.logger });
+        failure = null;
+        return c;
+      })
+      .catch((error: unknown) => {
+        failure = describeError(error);
+        throw new RelayError('SF_ERROR', `Salesforce login failed: ${failure}`, { cause: error, retryable: true });
+      })
+      .finally(() => {
+        pending = null;
+      });
+    return pending;
+  };
+
+  const ready = async () => {
+    await connect();
+    return gateway as OpportunityGateway;
+  };
+
+  return {
+    gateway: {
+      readOpportunities: async (by, keys, fields) => (await ready()).readOpportunities(by, keys, fields),
+      readPrimaryContacts: async (ids) => (await ready()).readPrimaryContacts(ids),
+      write: async (record) => (await ready()).write(record),
+      findOrCreateAccount: async (account) => (await ready()).findOrCreateAccount(account),
+      stats: () => gateway?.stats() ?? { calls: {}, totalCalls: 0, recordsRead: 0, recordsWritten: 0 },
+      flush: async () => gateway?.flush(),
+    },
+    current: () => connection,
+    connect,
+    lastError: () => failure,
+  };
+}
