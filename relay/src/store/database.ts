@@ -46,7 +46,9 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     options.logger.info({ dataDir: options.embeddedDir, port: options.embeddedPort }, 'embedded PostgreSQL started');
   }
   const pool = new pg.Pool({ connectionString, max: options.poolSize ?? 20 });
-  pool.on('error', (error) => options.logger.error({ err: error }, 'idle PostgreSQL client failed'));
+  pool.on('error', (error) => options.logger.error({ err: error.message }, 'idle PostgreSQL client failed'));
+  // A checked-out client whose server connection dies must not crash the process; its query fails instead.
+  pool.on('connect', (client) => client.on('error', (error) => options.logger.warn({ err: error.message }, 'PostgreSQL connection failed')));
   await migrate(pool, options.logger);
   return {
     pool,
