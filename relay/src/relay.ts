@@ -21,7 +21,6 @@ import { createSalesforceSession } from './salesforce/lazyGateway.ts';
 import type { SalesforceSession } from './salesforce/lazyGateway.ts';
 import { createPubSubSubscriber } from './salesforce/pubsubSubscriber.ts';
 import type { DecodedEvent, PubSubSubscriber } from './salesforce/pubsubSubscriber.ts';
-import { soqlLiteral } from './salesforce/soql.ts';
 import { listAudit, recordAudit } from './store/audit.ts';
 import { loadCheckpoint, loadCheckpointInfo, saveCheckpoint } from './store/checkpoints.ts';
 import { openDatabase } from './store/database.ts';
@@ -29,13 +28,13 @@ import type { Database } from './store/database.ts';
 import { createLeaderElection } from './store/leaderLock.ts';
 import type { LeaderElection } from './store/leaderLock.ts';
 import { countLinksByStatus, listLinks } from './store/links.ts';
-import { coalescedRunAt, countJobs, enqueue, installQueueSchema, listFailedJobs, startQueueRunner, TASKS } from './store/queue.ts';
+import { coalescedRunAt, countJobs, enqueue, installQueueSchema, listFailedJobs, retryFailedJobs, startQueueRunner, TASKS } from './store/queue.ts';
 import type { QueueRunner } from './store/queue.ts';
 import { createTokenCacheStore } from './store/tokenCache.ts';
 import { acceptDelivery, pruneReceipts } from './store/webhookReceipts.ts';
 import { opportunityChangedTask } from './jobs/opportunityChanged.ts';
 import { referralChangedTask } from './jobs/referralChanged.ts';
-import { reconcile, reconcileTask, REFERRAL_WATERMARK } from './jobs/reconcile.ts';
+import { reconcileTask, REFERRAL_WATERMARK } from './jobs/reconcile.ts';
 import type { ReconcileDeps } from './jobs/reconcile.ts';
 import { DEFAULT_RETRY_POLICY } from './jobs/retry.ts';
 import type { RetryPolicy } from './jobs/retry.ts';
@@ -353,7 +352,7 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
     async retryJob(jobId) {
       const failed = (await listFailedJobs(pool, 10_000)).find((j) => j.id === jobId);
       if (!failed) return false;
-      await queue.utils.rescheduleJobs([jobId], { runAt: new Date(), attempts: 0 });
+      await retryFailedJobs(pool, [jobId]);
       await recordAudit(pool, { direction: 'system', level: 'INFO', jobId, message: `Dead letter ${jobId} (${failed.task}) put back in the queue` });
       return true;
     },

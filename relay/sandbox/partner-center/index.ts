@@ -37,7 +37,7 @@ import type { Faults, FaultSettings } from './faults.ts';
 import { createReferralStore } from './referralStore.ts';
 import type { Referral } from './referralStore.ts';
 import { createCounters, createRequestHandler } from './requestHandler.ts';
-import type { AccessTokenClaims, AccessTokenVerifier } from './requestHandler.ts';
+import type { AccessTokenClaims, AccessTokenVerifier, RequestLogEntry } from './requestHandler.ts';
 import { createWebhookDispatcher } from './webhookDispatcher.ts';
 import type { DeliveryAttempt, DeliveryRecord, WebhookRegistration } from './webhookDispatcher.ts';
 
@@ -48,6 +48,7 @@ export type {
   DeliveryRecord,
   FaultSettings,
   Referral,
+  RequestLogEntry,
   SigningIdentityName,
   WebhookRegistration,
 };
@@ -110,6 +111,8 @@ export interface SandboxCounters {
   apiCalls(): Record<string, number>;
   totalApiCalls(): number;
   certificateDownloads(): number;
+  /** API requests in arrival order, with route, referral id, If-Match and body (faulted ones included). */
+  requests(): RequestLogEntry[];
 }
 
 export interface PartnerCenterSandbox {
@@ -269,6 +272,7 @@ export async function createPartnerCenterSandbox(
       apiCalls: () => counters.apiCalls(),
       totalApiCalls: () => counters.totalApiCalls(),
       certificateDownloads: () => counters.certificateDownloads(),
+      requests: () => counters.requests(),
     },
     deliveries: {
       list: () => dispatcher.records(),

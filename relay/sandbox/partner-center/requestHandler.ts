@@ -26,9 +26,27 @@ export interface AccessTokenClaims {
 
 export type AccessTokenVerifier = (token: string) => AccessTokenClaims | null;
 
+/** One API request as the sandbox received it: what tests inspect to see the operations sent. */
+export interface RequestLogEntry {
+  /** Arrival time (before any injected latency), epoch ms. */
+  at: number;
+  /** Route key, e.g. `PATCH /v1.0/engagements/referrals/{id}`. */
+  route: string;
+  /** The referral id for `/referrals/{id}` routes. */
+  referralId?: string;
+  ifMatch?: string;
+  /** The parsed JSON body, when there was one. */
+  body?: unknown;
+  /** Response status, once answered. */
+  status?: number;
+}
+
 export interface Counters {
   /** Counts an API call under its route, e.g. `GET /v1.0/engagements/referrals/{id}`. */
   record(route: string): void;
+  /** Keeps the request in the log (bounded; the oldest entries go first). */
+  logRequest(entry: RequestLogEntry): void;
+  requests(): RequestLogEntry[];
   apiCalls(): Record<string, number>;
   totalApiCalls(): number;
   recordCertificateDownload(): void;
@@ -36,11 +54,19 @@ export interface Counters {
   reset(): void;
 }
 
+const REQUEST_LOG_LIMIT = 10_000;
+
 export function createCounters(): Counters {
   let calls = new Map<string, number>();
   let certificates = 0;
+  let log: RequestLogEntry[] = [];
   return {
     record: (route) => void calls.set(route, (calls.get(route) ?? 0) + 1),
+    logRequest(entry) {
+      log.push(entry);
+      if (log.length > REQUEST_LOG_LIMIT) log.splice(0, log.length - REQUEST_LOG_LIMIT);
+    },
+    requests: () => [...log],
     apiCalls: () => Object.fromEntries(calls),
     totalApiCalls: () => [...calls.values()].reduce((sum, n) => sum + n, 0),
     recordCertificateDownload: () => void certificates++,
@@ -48,6 +74,7 @@ export function createCounters(): Counters {
     reset() {
       calls = new Map();
       certificates = 0;
+      log = [];
     },
   };
 }
@@ -592,6 +619,21 @@ export function createRequestHandler(
     if (match === 'method-not-allowed')
       throw new HttpError(405, 'MethodNotAllowed', `${method} is not allowed on ${path}`);
     ctx.counters.record(match.key);
+    const entry: RequestLogEntry = { at: Date.now(), route: match.key };
+    if (match.params[0] !== undefined && match.api === 'referrals') entry.referralId = match.params[0];
+    const ifMatch = req.headers['if-match'];
+    if (typeof ifMatch === 'string') entry.ifMatch = ifMatch;
+    if (raw.length > 0) {
+      try {
+        entry.body = JSON.parse(raw.toString('utf8'));
+      } catch {
+        entry.body = raw.toString('utf8');
+      }
+    }
+    res.once('finish', () => {
+      entry.status = res.statusCode;
+    });
+    ctx.counters.logRequest(entry);
     const { latencyMs, retryAfterSeconds } = ctx.faults.settings();
     if (latencyMs > 0) await delay(latencyMs);
     const fault = ctx.faults.takeApiFault();

@@ -20,6 +20,16 @@ export interface SandboxCounters {
   byEndpoint: Record<string, number>;
 }
 
+/** One counted REST request as the sandbox received it (JSON body parsed), for tests that assert on writes. */
+export interface SandboxRequestLogEntry {
+  /** Arrival time, epoch ms. */
+  at: number;
+  method: string;
+  path: string;
+  endpoint: string;
+  body?: unknown;
+}
+
 export interface SandboxControls {
   faults(): SandboxFaults;
   setFaults(faults: Partial<SandboxFaults>): SandboxFaults;
@@ -34,8 +44,14 @@ export interface SandboxControls {
   limitReached(): boolean;
   limitInfoHeader(): string;
   counters(): SandboxCounters;
+  /** Appends to the request log (the last 1,000 requests are kept). */
+  logRequest(entry: SandboxRequestLogEntry): void;
+  /** The logged requests, oldest first; cleared by resetCounters. */
+  requests(): SandboxRequestLogEntry[];
   resetCounters(): void;
 }
+
+const REQUEST_LOG_SIZE = 1000;
 
 const NO_FAULTS: SandboxFaults = { latencyMs: 0, lockNextWrites: 0, limitNextCalls: 0 };
 
@@ -53,6 +69,7 @@ export function createSandboxControls(
   let faults: SandboxFaults = { ...NO_FAULTS };
   let used = 0;
   let byEndpoint: Record<string, number> = {};
+  let requestLog: SandboxRequestLogEntry[] = [];
 
   const controls: SandboxControls = {
     faults: () => ({ ...faults }),
@@ -87,9 +104,15 @@ export function createSandboxControls(
     limitReached: () => used >= limit,
     limitInfoHeader: () => `api-usage=${used}/${limit}`,
     counters: () => ({ apiUsage: { used, limit }, byEndpoint: { ...byEndpoint } }),
+    logRequest: (entry) => {
+      requestLog.push(entry);
+      if (requestLog.length > REQUEST_LOG_SIZE) requestLog.splice(0, requestLog.length - REQUEST_LOG_SIZE);
+    },
+    requests: () => requestLog.map((entry) => structuredClone(entry)),
     resetCounters: () => {
       used = 0;
       byEndpoint = {};
+      requestLog = [];
     },
   };
   if (options.faults) controls.setFaults(options.faults);

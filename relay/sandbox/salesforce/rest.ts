@@ -8,7 +8,7 @@ import type { Logger } from '../../src/logger.ts';
 import { createSandboxAuth } from './auth.ts';
 import type { SandboxAuth, Session } from './auth.ts';
 import { createSandboxControls } from './controls.ts';
-import type { SandboxControls, SandboxCounters, SandboxFaults } from './controls.ts';
+import type { SandboxControls, SandboxCounters, SandboxFaults, SandboxRequestLogEntry } from './controls.ts';
 import { toId18 } from './ids.ts';
 import { createRecordStore, RecordWriteError } from './recordStore.ts';
 import type { RecordStore, SalesforceError, SObjectRecord } from './recordStore.ts';
@@ -320,6 +320,17 @@ export function createSalesforceRestApp(options: SalesforceRestAppOptions): expr
       next();
     },
     express.json({ limit: '20mb' }),
+    (req: Request, res: Response, next: NextFunction) => {
+      const call = res.locals.call as { endpoint: string };
+      controls.logRequest({
+        at: Date.now(),
+        method: req.method,
+        path: req.path,
+        endpoint: call.endpoint,
+        ...(req.body === undefined ? {} : { body: req.body as unknown }),
+      });
+      next();
+    },
     api,
   );
 
@@ -804,6 +815,8 @@ export interface SalesforceRestSandbox {
   readonly relayCredentials: { loginUrl: string; clientId: string; clientSecret: string };
   readonly controls: SandboxControls;
   counters(): SandboxCounters;
+  /** The REST requests received since the last resetCounters, with their JSON bodies. */
+  requests(): SandboxRequestLogEntry[];
   resetCounters(): void;
   setFaults(faults: Partial<SandboxFaults>): SandboxFaults;
   clearFaults(): void;
@@ -841,6 +854,7 @@ export async function createSalesforceRestSandbox(
     relayCredentials: { loginUrl: url, clientId: relayApp.clientId, clientSecret: relayApp.clientSecret },
     controls,
     counters: () => controls.counters(),
+    requests: () => controls.requests(),
     resetCounters: () => controls.resetCounters(),
     setFaults: (faults) => controls.setFaults(faults),
     clearFaults: () => controls.clearFaults(),

@@ -10,6 +10,7 @@ import {
   buildCreateRequests,
   canonicalFromOpportunity,
   canonicalFromReferral,
+  describeDecision,
   fingerprint,
   formatAuditLine,
   isTerminal,
@@ -89,6 +90,8 @@ export async function syncOpportunityToReferral(
   if (!record) return 'not-found';
   if (record.Sync_with_Partner_Center__c !== true) return 'not-synced';
 
+  // Re-read after a 412 (see below); the write-back builds on the latest copy.
+  let current = record;
   const link = await findLinkByOpportunity(ctx.pool, opportunityId);
   const canonical = canonicalFromOpportunity(record, ctx.mapping);
   const print = fingerprint(canonical);
@@ -105,7 +108,7 @@ export async function syncOpportunityToReferral(
         Id: opportunityId,
         ...extra,
         ...(status ? { Referral_Sync_Status__c: status } : {}),
-        Audit__c: prependAudit((record.Audit__c as string | null) ?? null, line),
+        Audit__c: prependAudit((current.Audit__c as string | null) ?? null, line),
       }),
     );
     await recordAudit(ctx.pool, { direction: 'outbound', level, opportunityId, referralId: (extra[REFERRAL_ID_FIELD] as string) ?? referralId, jobId, message });
@@ -121,8 +124,7 @@ export async function syncOpportunityToReferral(
     return 'terminal';
   }
 
-  const view = viewOf(record);
-  let desired: ReferralValues = mapOpportunityToReferral(view, ctx.mapping);
+  let desired: ReferralValues = mapOpportunityToReferral(viewOf(current), ctx.mapping);
   const notes: string[] = [];
   let toSalesforce: Record<string, unknown> = {};
   for (let attempt = 0; ; attempt++) {
@@ -138,22 +140,30 @@ export async function syncOpportunityToReferral(
       if (!(isRelayError(error) && error.code === 'PC_CONFLICT') || attempt >= CONFLICT_RETRIES) throw error;
       // Someone changed the referral since we read it: re-read, and let the mapping's ownership
       // rule decide each field both sides changed since the last sync; the loser gets the winner's value.
-      referral = await retry('GET referral', () => ctx.referrals.get(referralId));
+      // The Opportunity is re-read too: the inbound job for the same referral change may have written
+      // it since this job started, and deciding on the stale copy would send old values back. The
+      // link stays as read at the start: its values are the last state both sides agreed on.
+      const [fresh, freshRecord] = await Promise.all([
+        retry('GET referral', () => ctx.referrals.get(referralId)),
+        retry('read Opportunity', () => ctx.opportunities.readOpportunities('Id', [opportunityId], outboundFields(ctx))),
+      ]);
+      referral = fresh;
+      current = freshRecord.get(opportunityId) ?? current;
       if (isTerminal(referral)) throw new RelayError('PC_TERMINAL', `Referral ${referralId} became final while syncing`);
       const resolution = resolveConflict({
         lastSynced: link?.outboundValues ?? null,
-        salesforce: view,
+        salesforce: viewOf(current),
         partnerCenter: referral as SyncReferral,
         mapping: ctx.mapping,
       });
       desired = resolution.toPartnerCenter;
       toSalesforce = resolution.toSalesforce;
-      notes.push(...resolution.decisions.map((d) => `${d.field}: ${d.winner} kept (${d.reason})`));
+      notes.push(...resolution.decisions.map(describeDecision));
     }
   }
 
   const synced = canonicalFromReferral(referral as SyncReferral, ctx.mapping);
-  const afterSalesforce = { ...record, ...toSalesforce };
+  const afterSalesforce = { ...current, ...toSalesforce };
   const message = notes.length > 0 ? notes.join('; ') : 'In sync with Partner Center';
   await audit('INFO', message, toSalesforce, 'Synced');
   await saveLink(ctx.pool, { opportunityId }, {

@@ -12,6 +12,7 @@ import {
   mappedOpportunityFields,
   mapReferralToOpportunity,
   prependAudit,
+  salesforceHeldFields,
 } from '../sync/index.ts';
 import type { Referral as SyncReferral } from '../sync/index.ts';
 import { withRetries } from './retry.ts';
@@ -91,6 +92,12 @@ export async function syncReferralToOpportunity(ctx: SyncContext, referralId: st
   }
 
   const changes = current ? diffOpportunity(desired, current, ctx.mapping) : desired;
+  // A seller's edit not yet synced out wins the fields the ownership rule gives Salesforce: the
+  // outbound job sends it; overwriting it here would silently lose it.
+  if (current && link?.outboundValues) {
+    const held = salesforceHeldFields({ lastSynced: link.outboundValues, salesforce: { opportunity: current }, partnerCenter: referral as SyncReferral, mapping: ctx.mapping });
+    for (const field of held.fields) delete changes[field];
+  }
   const changed = Object.keys(changes);
   const syncedValues = canonicalFromReferral(referral as SyncReferral, ctx.mapping);
   const linkUpdate = {

@@ -1,6 +1,7 @@
+import { EventEmitter } from 'node:events';
 import os from 'node:os';
 import { Logger as WorkerLogger, makeWorkerUtils, parseCrontab, run, runMigrations } from 'graphile-worker';
-import type { Runner, TaskList, WorkerUtils } from 'graphile-worker';
+import type { Runner, TaskList, WorkerEvents, WorkerUtils } from 'graphile-worker';
 import type pg from 'pg';
 import type { Logger } from '../logger.ts';
 import type { Queryable } from './links.ts';
@@ -93,14 +94,17 @@ export async function countJobs(db: Queryable): Promise<JobCounts> {
     `select count(*) filter (where locked_at is null and attempts = 0) as queued,
             count(*) filter (where locked_at is not null) as running,
             count(*) filter (where locked_at is null and attempts > 0 and attempts < max_attempts) as retrying,
-            count(*) filter (where attempts >= max_attempts) as failed
+            count(*) filter (where locked_at is null and attempts >= max_attempts) as failed
        from graphile_worker.jobs`,
   );
   const r = rows[0];
   return { queued: Number(r.queued), running: Number(r.running), retrying: Number(r.retrying), failed: Number(r.failed) };
 }
 
-/** Dead letters: jobs out of attempts. graphile-worker keeps them with their last error. */
+/**
+ * Dead letters: jobs out of attempts. graphile-worker keeps them with their last error. It counts an
+ * attempt when the job is taken, so a job running its last attempt is not dead yet: it is locked.
+ */
 export async function listFailedJobs(db: Queryable, limit = 100): Promise<FailedJob[]> {
   const { rows } = await db.query<{
     id: string;
@@ -113,8 +117,11 @@ export async function listFailedJobs(db: Queryable, limit = 100): Promise<Failed
     run_at: Date;
     updated_at: Date;
   }>(
-    `select id, task_identifier, key, payload, attempts, max_attempts, last_error, run_at, updated_at
-       from graphile_worker.jobs where attempts >= max_attempts order by updated_at desc limit $1`,
+    // The public graphile_worker.jobs view omits the payload (graphile-worker ≥ 0.16), so read the tables.
+    `select j.id, t.identifier as task_identifier, j.key, j.payload, j.attempts, j.max_attempts, j.last_error, j.run_at, j.updated_at
+       from graphile_worker._private_jobs j join graphile_worker._private_tasks t on t.id = j.task_id
+      where j.attempts >= j.max_attempts and j.locked_at is null
+      order by j.updated_at desc limit $1`,
     [limit],
   );
   return rows.map((r) => ({
@@ -128,6 +135,15 @@ export async function listFailedJobs(db: Queryable, limit = 100): Promise<Failed
     runAt: r.run_at,
     updatedAt: r.updated_at,
   }));
+}
+
+/**
+ * Puts dead-lettered jobs back in the queue, due now, with their attempts reset. Calls graphile-worker's
+ * SQL function directly: WorkerUtils.rescheduleJobs passes `attempts || null`, which drops a 0.
+ */
+export async function retryFailedJobs(db: Queryable, jobIds: string[]): Promise<number> {
+  const { rowCount } = await db.query('select id from graphile_worker.reschedule_jobs($1::bigint[], run_at := now(), attempts := 0)', [jobIds]);
+  return rowCount ?? 0;
 }
 
 export interface QueueRunnerOptions {
@@ -199,6 +215,18 @@ export async function startQueueRunner(options: QueueRunnerOptions): Promise<Que
       )
       .catch((error) => logger.error({ err: error }, 'could not record worker pool'));
 
+  // Listen before run(): it creates the pool and its workers before it resolves, so listeners
+  // attached to runner.events afterwards would miss them and no pool would ever be recorded.
+  const events: WorkerEvents = new EventEmitter();
+  events.on('pool:create', ({ workerPool }) => {
+    pools.set(workerPool.id, new Set());
+    void persist(workerPool.id);
+  });
+  events.on('worker:create', ({ worker }) => {
+    const ids = pools.get(worker.workerPool.id) ?? new Set<string>();
+    ids.add(worker.workerId);
+    pools.set(worker.workerPool.id, ids);
+  });
   const runner = await run({
     pgPool: pool,
     concurrency: options.concurrency,
@@ -207,15 +235,7 @@ export async function startQueueRunner(options: QueueRunnerOptions): Promise<Que
     taskList: options.taskList,
     parsedCronItems: options.crontab ? parseCrontab(options.crontab) : [],
     logger: toWorkerLogger(logger),
-  });
-  runner.events.on('pool:create', ({ workerPool }) => {
-    pools.set(workerPool.id, new Set());
-    void persist(workerPool.id);
-  });
-  runner.events.on('worker:create', ({ worker }) => {
-    const ids = pools.get(worker.workerPool.id) ?? new Set<string>();
-    ids.add(worker.workerId);
-    pools.set(worker.workerPool.id, ids);
+    events,
   });
   // The pool and its workers exist once run() resolves; record them now and on every heartbeat.
   const heartbeatMs = Math.max(1000, (options.staleSeconds * 1000) / 3);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { canonicalFromOpportunity } from './canonical.ts';
-import { resolveConflict } from './conflict.ts';
+import { describeDecision, resolveConflict, salesforceHeldFields } from './conflict.ts';
 import { defaultMapping, sampleOpportunity, sampleReferral } from './testFixtures.ts';
 
 const lastSynced = canonicalFromOpportunity(sampleOpportunity(), defaultMapping);
@@ -29,7 +29,12 @@ describe('resolveConflict', () => {
     assert.deepEqual(sfOnly.toPartnerCenter, { 'details.dealValue': 2000 });
     assert.deepEqual(sfOnly.toSalesforce, {});
     assert.deepEqual(sfOnly.decisions, [
-      { field: 'dealValue', winner: 'salesforce', reason: 'changed only in Salesforce since the last sync' },
+      {
+        field: 'dealValue',
+        winner: 'salesforce',
+        reason: 'changed only in Salesforce since the last sync',
+        replaced: 30000,
+      },
     ]);
 
     const pcOnly = resolve({}, { details: { ...(sampleReferral().details as object), dealValue: 45000 } });
@@ -68,5 +73,41 @@ describe('resolveConflict', () => {
   it('lets a Salesforce stage win with the status it implies', () => {
     const result = resolve({ StageName: 'Closed Won', IsClosed: true, IsWon: true }, {});
     assert.deepEqual(result.toPartnerCenter, { status: 'Closed', substatus: 'Won' });
+  });
+
+  it('names the value the losing side gave up, for the audit trail', () => {
+    const both = resolve(
+      { Amount: 2000 },
+      { details: { ...(sampleReferral().details as object), dealValue: 45000 } },
+    );
+    assert.equal(
+      describeDecision(both.decisions[0]),
+      'dealValue: salesforce kept (changed on both sides since the last sync; the mapping makes salesforce its owner); Partner Center value 45000 replaced',
+    );
+  });
+});
+
+describe('salesforceHeldFields', () => {
+  const held = (opportunity: Record<string, unknown>, referral: Parameters<typeof sampleReferral>[0]) =>
+    salesforceHeldFields({
+      lastSynced,
+      salesforce: { opportunity: sampleOpportunity(opportunity) },
+      partnerCenter: sampleReferral(referral),
+      mapping: defaultMapping,
+    }).fields;
+
+  it('holds a Salesforce change not yet sent, whether or not Partner Center changed the field too', () => {
+    assert.deepEqual(held({ Amount: 2000 }, {}), ['Amount']);
+    assert.deepEqual(
+      held({ Amount: 2000 }, { details: { ...(sampleReferral().details as object), dealValue: 45000 } }),
+      ['Amount'],
+    );
+  });
+
+  it('holds nothing Partner Center alone changed, or owns', () => {
+    assert.deepEqual(
+      held({}, { details: { ...(sampleReferral().details as object), dealValue: 45000 } }),
+      [],
+    );
   });
 });

@@ -28,6 +28,8 @@ export interface ConflictDecision {
   winner: Owner;
   /** Why, in words for the audit trail. */
   reason: string;
+  /** The losing side's value (canonical form), which the winner's replaces: kept for the audit trail. */
+  replaced: unknown;
 }
 
 export interface ConflictResolution {
@@ -86,7 +88,35 @@ export function resolveConflict({
       const value = transform.toSalesforce(readPath(partnerCenter, entry.referral), context);
       if (value !== undefined) resolution.toSalesforce[entry.opportunity] = value;
     }
-    resolution.decisions.push({ field: entry.name, winner, reason });
+    resolution.decisions.push({
+      field: entry.name,
+      winner,
+      reason,
+      replaced: winner === 'salesforce' ? pcValue : sfValue,
+    });
   }
   return resolution;
+}
+
+/** One line per decision for the audit trail, naming the value the losing side gave up. */
+export function describeDecision(decision: ConflictDecision): string {
+  const loser = decision.winner === 'salesforce' ? 'Partner Center' : 'Salesforce';
+  return `${decision.field}: ${decision.winner} kept (${decision.reason}); ${loser} value ${JSON.stringify(decision.replaced ?? null)} replaced`;
+}
+
+/**
+ * The inbound side of the same rule: the Opportunity fields a referral change must not overwrite,
+ * because Salesforce changed them since the last sync and wins them (a seller's edit whose
+ * outbound sync has not happened yet). Without this, a webhook racing the seller's event would
+ * silently replace the seller's value with the one Partner Center is about to lose.
+ */
+export function salesforceHeldFields(input: ConflictInput): {
+  fields: string[];
+  decisions: ConflictDecision[];
+} {
+  const decisions = resolveConflict(input).decisions.filter((d) => d.winner === 'salesforce');
+  const fields = decisions.flatMap((d) =>
+    input.mapping.fields.filter((e) => e.name === d.field).map((e) => e.opportunity),
+  );
+  return { fields, decisions };
 }

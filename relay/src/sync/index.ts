@@ -9,7 +9,7 @@ export {
   stableStringify,
 } from './canonical.ts';
 export type { ConflictDecision, ConflictInput, ConflictResolution } from './conflict.ts';
-export { resolveConflict } from './conflict.ts';
+export { describeDecision, resolveConflict, salesforceHeldFields } from './conflict.ts';
 export { isIsoCountryCode, ISO_3166_ALPHA_2 } from './countryCodes.ts';
 export type { ReferralPatchPlan } from './diff.ts';
 export { diffOpportunity, diffReferral, planReferralPatch } from './diff.ts';

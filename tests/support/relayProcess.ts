@@ -1,0 +1,189 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../../relay/src/config.ts';
+import { silentLogger } from '../../relay/src/logger.ts';
+import { startRelay } from '../../relay/src/relay.ts';
+import { signInToSandbox } from '../../relay/src/sandboxMode.ts';
+import { HANDLED_EVENTS } from '../../relay/src/partner-center/webhookEvent.ts';
+import { SANDBOX_RELAY_CLIENT, SANDBOX_TENANT_ID } from '../../relay/sandbox/index.ts';
+import type { Sandboxes } from '../../relay/sandbox/index.ts';
+import { ROOT } from './relayHarness.ts';
+import { waitFor } from './waitFor.ts';
+
+/**
+ * The relay as a child process, the way it runs in production: `node relay/src/main.ts` with
+ * COSELL_MODE=production and every endpoint, credential and trust anchor given through the
+ * environment. Only the URLs point at the test's in-process sandboxes, which is the proof that
+ * the production code paths run against them unchanged. Used by the kill -9, SIGTERM and
+ * refuse-to-start tests.
+ */
+
+export const NODE = path.join(ROOT, 'node_modules/.bin/node');
+export const TOKEN_CACHE_KEY = 'b'.repeat(64);
+export const ADMIN_TOKEN = 'child-relay-admin-token';
+
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** Temp files for the PEM settings; removed by `dispose`. */
+export function tempDir(label: string): {
+  dir: string;
+  write(name: string, text: string): string;
+  dispose(): void;
+} {
+  const dir = mkdtempSync(path.join(os.tmpdir(), `cosell-${label}-`));
+  return {
+    dir,
+    write(name, text) {
+      const file = path.join(dir, name);
+      writeFileSync(file, text);
+      return file;
+    },
+    dispose: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/**
+ * The production environment for a relay that talks to `sandboxes`: what an operator would put in
+ * Heroku config vars, with the sandbox's URLs and credentials instead of the real ones.
+ */
+export function productionEnv(
+  sandboxes: Sandboxes,
+  options: { databaseUrl: string; port: number; files: ReturnType<typeof tempDir> },
+): Record<string, string> {
+  const { partnerCenter, entra, salesforce, pubsub } = sandboxes;
+  const publicUrl = `http://127.0.0.1:${options.port}`;
+  return {
+    COSELL_MODE: 'production',
+    PORT: String(options.port),
+    HOST: '127.0.0.1',
+    PUBLIC_URL: publicUrl,
+    DATABASE_URL: options.databaseUrl,
+    LOG_LEVEL: process.env.COSELL_TEST_LOG ?? 'info',
+    TOKEN_CACHE_KEY,
+    ADMIN_TOKEN,
+    PC_REFERRALS_BASE_URL: partnerCenter.url,
+    PC_WEBHOOK_API_BASE_URL: partnerCenter.url,
+    ENTRA_AUTHORITY_HOST: entra.url,
+    ENTRA_TENANT_ID: SANDBOX_TENANT_ID,
+    ENTRA_KNOWN_AUTHORITIES: entra.knownAuthorities.join(','),
+    ENTRA_CLIENT_ID: SANDBOX_RELAY_CLIENT.clientId,
+    ENTRA_CLIENT_SECRET: SANDBOX_RELAY_CLIENT.clientSecret,
+    WEBHOOK_CERT_HOSTS: new URL(partnerCenter.certificateBaseUrl).host,
+    WEBHOOK_TRUSTED_ROOTS_FILE: options.files.write('trusted-roots.pem', partnerCenter.trustedRootPem),
+    WEBHOOK_CERT_FETCH_CA_FILE: options.files.write('certificate-fetch-ca.pem', partnerCenter.httpsCaPem),
+    SF_LOGIN_URL: salesforce.relayCredentials.loginUrl,
+    SF_CLIENT_ID: salesforce.relayCredentials.clientId,
+    SF_CLIENT_SECRET: salesforce.relayCredentials.clientSecret,
+    SF_PUBSUB_ENDPOINT: pubsub.endpoint,
+    SF_PUBSUB_TLS: 'false',
+    // Entra is only reachable over https; the process trusts the sandbox authority's certificate
+    // the way a production host trusts a corporate CA.
+    NODE_EXTRA_CA_CERTS: options.files.write('entra-ca.pem', entra.certificatePem),
+    BATCH_WINDOW_MS: '10',
+    WORKER_STALE_SECONDS: '5',
+    RECONCILE_CRON: '0 0 1 1 *',
+  };
+}
+
+/**
+ * `relay login` and `relay webhooks register`, done in-process against the same database and key:
+ * the stored (encrypted) token cache and the webhook registration are what the child relies on.
+ */
+export async function signInAndRegister(
+  sandboxes: Sandboxes,
+  options: { databaseUrl: string; webhookUrl: string },
+): Promise<void> {
+  const config = loadConfig({
+    env: { COSELL_MODE: 'sandbox', LOG_LEVEL: 'silent', TOKEN_CACHE_KEY, RECONCILE_CRON: '0 0 1 1 *' },
+    rootDir: ROOT,
+  });
+  const relay = await startRelay({
+    config,
+    settings: sandboxes.relaySettings,
+    logger: silentLogger(),
+    tokenCacheKey: Buffer.from(TOKEN_CACHE_KEY, 'hex'),
+    databaseUrl: options.databaseUrl,
+    listen: { host: '127.0.0.1', port: 0 },
+    subscribe: false,
+  });
+  try {
+    await signInToSandbox(relay, sandboxes.relaySettings.partnerCenter.redirectUri);
+    await relay.webhooks.register({
+      url: options.webhookUrl,
+      events: [...HANDLED_EVENTS],
+      signatureInMsHeader: false,
+    });
+  } finally {
+    await relay.stop();
+  }
+}
+
+export interface RelayProcess {
+  child: ChildProcess;
+  url: string;
+  /** Everything the process wrote to stdout and stderr so far. */
+  output(): string;
+  /** Resolves with the exit code (or the signal's name) when the process ends. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Waits until /healthz answers. */
+  ready(timeoutMs?: number): Promise<void>;
+  /** Sends a signal; SIGKILL is the crash. */
+  kill(signal: NodeJS.Signals): void;
+}
+
+export function spawnRelay(env: Record<string, string>): RelayProcess {
+  const child = spawn(NODE, ['relay/src/main.ts'], {
+    cwd: ROOT,
+    // Only what the relay is given: nothing inherited from the test runner's own settings.
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? os.tmpdir(), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+  let ended = false;
+  void exited.then(() => (ended = true));
+  const url = `http://127.0.0.1:${env.PORT}`;
+  return {
+    child,
+    url,
+    output: () => output,
+    exited,
+    async ready(timeoutMs = 20_000) {
+      const answered = waitFor(
+        async () => {
+          const response = await fetch(`${url}/healthz`);
+          return response.ok;
+        },
+        { timeoutMs, intervalMs: 50, message: 'the child relay to answer /healthz' },
+      );
+      const died = exited.then(({ code, signal }) => {
+        throw new Error(`the relay exited during start (${code ?? signal})`);
+      });
+      try {
+        await Promise.race([answered, died]);
+      } catch (error) {
+        throw new Error(`${(error as Error).message}\n--- relay output ---\n${output}`, { cause: error });
+      } finally {
+        died.catch(() => undefined);
+        answered.catch(() => undefined);
+      }
+    },
+    kill(signal) {
+      if (!ended) child.kill(signal);
+    },
+  };
+}
