@@ -26,6 +26,8 @@ const schema = z.object({
   SANDBOX_PORT_BASE: int(1024, 65000).default(3010),
   HOST: z.string().min(1).default('0.0.0.0'),
   PUBLIC_URL: url.optional(),
+  /** Where the `relay` CLI finds a running relay's admin API (default http://localhost:PORT). */
+  RELAY_URL: url.optional(),
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   MAPPING_FILE: z.string().min(1).default('config/mapping.json'),
@@ -39,6 +41,8 @@ const schema = z.object({
   JOB_MAX_ATTEMPTS: int(1, 100).default(10),
   JOB_RETRIES_IN_PLACE: int(0, 10).default(3),
   BATCH_WINDOW_MS: int(0, 5000).default(15),
+  BATCH_MAX_WAIT_MS: int(0, 10000).default(150),
+  WRITE_BACK_WINDOW_MS: int(0, 10000).default(250),
   COALESCE_WINDOW_MS: int(0, 60000).default(250),
   RECONCILE_CRON: z.string().min(9).default('*/5 * * * *'),
   RECONCILE_OVERLAP_SECONDS: int(0, 86400).default(120),

@@ -28,10 +28,10 @@ import type { Database } from './store/database.ts';
 import { createLeaderElection } from './store/leaderLock.ts';
 import type { LeaderElection } from './store/leaderLock.ts';
 import { countLinksByStatus, listLinks } from './store/links.ts';
-import { coalescedRunAt, countJobs, enqueue, installQueueSchema, listFailedJobs, retryFailedJobs, startQueueRunner, TASKS } from './store/queue.ts';
+import { coalesceRunAt, countJobs, enqueue, enqueueMany, runningJobKeys, installQueueSchema, listFailedJobs, retryFailedJobs, startQueueRunner, TASKS } from './store/queue.ts';
 import type { QueueRunner } from './store/queue.ts';
 import { createTokenCacheStore } from './store/tokenCache.ts';
-import { acceptDelivery, pruneReceipts } from './store/webhookReceipts.ts';
+import { createDeliveryIntake, pruneReceipts } from './store/webhookReceipts.ts';
 import { opportunityChangedTask } from './jobs/opportunityChanged.ts';
 import { referralChangedTask } from './jobs/referralChanged.ts';
 import { reconcileTask, REFERRAL_WATERMARK } from './jobs/reconcile.ts';
@@ -129,6 +129,8 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
     clientSecret: settings.salesforce.clientSecret,
     apiVersion: config.SF_API_VERSION,
     windowMs: config.BATCH_WINDOW_MS,
+    maxWaitMs: Math.max(config.BATCH_WINDOW_MS, config.BATCH_MAX_WAIT_MS),
+    deferredWindowMs: config.WRITE_BACK_WINDOW_MS,
     logger: logger.child({ module: 'salesforce' }),
   });
   // Log in now, but let the relay start (and report it on /readyz) if Salesforce is down.
@@ -196,29 +198,39 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
     const client = await pool.connect();
     try {
       await client.query('begin');
-      const ids = [...new Set(events.map((e) => e.payload.Opportunity_Id__c).filter((id): id is string => typeof id === 'string'))];
-      const synced = new Map<string, Date | null>();
-      if (ids.length > 0) {
+      // One job per Opportunity however many of its events the batch holds (the job reads the record).
+      const latest = new Map<string, DecodedEvent>();
+      for (const event of events) {
+        const id = event.payload.Opportunity_Id__c;
+        if (typeof id === 'string' && id.length > 0) latest.set(id, event);
+      }
+      if (latest.size > 0) {
+        const ids = [...latest.keys()];
         const { rows } = await client.query<{ opportunity_id: string; last_synced_at: Date | null }>(
           'select opportunity_id, last_synced_at from cosell.links where opportunity_id = any($1)',
           [ids],
         );
-        for (const row of rows) synced.set(row.opportunity_id, row.last_synced_at);
-      }
-      for (const event of events) {
-        const opportunityId = event.payload.Opportunity_Id__c;
-        if (typeof opportunityId !== 'string') continue;
-        const jobKey = `sf:${opportunityId}`;
-        const runAt = await coalescedRunAt(client, jobKey, synced.get(opportunityId) ?? null, config.COALESCE_WINDOW_MS);
-        await enqueue(
+        const synced = new Map(rows.map((r) => [r.opportunity_id, r.last_synced_at]));
+        const running = await runningJobKeys(client, ids.map((id) => `sf:${id}`));
+        const now = Date.now();
+        await enqueueMany(
           client,
-          TASKS.opportunityChanged,
-          {
-            opportunityId,
-            changeKind: event.payload.Change_Kind__c,
-            changedFields: typeof event.payload.Changed_Fields__c === 'string' ? event.payload.Changed_Fields__c.split(',') : [],
-          },
-          { jobKey, maxAttempts: config.JOB_MAX_ATTEMPTS, runAt, keyMode: 'preserve_run_at' },
+          [...latest].map(([opportunityId, event]) => ({
+            task: TASKS.opportunityChanged,
+            payload: {
+              opportunityId,
+              changeKind: event.payload.Change_Kind__c,
+              changedFields: typeof event.payload.Changed_Fields__c === 'string' ? event.payload.Changed_Fields__c.split(',') : [],
+            },
+            jobKey: `sf:${opportunityId}`,
+            maxAttempts: config.JOB_MAX_ATTEMPTS,
+            runAt: coalesceRunAt({
+              lastSyncedAt: synced.get(opportunityId) ?? null,
+              running: running.has(`sf:${opportunityId}`),
+              windowMs: config.COALESCE_WINDOW_MS,
+              now,
+            }),
+          })),
         );
       }
       // The jobs and the position they came from commit together: a crash either keeps both or
@@ -398,13 +410,14 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
   });
 
   // ---- HTTP --------------------------------------------------------------------------------
+  const intake = createDeliveryIntake(pool, { maxAttempts: config.JOB_MAX_ATTEMPTS, coalesceMs: config.COALESCE_WINDOW_MS });
   const app = createApp({
     config,
     logger: logger.child({ module: 'http' }),
     metrics,
     operations,
     verifyWebhook: (body, headers) => verifier.verify(body, headers),
-    acceptDelivery: (delivery) => acceptDelivery(pool, delivery, { maxAttempts: config.JOB_MAX_ATTEMPTS, coalesceMs: config.COALESCE_WINDOW_MS }),
+    acceptDelivery: (delivery) => intake.accept(delivery),
     isDraining: () => draining,
   });
   const server = http.createServer(app);
@@ -422,6 +435,8 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
     stopping ??= (async () => {
       draining = true;
       logger.info('stopping: no new webhooks, finishing in-flight jobs');
+      // Deliveries already handed in are committed before anything closes.
+      await intake.drain();
       const deadline = config.SHUTDOWN_TIMEOUT_MS;
       await election?.stop();
       const graceful = queue.stop().then(() => 'stopped' as const);

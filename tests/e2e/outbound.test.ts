@@ -122,6 +122,19 @@ describe('outbound: a seller turning on Sync', () => {
       .filter((r) => r.engagementId === mine.engagementId);
     assert.equal(engagement.length, 2, 'the engagement holds the partner referral and the one for Microsoft');
     assert.equal(opportunity(system.sandboxes, opportunityId).Referral_Identifier__c, referralId);
+
+    // Partner Center announces the referral for Microsoft too; it must not become an Opportunity.
+    const twin = engagement.find((r) => r.id !== referralId);
+    assert.ok(twin?.id);
+    await waitFor(async () => (await system.relay.operations.listAudit({ referralId: twin.id as string })).length > 0, {
+      message: 'the webhook for the referral for Microsoft to be processed',
+    });
+    assert.equal(system.sandboxes.salesforce.store.findBy('Opportunity', 'Referral_Identifier__c', twin.id as string).length, 0);
+    assert.equal(
+      system.sandboxes.salesforce.store.all('Opportunity').filter((o) => o.AccountId === accountId).length,
+      1,
+      'one Opportunity for the co-sell deal',
+    );
   });
 });
 

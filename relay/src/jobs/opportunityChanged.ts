@@ -103,13 +103,17 @@ export async function syncOpportunityToReferral(
 
   const audit = async (level: 'INFO' | 'ERROR', message: string, extra: Record<string, unknown> = {}, status?: 'Synced' | 'Error') => {
     const line = formatAuditLine({ at: ctx.now(), level, direction: 'outbound', message });
+    // Partner Center has its answer by now: the write-back may wait to share a call with others.
     await retry('write back to Salesforce', () =>
-      ctx.opportunities.write({
-        Id: opportunityId,
-        ...extra,
-        ...(status ? { Referral_Sync_Status__c: status } : {}),
-        Audit__c: prependAudit((current.Audit__c as string | null) ?? null, line),
-      }),
+      ctx.opportunities.write(
+        {
+          Id: opportunityId,
+          ...extra,
+          ...(status ? { Referral_Sync_Status__c: status } : {}),
+          Audit__c: prependAudit((current.Audit__c as string | null) ?? null, line),
+        },
+        { deferred: true },
+      ),
     );
     await recordAudit(ctx.pool, { direction: 'outbound', level, opportunityId, referralId: (extra[REFERRAL_ID_FIELD] as string) ?? referralId, jobId, message });
   };
@@ -165,7 +169,6 @@ export async function syncOpportunityToReferral(
   const synced = canonicalFromReferral(referral as SyncReferral, ctx.mapping);
   const afterSalesforce = { ...current, ...toSalesforce };
   const message = notes.length > 0 ? notes.join('; ') : 'In sync with Partner Center';
-  await audit('INFO', message, toSalesforce, 'Synced');
   await saveLink(ctx.pool, { opportunityId }, {
     referralId,
     referralEtag: (referral.eTag as string) ?? null,
@@ -178,6 +181,7 @@ export async function syncOpportunityToReferral(
     lastError: null,
     synced: true,
   });
+  await audit('INFO', message, toSalesforce, 'Synced');
   return 'updated';
 }
 
@@ -214,10 +218,21 @@ async function createReferral(
     );
   }
   const referralId = referral.id as string;
-  // Save the pair before writing back, so a crash here cannot lead to a second referral.
-  await saveLink(ctx.pool, { opportunityId }, { referralId, engagementId: (referral.engagementId as string) ?? null, syncStatus: 'Pending' });
-  const fresh = await retry('GET referral', () => ctx.referrals.get(referralId)).catch(() => referral);
-  referral = fresh;
+  referral = await retry('GET referral', () => ctx.referrals.get(referralId)).catch(() => referral);
+  // Save the pair, and the referral's state as synced, before writing back: a crash after this
+  // cannot lead to a second referral, and the webhook for our own POST finds nothing new.
+  await saveLink(ctx.pool, { opportunityId }, {
+    referralId,
+    engagementId: (referral.engagementId as string) ?? null,
+    referralEtag: (referral.eTag as string) ?? null,
+    referralUpdatedAt: (referral.updatedDateTime as string) ?? null,
+    inboundFingerprint: inboundFingerprint(referral, ctx),
+    outboundValues: canonical,
+    outboundFingerprint: print,
+    syncStatus: 'Synced',
+    lastError: null,
+    synced: true,
+  });
   await audit(
     'INFO',
     `Created Partner Center referral ${referralId}${forMicrosoft ? ' (co-sell, shared with Microsoft)' : ''}`,
@@ -229,17 +244,6 @@ async function createReferral(
     },
     'Synced',
   );
-  await saveLink(ctx.pool, { opportunityId }, {
-    referralId,
-    referralEtag: (referral.eTag as string) ?? null,
-    referralUpdatedAt: (referral.updatedDateTime as string) ?? null,
-    inboundFingerprint: inboundFingerprint(referral, ctx),
-    outboundValues: canonical,
-    outboundFingerprint: print,
-    syncStatus: 'Synced',
-    lastError: null,
-    synced: true,
-  });
   log.info({ referralId }, 'referral created');
   return 'created';
 }

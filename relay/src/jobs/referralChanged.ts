@@ -3,7 +3,7 @@ import { describeError, isRelayError, RelayError } from '../errors.ts';
 import type { Referral } from '../partner-center/referral.ts';
 import { REFERRAL_ID_FIELD } from '../salesforce/opportunityGateway.ts';
 import { recordAudit } from '../store/audit.ts';
-import { findLinkByReferral, saveLink } from '../store/links.ts';
+import { findLinkByEngagement, findLinkByOpportunity, findLinkByReferral, saveLink } from '../store/links.ts';
 import {
   canonicalFromReferral,
   diffOpportunity,
@@ -25,7 +25,7 @@ export interface ReferralChangedPayload {
   eventName?: string;
 }
 
-export type InboundOutcome = 'created' | 'updated' | 'unchanged' | 'not-found';
+export type InboundOutcome = 'created' | 'updated' | 'unchanged' | 'not-found' | 'related';
 
 function parsePayload(payload: unknown): ReferralChangedPayload {
   const p = payload as Partial<ReferralChangedPayload> | null;
@@ -45,8 +45,33 @@ export function inboundFingerprint(referral: Referral, ctx: Pick<SyncContext, 'm
   return fingerprint(mapped);
 }
 
+/**
+ * The referral of ours that `referral` stands beside, when it is not itself one we sync: the other
+ * referral of a co-sell engagement (Microsoft's side, or the one we POSTed "for Microsoft", which
+ * carries our Opportunity id too). Such a referral never becomes an Opportunity of its own.
+ */
+async function ownReferralFor(ctx: SyncContext, referral: Referral, eventName: string | undefined): Promise<string | null | undefined> {
+  const byOpportunity =
+    typeof referral.externalReferenceId === 'string' && referral.externalReferenceId.length > 0
+      ? await findLinkByOpportunity(ctx.pool, referral.externalReferenceId)
+      : null;
+  const byEngagement =
+    !byOpportunity && typeof referral.engagementId === 'string' ? await findLinkByEngagement(ctx.pool, referral.engagementId) : null;
+  const own = byOpportunity ?? byEngagement;
+  if (own?.referralId && own.referralId !== referral.id) return own.referralId;
+  // A related-referral event names the other party's referral; without a linked referral of ours
+  // in that engagement there is nothing of ours to update yet (our own referral's events will come).
+  if (eventName?.startsWith('related-referral-')) return null;
+  return undefined;
+}
+
 /** Partner Center → Salesforce for one referral. Idempotent: running it twice writes once. */
-export async function syncReferralToOpportunity(ctx: SyncContext, referralId: string, jobId?: string): Promise<InboundOutcome> {
+export async function syncReferralToOpportunity(
+  ctx: SyncContext,
+  referralId: string,
+  jobId?: string,
+  eventName?: string,
+): Promise<InboundOutcome> {
   const log = ctx.logger.child({ referralId, jobId });
   const retry = <T>(what: string, op: () => Promise<T>) =>
     withRetries(op, ctx.retry, (error, attempt, delayMs) =>
@@ -67,6 +92,18 @@ export async function syncReferralToOpportunity(ctx: SyncContext, referralId: st
   const mapped = mapReferralToOpportunity(referral as SyncReferral, ctx.mapping);
   const print = fingerprint(mapped);
   const link = await findLinkByReferral(ctx.pool, referralId);
+  if (!link) {
+    const own = await ownReferralFor(ctx, referral, eventName);
+    if (own !== undefined) {
+      const message = own
+        ? `Referral ${referralId} is the other side of engagement ${referral.engagementId ?? ''}; synced through referral ${own}`
+        : `Related referral ${referralId} ignored: no referral of ours in engagement ${referral.engagementId ?? ''} yet`;
+      await recordAudit(ctx.pool, { direction: 'inbound', level: 'INFO', referralId, jobId, message });
+      log.info({ engagementId: referral.engagementId, ownReferralId: own }, message);
+      if (own) await syncReferralToOpportunity(ctx, own, jobId);
+      return 'related';
+    }
+  }
   const referralState = { referralEtag: referral.eTag ?? null, referralUpdatedAt: (referral.updatedDateTime as string | undefined) ?? null };
   if (link?.opportunityId && link.inboundFingerprint === print) {
     await saveLink(ctx.pool, { referralId }, referralState);
@@ -151,10 +188,10 @@ export async function syncReferralToOpportunity(ctx: SyncContext, referralId: st
 /** graphile-worker task for pc-referral-changed. */
 export function referralChangedTask(ctx: SyncContext): Task {
   return async (payload, helpers) => {
-    const { referralId } = parsePayload(payload);
+    const { referralId, eventName } = parsePayload(payload);
     const jobId = String(helpers.job.id);
     try {
-      await syncReferralToOpportunity(ctx, referralId, jobId);
+      await syncReferralToOpportunity(ctx, referralId, jobId, eventName);
     } catch (error) {
       const finalAttempt = helpers.job.attempts >= helpers.job.max_attempts;
       await recordAudit(ctx.pool, {

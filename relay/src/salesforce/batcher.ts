@@ -2,7 +2,9 @@
  * Collects work for a short window and hands it over in batches: API calls are the scarce
  * resource, so many callers' requests become one call. Items are grouped (one group per kind of
  * call), merged by key inside a group (two writes to one record become one), and a group is flushed
- * when its window ends or when it holds `maxBatch` distinct keys, whichever comes first.
+ * when it has been quiet for `windowMs`, when its first item has waited `maxWaitMs`, or when it
+ * holds `maxBatch` distinct keys, whichever comes first. The quiet window keeps a lone request's
+ * delay at `windowMs`, while a burst keeps filling one call up to `maxWaitMs`.
  */
 
 export interface BatchEntry<T, R> {
@@ -14,6 +16,8 @@ export interface BatchEntry<T, R> {
 
 export interface BatcherOptions<T, R> {
   windowMs: number;
+  /** Longest any item waits while a burst keeps the group busy; defaults to `windowMs`. */
+  maxWaitMs?: number;
   maxBatch: number;
   /** Performs the call for one group; must settle each entry (a throw rejects the unsettled ones). */
   flush(group: string, entries: Array<BatchEntry<T, R>>): Promise<void>;
@@ -33,6 +37,8 @@ interface PendingGroup<T, R> {
     { item: T; waiters: Array<{ resolve(result: R): void; reject(error: unknown): void }> }
   >;
   timer: NodeJS.Timeout;
+  /** When the first item arrived; the group flushes by this + maxWaitMs at the latest. */
+  startedAt: number;
 }
 
 export function createBatcher<T, R>(options: BatcherOptions<T, R>): Batcher<T, R> {
@@ -77,10 +83,16 @@ export function createBatcher<T, R>(options: BatcherOptions<T, R>): Batcher<T, R
   return {
     add: (group, key, item) =>
       new Promise<R>((resolve, reject) => {
+        const now = Date.now();
         let pending = groups.get(group);
         if (!pending) {
-          pending = { entries: new Map(), timer: setTimeout(() => flushGroup(group), options.windowMs) };
+          pending = { entries: new Map(), timer: setTimeout(() => flushGroup(group), options.windowMs), startedAt: now };
           groups.set(group, pending);
+        } else {
+          // Another arrival: wait for quiet again, but never past the group's deadline.
+          clearTimeout(pending.timer);
+          const deadline = pending.startedAt + Math.max(options.windowMs, options.maxWaitMs ?? options.windowMs);
+          pending.timer = setTimeout(() => flushGroup(group), Math.max(0, Math.min(options.windowMs, deadline - now)));
         }
         const existing = pending.entries.get(key);
         if (existing) {

@@ -25,6 +25,8 @@ export function createSalesforceSession(options: {
   clientSecret: string;
   apiVersion: string;
   windowMs: number;
+  maxWaitMs: number;
+  deferredWindowMs: number;
   logger: Logger;
 }): SalesforceSession {
   let connection: SalesforceConnection | null = null;
@@ -37,7 +39,13 @@ export function createSalesforceSession(options: {
     pending ??= createSalesforceConnection({ ...options, logger: options.logger })
       .then((c) => {
         connection = c;
-        gateway = createOpportunityGateway({ connection: c.connection, windowMs: options.windowMs, logger: options.logger });
+        gateway = createOpportunityGateway({
+          connection: c.connection,
+          windowMs: options.windowMs,
+          maxWaitMs: options.maxWaitMs,
+          deferredWindowMs: options.deferredWindowMs,
+          logger: options.logger,
+        });
         failure = null;
         return c;
       })
@@ -60,7 +68,7 @@ export function createSalesforceSession(options: {
     gateway: {
       readOpportunities: async (by, keys, fields) => (await ready()).readOpportunities(by, keys, fields),
       readPrimaryContacts: async (ids) => (await ready()).readPrimaryContacts(ids),
-      write: async (record) => (await ready()).write(record),
+      write: async (record, writeOptions) => (await ready()).write(record, writeOptions),
       findOrCreateAccount: async (account) => (await ready()).findOrCreateAccount(account),
       stats: () => gateway?.stats() ?? { calls: {}, totalCalls: 0, recordsRead: 0, recordsWritten: 0 },
       flush: async () => gateway?.flush(),

@@ -68,7 +68,8 @@ export interface OpportunityGateway {
     fields: readonly string[],
   ): Promise<Map<string, OpportunityRecord>>;
   readPrimaryContacts(opportunityIds: readonly string[]): Promise<Map<string, PrimaryContact>>;
-  write(record: OpportunityWrite): Promise<WriteResult>;
+  /** `deferred`: the write is off the latency path (a write-back) and may wait longer for company. */
+  write(record: OpportunityWrite, options?: { deferred?: boolean }): Promise<WriteResult>;
   findOrCreateAccount(account: AccountInput): Promise<string>;
   stats(): GatewayStats;
   /** Sends whatever is waiting now and waits for every call in flight (for graceful stop). */
@@ -77,8 +78,15 @@ export interface OpportunityGateway {
 
 export interface OpportunityGatewayOptions {
   connection: Connection;
-  /** How long the first caller waits for company; small next to a job's latency budget. */
+  /** How long a batch waits for the next caller (quiet period); small next to a job's latency budget. */
   windowMs?: number;
+  /** Longest a call waits while a burst keeps its batch filling (default 10 × windowMs). */
+  maxWaitMs?: number;
+  /**
+   * Quiet period for `write(record, { deferred: true })`: write-backs that are off the latency path
+   * (the referral is already written) wait longer for company, so a burst costs a few calls.
+   */
+  deferredWindowMs?: number;
   maxBatch?: number;
   logger: Logger;
 }
@@ -204,6 +212,8 @@ export function createOpportunityGateway(options: OpportunityGatewayOptions): Op
   const conn = options.connection;
   const logger = options.logger.child({ module: 'salesforce.gateway' });
   const windowMs = options.windowMs ?? 15;
+  const maxWaitMs = options.maxWaitMs ?? windowMs * 10;
+  const deferredWindowMs = options.deferredWindowMs ?? 250;
   const maxBatch = Math.min(options.maxBatch ?? MAX_COLLECTION_RECORDS, MAX_COLLECTION_RECORDS);
   const calls: Record<string, number> = {};
   let recordsRead = 0;
@@ -259,6 +269,7 @@ export function createOpportunityGateway(options: OpportunityGatewayOptions): Op
   // Group names carry what the flush needs: `opportunities|<by>|<fields>` or `contacts`.
   const reads = createBatcher<ReadItem, ReadResult>({
     windowMs,
+    maxWaitMs,
     maxBatch: MAX_COLLECTION_RECORDS,
     flush: async (group, entries) => {
       if (group === 'contacts') {
@@ -373,12 +384,15 @@ export function createOpportunityGateway(options: OpportunityGatewayOptions): Op
     logger.warn({ code, records: entries.length }, 'salesforce collection call failed');
   };
 
-  const writes = createBatcher<OpportunityWrite, WriteResult>({
-    windowMs,
+  // Two writes to one record inside a window become one: later values win.
+  const mergeWrites = (earlier: OpportunityWrite, later: OpportunityWrite) => ({ ...earlier, ...later });
+  const writes = createBatcher<OpportunityWrite, WriteResult>({ windowMs, maxWaitMs, maxBatch, flush: writeGroup, merge: mergeWrites });
+  const deferredWrites = createBatcher<OpportunityWrite, WriteResult>({
+    windowMs: deferredWindowMs,
+    maxWaitMs: deferredWindowMs * 4,
     maxBatch,
     flush: writeGroup,
-    // Two writes to one record inside a window become one: later values win.
-    merge: (earlier, later) => ({ ...earlier, ...later }),
+    merge: mergeWrites,
   });
 
   const accountsInFlight = new Map<string, Promise<string>>();
@@ -422,11 +436,11 @@ export function createOpportunityGateway(options: OpportunityGatewayOptions): Op
       return map;
     },
 
-    write: (record) => {
+    write: (record, writeOptions) => {
       const id = record.Id;
       const referralId = record[REFERRAL_ID_FIELD];
       if (typeof id === 'string' && id !== '')
-        return writes.add('update', normalizeKey('Id', id), { ...record });
+        return (writeOptions?.deferred ? deferredWrites : writes).add('update', normalizeKey('Id', id), { ...record });
       if (typeof referralId === 'string' && referralId !== '') {
         // Upserting on the referral id is what keeps a duplicate delivery from creating a second Opportunity.
         const { Id: _ignored, ...rest } = record;
@@ -485,7 +499,7 @@ export function createOpportunityGateway(options: OpportunityGatewayOptions): Op
     }),
 
     flush: async () => {
-      await Promise.all([reads.drain(), writes.drain()]);
+      await Promise.all([reads.drain(), writes.drain(), deferredWrites.drain()]);
     },
   };
 }

@@ -69,6 +69,15 @@ export async function findLinkByOpportunity(db: Queryable, opportunityId: string
   return rows[0] ? toLink(rows[0]) : null;
 }
 
+/** The link of a referral's engagement (a co-sell deal has our referral and Microsoft's). */
+export async function findLinkByEngagement(db: Queryable, engagementId: string): Promise<Link | null> {
+  const { rows } = await db.query<LinkRow>(
+    'select * from cosell.links where engagement_id = $1 and referral_id is not null order by id limit 1',
+    [engagementId],
+  );
+  return rows[0] ? toLink(rows[0]) : null;
+}
+
 export interface LinkUpdate {
   referralId?: string | null;
   opportunityId?: string | null;

@@ -48,11 +48,28 @@ export async function enqueue(db: Queryable, task: string, payload: unknown, opt
 }
 
 /**
- * When the job for `jobKey` should run so that a burst of changes to one record costs at most a
+ * When the job for a record should run so that a burst of changes to one record costs at most a
  * few syncs: an isolated change runs at once (leading edge); a change arriving while that record's
  * job runs, or within `windowMs` of its last sync, is deferred to the end of the window, where
  * every further change in the burst joins the same pending job (with keyMode 'preserve_run_at').
  */
+export function coalesceRunAt(input: { lastSyncedAt: Date | null; running: boolean; windowMs: number; now: number }): Date | undefined {
+  const { lastSyncedAt, running, windowMs, now } = input;
+  if (windowMs <= 0) return undefined;
+  if (lastSyncedAt && now - lastSyncedAt.getTime() < windowMs) return new Date(lastSyncedAt.getTime() + windowMs);
+  return running ? new Date(now + windowMs) : undefined;
+}
+
+/** Job keys among `jobKeys` whose job is running right now. */
+export async function runningJobKeys(db: Queryable, jobKeys: string[]): Promise<Set<string>> {
+  if (jobKeys.length === 0) return new Set();
+  const { rows } = await db.query<{ key: string }>(
+    'select key from graphile_worker.jobs where key = any($1) and locked_at is not null',
+    [jobKeys],
+  );
+  return new Set(rows.map((r) => r.key));
+}
+
 export async function coalescedRunAt(
   db: Queryable,
   jobKey: string,
@@ -60,10 +77,37 @@ export async function coalescedRunAt(
   windowMs: number,
 ): Promise<Date | undefined> {
   if (windowMs <= 0) return undefined;
-  const now = Date.now();
-  if (lastSyncedAt && now - lastSyncedAt.getTime() < windowMs) return new Date(lastSyncedAt.getTime() + windowMs);
-  const { rowCount } = await db.query('select 1 from graphile_worker.jobs where key = $1 and locked_at is not null', [jobKey]);
-  return rowCount ? new Date(now + windowMs) : undefined;
+  const running = (await runningJobKeys(db, [jobKey])).has(jobKey);
+  return coalesceRunAt({ lastSyncedAt, running, windowMs, now: Date.now() });
+}
+
+export interface JobSpec {
+  task: string;
+  payload: unknown;
+  jobKey: string;
+  maxAttempts: number;
+  runAt?: Date;
+}
+
+/**
+ * Adds many keyed jobs in one statement (one NOTIFY for the lot), preserving a pending job's
+ * run_at like enqueue's 'preserve_run_at'. Keys must be distinct within one call.
+ */
+export async function enqueueMany(db: Queryable, specs: JobSpec[]): Promise<Map<string, string>> {
+  if (specs.length === 0) return new Map();
+  const rows = specs.map((s) => ({
+    identifier: s.task,
+    payload: s.payload,
+    run_at: s.runAt?.toISOString() ?? null,
+    max_attempts: s.maxAttempts,
+    job_key: s.jobKey,
+  }));
+  const result = await db.query<{ id: string; key: string }>(
+    `select id, key from graphile_worker.add_jobs(
+       array(select json_populate_recordset(null::graphile_worker.job_spec, $1::json)), true)`,
+    [JSON.stringify(rows)],
+  );
+  return new Map(result.rows.map((r) => [r.key, String(r.id)]));
 }
 
 export async function installQueueSchema(pool: pg.Pool): Promise<void> {

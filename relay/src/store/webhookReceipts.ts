@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { coalescedRunAt, enqueue, TASKS } from './queue.ts';
+import { coalesceRunAt, enqueueMany, runningJobKeys, TASKS } from './queue.ts';
 
 export interface DeliveryKey {
   eventName: string;
@@ -7,47 +7,129 @@ export interface DeliveryKey {
   changeDate: string;
 }
 
+export interface DeliveryResult {
+  duplicate: boolean;
+  jobId?: string;
+}
+
+export interface IntakeOptions {
+  maxAttempts: number;
+  coalesceMs: number;
+}
+
 /**
- * Records a webhook delivery and adds its job in one transaction. A repeated delivery (same event
- * name, referral and ResourceChangeUtcDate) finds its receipt and adds nothing.
+ * Records webhook deliveries and adds their jobs in one transaction. A repeated delivery (same
+ * event name, referral and ResourceChangeUtcDate) finds its receipt and adds nothing. Results come
+ * back in the order of `deliveries`.
  */
-export async function acceptDelivery(
-  pool: pg.Pool,
-  delivery: DeliveryKey,
-  options: { maxAttempts: number; coalesceMs: number },
-): Promise<{ duplicate: boolean; jobId?: string }> {
+export async function acceptDeliveries(pool: pg.Pool, deliveries: DeliveryKey[], options: IntakeOptions): Promise<DeliveryResult[]> {
   const client = await pool.connect();
   try {
     await client.query('begin');
-    const inserted = await client.query(
-      `insert into cosell.webhook_receipts (event_name, referral_id, change_date) values ($1, $2, $3)
-       on conflict do nothing`,
-      [delivery.eventName, delivery.referralId, delivery.changeDate],
+    const inserted = await client.query<{ event_name: string; referral_id: string; change_date: string }>(
+      `insert into cosell.webhook_receipts (event_name, referral_id, change_date)
+       select * from unnest($1::text[], $2::text[], $3::text[])
+       on conflict do nothing
+       returning event_name, referral_id, change_date`,
+      [deliveries.map((d) => d.eventName), deliveries.map((d) => d.referralId), deliveries.map((d) => d.changeDate)],
     );
-    if (inserted.rowCount === 0) {
-      await client.query('rollback');
-      return { duplicate: true };
+    const keyOf = (d: { eventName: string; referralId: string; changeDate: string }) => `${d.eventName}\u0000${d.referralId}\u0000${d.changeDate}`;
+    const fresh = new Set(inserted.rows.map((r) => keyOf({ eventName: r.event_name, referralId: r.referral_id, changeDate: r.change_date })));
+    // One job per referral however many of its deliveries arrived together.
+    const byReferral = new Map<string, DeliveryKey>();
+    for (const d of deliveries) if (fresh.has(keyOf(d)) && !byReferral.has(d.referralId)) byReferral.set(d.referralId, d);
+    let jobIds = new Map<string, string>();
+    if (byReferral.size > 0) {
+      const referralIds = [...byReferral.keys()];
+      const synced = await client.query<{ referral_id: string; last_synced_at: Date | null }>(
+        'select referral_id, last_synced_at from cosell.links where referral_id = any($1)',
+        [referralIds],
+      );
+      const lastSynced = new Map(synced.rows.map((r) => [r.referral_id, r.last_synced_at]));
+      const running = await runningJobKeys(client, referralIds.map((id) => `pc:${id}`));
+      const now = Date.now();
+      jobIds = await enqueueMany(
+        client,
+        [...byReferral.values()].map((d) => ({
+          task: TASKS.referralChanged,
+          payload: { referralId: d.referralId, reason: 'webhook', eventName: d.eventName },
+          jobKey: `pc:${d.referralId}`,
+          maxAttempts: options.maxAttempts,
+          runAt: coalesceRunAt({ lastSyncedAt: lastSynced.get(d.referralId) ?? null, running: running.has(`pc:${d.referralId}`), windowMs: options.coalesceMs, now }),
+        })),
+      );
     }
-    const jobKey = `pc:${delivery.referralId}`;
-    const synced = await client.query<{ last_synced_at: Date | null }>(
-      'select last_synced_at from cosell.links where referral_id = $1',
-      [delivery.referralId],
-    );
-    const runAt = await coalescedRunAt(client, jobKey, synced.rows[0]?.last_synced_at ?? null, options.coalesceMs);
-    const jobId = await enqueue(
-      client,
-      TASKS.referralChanged,
-      { referralId: delivery.referralId, reason: 'webhook', eventName: delivery.eventName },
-      { jobKey, maxAttempts: options.maxAttempts, runAt, keyMode: 'preserve_run_at' },
-    );
     await client.query('commit');
-    return { duplicate: false, jobId };
+    const claimed = new Set<string>();
+    return deliveries.map((d) => {
+      const key = keyOf(d);
+      if (!fresh.has(key) || claimed.has(key)) return { duplicate: true };
+      claimed.add(key);
+      return { duplicate: false, jobId: jobIds.get(`pc:${d.referralId}`) };
+    });
   } catch (error) {
     await client.query('rollback').catch(() => undefined);
     throw error;
   } finally {
     client.release();
   }
+}
+
+export async function acceptDelivery(pool: pg.Pool, delivery: DeliveryKey, options: IntakeOptions): Promise<DeliveryResult> {
+  return (await acceptDeliveries(pool, [delivery], options))[0];
+}
+
+export interface DeliveryIntake {
+  accept(delivery: DeliveryKey): Promise<DeliveryResult>;
+  /** Waits for every delivery handed in so far to be committed (or to fail). */
+  drain(): Promise<void>;
+}
+
+/**
+ * Group commit for webhook intake. Each committed transaction that adds jobs sends a NOTIFY, and
+ * PostgreSQL serialises commits that notify, so one transaction per delivery caps intake far below
+ * what the database can do. Deliveries that arrive while a commit is in flight wait for it and then
+ * share the next transaction; a lone delivery is committed at once. Each request still answers
+ * only after its own delivery is durable.
+ */
+export function createDeliveryIntake(pool: pg.Pool, options: IntakeOptions & { maxBatch?: number }): DeliveryIntake {
+  const maxBatch = options.maxBatch ?? 500;
+  let queue: Array<{ delivery: DeliveryKey; resolve(r: DeliveryResult): void; reject(e: unknown): void }> = [];
+  let committing: Promise<void> | null = null;
+
+  const commitNext = (): Promise<void> | null => {
+    if (queue.length === 0) return null;
+    const batch = queue.slice(0, maxBatch);
+    queue = queue.slice(batch.length);
+    return acceptDeliveries(
+      pool,
+      batch.map((b) => b.delivery),
+      options,
+    ).then(
+      (results) => batch.forEach((b, i) => b.resolve(results[i])),
+      (error: unknown) => batch.forEach((b) => b.reject(error)),
+    );
+  };
+  const pump = () => {
+    if (committing) return;
+    const next = commitNext();
+    if (!next) return;
+    committing = next.finally(() => {
+      committing = null;
+      pump();
+    });
+  };
+
+  return {
+    accept: (delivery) =>
+      new Promise<DeliveryResult>((resolve, reject) => {
+        queue.push({ delivery, resolve, reject });
+        pump();
+      }),
+    async drain() {
+      while (committing) await committing;
+    },
+  };
 }
 
 export async function pruneReceipts(pool: pg.Pool, olderThanDays: number): Promise<number> {
