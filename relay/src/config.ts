@@ -41,7 +41,7 @@ const schema = z.object({
   JOB_MAX_ATTEMPTS: int(1, 100).default(10),
   JOB_RETRIES_IN_PLACE: int(0, 10).default(3),
   BATCH_WINDOW_MS: int(0, 5000).default(15),
-  BATCH_MAX_WAIT_MS: int(0, 10000).default(150),
+  BATCH_MAX_WAIT_MS: int(0, 10000).default(200),
   WRITE_BACK_WINDOW_MS: int(0, 10000).default(250),
   COALESCE_WINDOW_MS: int(0, 60000).default(250),
   RECONCILE_CRON: z.string().min(9).default('*/5 * * * *'),

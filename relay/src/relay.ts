@@ -34,7 +34,7 @@ import { createTokenCacheStore } from './store/tokenCache.ts';
 import { createDeliveryIntake, pruneReceipts } from './store/webhookReceipts.ts';
 import { opportunityChangedTask } from './jobs/opportunityChanged.ts';
 import { referralChangedTask } from './jobs/referralChanged.ts';
-import { reconcileTask, REFERRAL_WATERMARK } from './jobs/reconcile.ts';
+import { OPPORTUNITY_WATERMARK, reconcileTask, REFERRAL_WATERMARK } from './jobs/reconcile.ts';
 import type { ReconcileDeps } from './jobs/reconcile.ts';
 import { DEFAULT_RETRY_POLICY } from './jobs/retry.ts';
 import type { RetryPolicy } from './jobs/retry.ts';
@@ -85,6 +85,7 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
     embeddedDir: path.resolve(config.rootDir, config.EMBEDDED_PG_DIR),
     embeddedPort: config.EMBEDDED_PG_PORT,
     poolSize: 30,
+    freshEmbedded: config.COSELL_MODE === 'sandbox',
     logger: logger.child({ module: 'store' }),
   });
   const { pool } = database;
@@ -163,6 +164,10 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
     logger: logger.child({ module: 'reconcile' }),
     now: () => new Date(),
   };
+  // Reconcile looks back from a watermark; a new database starts it now (a full sweep is `backfill`).
+  for (const name of [REFERRAL_WATERMARK, OPPORTUNITY_WATERMARK]) {
+    if (!(await loadCheckpoint(pool, name))) await saveCheckpoint(pool, name, Buffer.from(startedAt.toISOString(), 'utf8'));
+  }
   const countJob = metrics.counter('cosell_jobs_total', 'Sync jobs run, by task and outcome');
   const instrument =
     (task: string, fn: Task): Task =>

@@ -2,7 +2,31 @@ import express from 'express';
 import type { Logger } from '../logger.ts';
 import type { RelayOperations } from '../operations.ts';
 import { requireAdmin } from './adminAuth.ts';
+import { describeError, isRelayError } from '../errors.ts';
 import { sendError } from './errorBody.ts';
+
+/**
+ * A browser that holds the admin's Basic credentials sends them with a forged cross-site POST
+ * too, so the API refuses state changes whose Origin (or Sec-Fetch-Site) says they come from
+ * another site. Tools (the CLI, curl) send neither header and are unaffected.
+ */
+function refuseCrossSite(req: express.Request, res: express.Response, next: express.NextFunction): void {
+  if (req.method === 'GET' || req.method === 'HEAD') return next();
+  const site = req.headers['sec-fetch-site'];
+  const origin = req.headers.origin;
+  let foreign = site !== undefined && site !== 'same-origin' && site !== 'none';
+  if (!foreign && origin !== undefined) {
+    const hosts = [req.headers.host, req.headers['x-forwarded-host']].filter(Boolean);
+    try {
+      foreign = !hosts.includes(new URL(origin).host);
+    } catch {
+      foreign = true;
+    }
+  }
+  if (foreign)
+    return sendError(res, 403, 'FORBIDDEN', 'Origin: cross-site requests may not change the relay');
+  next();
+}
 
 const STATUSES = new Set(['Synced', 'Pending', 'Error']);
 
@@ -13,10 +37,14 @@ function limitOf(value: unknown, fallback: number): number | string {
 }
 
 /** JSON admin API under /api: what the dashboard shows and what the CLI drives. */
-export function adminRouter(deps: { operations: RelayOperations; adminToken: string | undefined; logger: Logger }): express.Router {
+export function adminRouter(deps: {
+  operations: RelayOperations;
+  adminToken: string | undefined;
+  logger: Logger;
+}): express.Router {
   const router = express.Router();
   const ops = deps.operations;
-  router.use('/api', requireAdmin(deps.adminToken));
+  router.use('/api', requireAdmin(deps.adminToken), refuseCrossSite);
 
   router.get('/api/status', async (_req, res) => {
     res.json(await ops.status());
@@ -29,17 +57,25 @@ export function adminRouter(deps: { operations: RelayOperations; adminToken: str
     if (status !== undefined && (typeof status !== 'string' || !STATUSES.has(status))) {
       return sendError(res, 400, 'REQUEST_INVALID', 'status: must be Synced, Pending or Error');
     }
-    res.json({ links: await ops.listLinks({ limit, status: status as 'Synced' | 'Pending' | 'Error' | undefined }) });
+    res.json({
+      links: await ops.listLinks({ limit, status: status as 'Synced' | 'Pending' | 'Error' | undefined }),
+    });
   });
 
   router.get('/api/audit', async (req, res) => {
     const limit = limitOf(req.query.limit, 100);
     if (typeof limit === 'string') return sendError(res, 400, 'REQUEST_INVALID', limit);
     const level = req.query.level;
-    if (level !== undefined && level !== 'INFO' && level !== 'ERROR') return sendError(res, 400, 'REQUEST_INVALID', 'level: must be INFO or ERROR');
+    if (level !== undefined && level !== 'INFO' && level !== 'ERROR')
+      return sendError(res, 400, 'REQUEST_INVALID', 'level: must be INFO or ERROR');
     const text = (v: unknown) => (typeof v === 'string' && v.length > 0 ? v : undefined);
     res.json({
-      events: await ops.listAudit({ limit, level, referralId: text(req.query.referralId), opportunityId: text(req.query.opportunityId) }),
+      events: await ops.listAudit({
+        limit,
+        level,
+        referralId: text(req.query.referralId),
+        opportunityId: text(req.query.opportunityId),
+      }),
     });
   });
 
@@ -51,14 +87,16 @@ export function adminRouter(deps: { operations: RelayOperations; adminToken: str
 
   router.post('/api/dead-letters/:id/retry', async (req, res) => {
     if (!/^\d+$/.test(req.params.id)) return sendError(res, 400, 'REQUEST_INVALID', 'id: must be a job id');
-    if (!(await ops.retryJob(req.params.id))) return sendError(res, 404, 'NOT_FOUND', `id: no dead-lettered job ${req.params.id}`);
+    if (!(await ops.retryJob(req.params.id)))
+      return sendError(res, 404, 'NOT_FOUND', `id: no dead-lettered job ${req.params.id}`);
     deps.logger.info({ jobId: req.params.id }, 'dead letter retried');
     res.json({ status: 'queued' });
   });
 
   router.delete('/api/dead-letters/:id', async (req, res) => {
     if (!/^\d+$/.test(req.params.id)) return sendError(res, 400, 'REQUEST_INVALID', 'id: must be a job id');
-    if (!(await ops.dropJob(req.params.id))) return sendError(res, 404, 'NOT_FOUND', `id: no dead-lettered job ${req.params.id}`);
+    if (!(await ops.dropJob(req.params.id)))
+      return sendError(res, 404, 'NOT_FOUND', `id: no dead-lettered job ${req.params.id}`);
     deps.logger.info({ jobId: req.params.id }, 'dead letter dropped');
     res.json({ status: 'dropped' });
   });
@@ -67,8 +105,30 @@ export function adminRouter(deps: { operations: RelayOperations; adminToken: str
     res.status(202).json({ status: 'queued', jobId: await ops.reconcile() });
   });
 
-  router.post('/api/backfill', async (_req, res) => {
-    res.status(202).json({ status: 'queued', referrals: await ops.backfill() });
+  router.post('/api/backfill', async (req, res) => {
+    if (req.query.stream === undefined) {
+      res.status(202).json({ status: 'queued', referrals: await ops.backfill() });
+      return;
+    }
+    // NDJSON, one line per progress step, so `relay backfill` can draw a bar while Partner Center
+    // pages through thousands of referrals. Errors after the 200 arrive as a final error line.
+    res.status(200).type('application/x-ndjson').set('Cache-Control', 'no-store');
+    res.flushHeaders();
+    let lastSent = 0;
+    const line = (value: unknown) => res.write(`${JSON.stringify(value)}\n`);
+    try {
+      const referrals = await ops.backfill((count) => {
+        // At most ~10 lines a second: a progress bar needs no more.
+        if (Date.now() - lastSent < 100) return;
+        lastSent = Date.now();
+        line({ enqueued: count });
+      });
+      line({ done: true, referrals });
+    } catch (error) {
+      deps.logger.error({ err: describeError(error) }, 'backfill failed');
+      line({ error: { code: isRelayError(error) ? error.code : 'INTERNAL', message: describeError(error) } });
+    }
+    res.end();
   });
   return router;
 }

@@ -25,6 +25,7 @@ import {
 import type { OpportunityView, Referral as SyncReferral, ReferralValues } from '../sync/index.ts';
 import { inboundFingerprint } from './referralChanged.ts';
 import { withRetries } from './retry.ts';
+import { syncTask } from './syncTask.ts';
 import { RELAY_FIELDS } from './syncContext.ts';
 import type { SyncContext } from './syncContext.ts';
 
@@ -250,31 +251,20 @@ async function createReferral(
 
 /** graphile-worker task for sf-opportunity-changed. */
 export function opportunityChangedTask(ctx: SyncContext): Task {
-  return async (payload, helpers) => {
-    const { opportunityId } = parsePayload(payload);
-    const jobId = String(helpers.job.id);
-    try {
-      await syncOpportunityToReferral(ctx, opportunityId, jobId);
-    } catch (error) {
-      const finalAttempt = helpers.job.attempts >= helpers.job.max_attempts;
-      const message = `${finalAttempt ? 'Gave up' : `Attempt ${helpers.job.attempts} failed`}: ${describeError(error)}`;
-      await recordAudit(ctx.pool, { direction: 'outbound', level: 'ERROR', opportunityId, jobId, message }).catch(() => undefined);
-      if (finalAttempt) {
-        await saveLink(ctx.pool, { opportunityId }, { syncStatus: 'Error', lastError: describeError(error) }).catch(() => undefined);
-        // Best effort: tell the seller on the record too; the job stays visible as a dead letter.
-        const line = formatAuditLine({ at: ctx.now(), level: 'ERROR', direction: 'outbound', message: describeError(error) });
-        await ctx.opportunities
-          .readOpportunities('Id', [opportunityId], ['Id', 'Audit__c'])
-          .then((rows) =>
-            ctx.opportunities.write({
-              Id: opportunityId,
-              Referral_Sync_Status__c: 'Error',
-              Audit__c: prependAudit((rows.get(opportunityId)?.Audit__c as string | null) ?? null, line),
-            }),
-          )
-          .catch(() => undefined);
-      }
-      throw error;
-    }
-  };
+  return syncTask(ctx, {
+    direction: 'outbound',
+    parse: parsePayload,
+    subject: ({ opportunityId }) => ({ opportunityId }),
+    run: ({ opportunityId }, jobId) => syncOpportunityToReferral(ctx, opportunityId, jobId),
+    // Tell the seller on the record too; the job stays visible as a dead letter.
+    onGiveUp: async ({ opportunityId }, error) => {
+      const line = formatAuditLine({ at: ctx.now(), level: 'ERROR', direction: 'outbound', message: describeError(error) });
+      const rows = await ctx.opportunities.readOpportunities('Id', [opportunityId], ['Id', 'Audit__c']);
+      await ctx.opportunities.write({
+        Id: opportunityId,
+        Referral_Sync_Status__c: 'Error',
+        Audit__c: prependAudit((rows.get(opportunityId)?.Audit__c as string | null) ?? null, line),
+      });
+    },
+  });
 }

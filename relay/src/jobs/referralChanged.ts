@@ -16,6 +16,7 @@ import {
 } from '../sync/index.ts';
 import type { Referral as SyncReferral } from '../sync/index.ts';
 import { withRetries } from './retry.ts';
+import { syncTask } from './syncTask.ts';
 import { RELAY_FIELDS } from './syncContext.ts';
 import type { SyncContext } from './syncContext.ts';
 
@@ -187,24 +188,10 @@ export async function syncReferralToOpportunity(
 
 /** graphile-worker task for pc-referral-changed. */
 export function referralChangedTask(ctx: SyncContext): Task {
-  return async (payload, helpers) => {
-    const { referralId, eventName } = parsePayload(payload);
-    const jobId = String(helpers.job.id);
-    try {
-      await syncReferralToOpportunity(ctx, referralId, jobId, eventName);
-    } catch (error) {
-      const finalAttempt = helpers.job.attempts >= helpers.job.max_attempts;
-      await recordAudit(ctx.pool, {
-        direction: 'inbound',
-        level: 'ERROR',
-        referralId,
-        jobId,
-        message: `${finalAttempt ? 'Gave up' : `Attempt ${helpers.job.attempts} failed`}: ${describeError(error)}`,
-      }).catch(() => undefined);
-      if (finalAttempt) {
-        await saveLink(ctx.pool, { referralId }, { syncStatus: 'Error', lastError: describeError(error) }).catch(() => undefined);
-      }
-      throw error;
-    }
-  };
+  return syncTask(ctx, {
+    direction: 'inbound',
+    parse: parsePayload,
+    subject: ({ referralId }) => ({ referralId }),
+    run: ({ referralId, eventName }, jobId) => syncReferralToOpportunity(ctx, referralId, jobId, eventName),
+  });
 }

@@ -18,6 +18,13 @@ export interface BatcherOptions<T, R> {
   windowMs: number;
   /** Longest any item waits while a burst keeps the group busy; defaults to `windowMs`. */
   maxWaitMs?: number;
+  /**
+   * Once a group holds `burstSize` items a burst is under way: wait for `burstWindowMs` of quiet
+   * instead of `windowMs`, so the next wave of a burst (the next Pub/Sub batch, say) joins the same
+   * call. A lone request still waits only `windowMs`.
+   */
+  burstSize?: number;
+  burstWindowMs?: number;
   maxBatch: number;
   /** Performs the call for one group; must settle each entry (a throw rejects the unsettled ones). */
   flush(group: string, entries: Array<BatchEntry<T, R>>): Promise<void>;
@@ -92,7 +99,9 @@ export function createBatcher<T, R>(options: BatcherOptions<T, R>): Batcher<T, R
           // Another arrival: wait for quiet again, but never past the group's deadline.
           clearTimeout(pending.timer);
           const deadline = pending.startedAt + Math.max(options.windowMs, options.maxWaitMs ?? options.windowMs);
-          pending.timer = setTimeout(() => flushGroup(group), Math.max(0, Math.min(options.windowMs, deadline - now)));
+          const bursting = options.burstSize !== undefined && pending.entries.size + 1 >= options.burstSize;
+          const quiet = bursting ? Math.max(options.windowMs, options.burstWindowMs ?? options.windowMs) : options.windowMs;
+          pending.timer = setTimeout(() => flushGroup(group), Math.max(0, Math.min(quiet, deadline - now)));
         }
         const existing = pending.entries.get(key);
         if (existing) {

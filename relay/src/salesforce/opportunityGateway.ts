@@ -212,7 +212,7 @@ export function createOpportunityGateway(options: OpportunityGatewayOptions): Op
   const conn = options.connection;
   const logger = options.logger.child({ module: 'salesforce.gateway' });
   const windowMs = options.windowMs ?? 15;
-  const maxWaitMs = options.maxWaitMs ?? windowMs * 10;
+  const maxWaitMs = options.maxWaitMs ?? Math.max(200, windowMs * 10);
   const deferredWindowMs = options.deferredWindowMs ?? 250;
   const maxBatch = Math.min(options.maxBatch ?? MAX_COLLECTION_RECORDS, MAX_COLLECTION_RECORDS);
   const calls: Record<string, number> = {};
@@ -270,6 +270,9 @@ export function createOpportunityGateway(options: OpportunityGatewayOptions): Op
   const reads = createBatcher<ReadItem, ReadResult>({
     windowMs,
     maxWaitMs,
+    // Reads sit on the latency path, so only a real burst (dozens of jobs at once) waits longer.
+    burstSize: 20,
+    burstWindowMs: Math.max(windowMs, 60),
     maxBatch: MAX_COLLECTION_RECORDS,
     flush: async (group, entries) => {
       if (group === 'contacts') {

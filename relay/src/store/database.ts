@@ -17,6 +17,11 @@ export interface OpenDatabaseOptions {
   embeddedDir: string;
   embeddedPort: number;
   poolSize?: number;
+  /**
+   * Start the embedded database empty. Sandbox mode does: its simulated clouds start empty on
+   * every run, so links, replay ids and tokens from a previous run would point at nothing.
+   */
+  freshEmbedded?: boolean;
   logger: Logger;
 }
 
@@ -37,6 +42,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     const admin = new pg.Client({ connectionString: cluster.adminUrl });
     await admin.connect();
     try {
+      if (options.freshEmbedded) await admin.query(`drop database if exists ${EMBEDDED_DATABASE} with (force)`);
       const { rowCount } = await admin.query('select 1 from pg_database where datname = $1', [EMBEDDED_DATABASE]);
       if (!rowCount) await admin.query(`create database ${EMBEDDED_DATABASE}`);
     } finally {

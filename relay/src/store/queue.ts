@@ -285,6 +285,10 @@ export async function startQueueRunner(options: QueueRunnerOptions): Promise<Que
   const heartbeatMs = Math.max(1000, (options.staleSeconds * 1000) / 3);
   const heartbeat = setInterval(() => {
     for (const id of pools.keys()) void persist(id);
+    // A peer instance that died keeps its jobs locked until someone releases them: any survivor does.
+    void releaseDeadWorkers(pool, utils, options.staleSeconds, logger).catch((error) =>
+      logger.warn({ err: (error as Error).message }, 'could not release dead workers'),
+    );
   }, heartbeatMs);
   heartbeat.unref();
   setImmediate(() => {
