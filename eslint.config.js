@@ -18,7 +18,10 @@ export default tseslint.config(
     },
   },
   // CLI, scripts and benchmarks print for people
-  { files: ['scripts/**/*.ts', 'relay/src/cli/**/*.ts', 'tests/bench/**/*.ts'], rules: { 'no-console': 'off' } },
+  {
+    files: ['scripts/**/*.ts', 'relay/src/cli/**/*.ts', 'tests/bench/**/*.ts'],
+    rules: { 'no-console': 'off' },
+  },
   // Lightning Web Components
   {
     files: ['force-app/**/lwc/**/*.js'],
@@ -44,7 +47,12 @@ export default tseslint.config(
   },
   // Jest tests and mocks for the components
   {
-    files: ['force-app/**/__tests__/**/*.js', 'force-app/test/**/*.js', 'jest.config.cjs', 'jest-sa11y-setup.js'],
+    files: [
+      'force-app/**/__tests__/**/*.js',
+      'force-app/test/**/*.js',
+      'jest.config.cjs',
+      'jest-sa11y-setup.js',
+    ],
     languageOptions: { globals: { ...globals.node, ...globals.jest, ...globals.browser } },
     rules: { '@lwc/lwc/no-async-operation': 'off' },
   },

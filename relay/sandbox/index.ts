@@ -21,7 +21,10 @@ import { createTriggerRule } from './salesforce/triggerRule.ts';
 
 export const SANDBOX_TENANT_ID = '4f6c2b1e-0000-4000-8000-00000000c05e';
 export const SANDBOX_PARTNER_USER = 'referrals.admin@partner.sandbox';
-export const SANDBOX_RELAY_CLIENT = { clientId: 'c05e11a0-0000-4000-8000-00000000re1a', clientSecret: 'sandbox-relay-client-secret' };
+export const SANDBOX_RELAY_CLIENT = {
+  clientId: 'c05e11a0-0000-4000-8000-00000000re1a',
+  clientSecret: 'sandbox-relay-client-secret',
+};
 /** Registered with the sandbox authority; the relay's automatic sandbox sign-in reads the code from the redirect. */
 export const SANDBOX_REDIRECT_URI = 'http://localhost/cosell/signed-in';
 
@@ -59,7 +62,13 @@ export async function startSandboxes(options: StartSandboxesOptions): Promise<Sa
     port: ports.entra,
     tenantId: SANDBOX_TENANT_ID,
     clients: [{ ...SANDBOX_RELAY_CLIENT, redirectUris: [SANDBOX_REDIRECT_URI] }],
-    users: [{ username: SANDBOX_PARTNER_USER, objectId: '7d0c5a7e-0000-4000-8000-0000000005e1', name: 'Referrals Admin' }],
+    users: [
+      {
+        username: SANDBOX_PARTNER_USER,
+        objectId: '7d0c5a7e-0000-4000-8000-0000000005e1',
+        name: 'Referrals Admin',
+      },
+    ],
   });
   // MSAL only talks HTTPS; this process must trust the authority's self-signed certificate.
   trustSandboxCertificate(entra.certificatePem);
@@ -69,7 +78,11 @@ export async function startSandboxes(options: StartSandboxesOptions): Promise<Sa
     certificatePort: ports.partnerCenterCertificates,
     verifyAccessToken: (token) => entra.verifyAccessToken(token),
   });
-  const salesforce = await createSalesforceRestSandbox({ port: ports.salesforce, tokenTtlMs: options.salesforce?.tokenTtlMs, logger: options.logger });
+  const salesforce = await createSalesforceRestSandbox({
+    port: ports.salesforce,
+    tokenTtlMs: options.salesforce?.tokenTtlMs,
+    logger: options.logger,
+  });
   const pubsub = await createPubSubSandbox({
     port: ports.pubsub,
     forceAppDir,

@@ -39,11 +39,16 @@ export function createApp(deps: AppDeps): express.Express {
   );
   app.use(healthRouter(deps.operations));
   app.use(metricsRouter(deps.metrics));
-  app.use(adminRouter({ operations: deps.operations, adminToken: deps.config.ADMIN_TOKEN, logger: deps.logger }));
+  app.use(
+    adminRouter({ operations: deps.operations, adminToken: deps.config.ADMIN_TOKEN, logger: deps.logger }),
+  );
   app.use(dashboardRouter({ operations: deps.operations, adminToken: deps.config.ADMIN_TOKEN }));
   app.use((_req, res) => sendError(res, 404, 'NOT_FOUND', 'No such route'));
   app.use((error: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
-    deps.logger.error({ err: error instanceof Error ? error.message : String(error) }, 'unhandled request error');
+    deps.logger.error(
+      { err: error instanceof Error ? error.message : String(error) },
+      'unhandled request error',
+    );
     sendError(res, 500, 'INTERNAL', 'Internal error');
   });
   return app;

@@ -13,11 +13,9 @@ const bool = z
   .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])])
   .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-const csv = z.union([z.array(z.string()), z.string()]).transform((v) =>
-  (Array.isArray(v) ? v : v.split(','))
-    .map((s) => s.trim())
-    .filter(Boolean),
-);
+const csv = z
+  .union([z.array(z.string()), z.string()])
+  .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean));
 const url = z.string().url();
 
 const schema = z.object({
@@ -33,7 +31,10 @@ const schema = z.object({
   MAPPING_FILE: z.string().min(1).default('config/mapping.json'),
   FORCE_APP_DIR: z.string().min(1).default('force-app'),
 
-  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .optional(),
   EMBEDDED_PG_DIR: z.string().min(1).default('.data/postgres'),
   EMBEDDED_PG_PORT: int(1, 65535).default(54329),
 
@@ -87,8 +88,14 @@ const schema = z.object({
   SF_LOGIN_URL: url.default('https://login.salesforce.com'),
   SF_CLIENT_ID: z.string().min(1).optional(),
   SF_CLIENT_SECRET: z.string().min(1).optional(),
-  SF_API_VERSION: z.string().regex(/^\d{2}\.0$/, 'must look like 62.0').default('62.0'),
-  SF_PUBSUB_ENDPOINT: z.string().regex(/^[^:\s]+:\d+$/, 'must be host:port').default('api.pubsub.salesforce.com:7443'),
+  SF_API_VERSION: z
+    .string()
+    .regex(/^\d{2}\.0$/, 'must look like 62.0')
+    .default('62.0'),
+  SF_PUBSUB_ENDPOINT: z
+    .string()
+    .regex(/^[^:\s]+:\d+$/, 'must be host:port')
+    .default('api.pubsub.salesforce.com:7443'),
   SF_PUBSUB_TLS: bool.default(true),
   SF_EVENT_TOPIC: z.string().startsWith('/event/').default('/event/Referral_Sync__e'),
   SF_REPLAY_ON_CORRUPT: z.enum(['EARLIEST', 'LATEST']).default('EARLIEST'),
@@ -103,7 +110,13 @@ export interface RelayConfig extends RawConfig {
 }
 
 /** Keys whose values never appear in logs or error messages. */
-export const SECRET_KEYS = new Set(['ENTRA_CLIENT_SECRET', 'SF_CLIENT_SECRET', 'TOKEN_CACHE_KEY', 'DATABASE_URL', 'ADMIN_TOKEN']);
+export const SECRET_KEYS = new Set([
+  'ENTRA_CLIENT_SECRET',
+  'SF_CLIENT_SECRET',
+  'TOKEN_CACHE_KEY',
+  'DATABASE_URL',
+  'ADMIN_TOKEN',
+]);
 
 /** Settings that must be present when COSELL_MODE=production (sandbox mode supplies its own). */
 const REQUIRED_IN_PRODUCTION = [
@@ -167,7 +180,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<RelayConfi
     for (const issue of result.error.issues) {
       const key = issue.path.join('.');
       // Name the key and say what is wrong, but never echo a secret's value.
-      const shown = SECRET_KEYS.has(key) || raw[key] === undefined ? '' : ` (got ${JSON.stringify(raw[key])})`;
+      const shown =
+        SECRET_KEYS.has(key) || raw[key] === undefined ? '' : ` (got ${JSON.stringify(raw[key])})`;
       problems.push(`${key}: ${issue.message}${shown}`);
     }
   }

@@ -37,12 +37,17 @@ export interface RelayConnectionSettings {
   };
 }
 
-function readPem(config: RelayConfig, key: 'WEBHOOK_TRUSTED_ROOTS_FILE' | 'WEBHOOK_CERT_FETCH_CA_FILE', problems: string[]): string | undefined {
+function readPem(
+  config: RelayConfig,
+  key: 'WEBHOOK_TRUSTED_ROOTS_FILE' | 'WEBHOOK_CERT_FETCH_CA_FILE',
+  problems: string[],
+): string | undefined {
   const file = config[key];
   if (!file) return undefined;
   try {
     const text = readFileSync(path.resolve(config.rootDir, file), 'utf8');
-    if (!text.includes('-----BEGIN CERTIFICATE-----')) problems.push(`${key}: ${file} holds no PEM certificate`);
+    if (!text.includes('-----BEGIN CERTIFICATE-----'))
+      problems.push(`${key}: ${file} holds no PEM certificate`);
     return text;
   } catch (error) {
     problems.push(`${key}: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
@@ -55,7 +60,14 @@ export function connectionSettingsFromConfig(config: RelayConfig): RelayConnecti
   const problems: string[] = [];
   const trustedRoots = readPem(config, 'WEBHOOK_TRUSTED_ROOTS_FILE', problems);
   const fetchCa = readPem(config, 'WEBHOOK_CERT_FETCH_CA_FILE', problems);
-  for (const key of ['ENTRA_TENANT_ID', 'ENTRA_CLIENT_ID', 'ENTRA_CLIENT_SECRET', 'SF_CLIENT_ID', 'SF_CLIENT_SECRET', 'WEBHOOK_TRUSTED_ROOTS_FILE'] as const) {
+  for (const key of [
+    'ENTRA_TENANT_ID',
+    'ENTRA_CLIENT_ID',
+    'ENTRA_CLIENT_SECRET',
+    'SF_CLIENT_ID',
+    'SF_CLIENT_SECRET',
+    'WEBHOOK_TRUSTED_ROOTS_FILE',
+  ] as const) {
     if (!config[key]) problems.push(`${key}: required outside sandbox mode`);
   }
   if (problems.length > 0) throw new ConfigError('CONFIG_INVALID', problems);
@@ -65,7 +77,8 @@ export function connectionSettingsFromConfig(config: RelayConfig): RelayConnecti
       referralsBaseUrl: config.PC_REFERRALS_BASE_URL,
       webhookApiBaseUrl: config.PC_WEBHOOK_API_BASE_URL,
       authority: `${config.ENTRA_AUTHORITY_HOST.replace(/\/$/, '')}/${config.ENTRA_TENANT_ID}`,
-      knownAuthorities: config.ENTRA_KNOWN_AUTHORITIES.length > 0 ? config.ENTRA_KNOWN_AUTHORITIES : undefined,
+      knownAuthorities:
+        config.ENTRA_KNOWN_AUTHORITIES.length > 0 ? config.ENTRA_KNOWN_AUTHORITIES : undefined,
       clientId: config.ENTRA_CLIENT_ID!,
       clientSecret: config.ENTRA_CLIENT_SECRET!,
       referralsScopes: [config.PC_REFERRALS_SCOPE, 'offline_access'],

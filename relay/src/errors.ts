@@ -56,8 +56,16 @@ export class RelayError extends Error {
 /** A config or mapping problem: the relay must not start. `problems` lists every bad key. */
 export class ConfigError extends RelayError {
   readonly problems: string[];
-  constructor(code: 'CONFIG_INVALID' | 'MAPPING_INVALID', problems: string[], options: RelayErrorOptions = {}) {
-    super(code, `${code === 'CONFIG_INVALID' ? 'Invalid configuration' : 'Invalid mapping'}:\n  - ${problems.join('\n  - ')}`, options);
+  constructor(
+    code: 'CONFIG_INVALID' | 'MAPPING_INVALID',
+    problems: string[],
+    options: RelayErrorOptions = {},
+  ) {
+    super(
+      code,
+      `${code === 'CONFIG_INVALID' ? 'Invalid configuration' : 'Invalid mapping'}:\n  - ${problems.join('\n  - ')}`,
+      options,
+    );
     this.name = 'ConfigError';
     this.problems = problems;
   }
@@ -65,7 +73,12 @@ export class ConfigError extends RelayError {
 
 /** An HTTP request the relay refuses; `status` is 400/401/413 and the message names the field or header. */
 export class RequestError extends RelayError {
-  constructor(code: 'SIGNATURE_INVALID' | 'REQUEST_INVALID' | 'PAYLOAD_TOO_LARGE', status: number, message: string, cause?: unknown) {
+  constructor(
+    code: 'SIGNATURE_INVALID' | 'REQUEST_INVALID' | 'PAYLOAD_TOO_LARGE',
+    status: number,
+    message: string,
+    cause?: unknown,
+  ) {
     super(code, message, { status, cause });
     this.name = 'RequestError';
   }

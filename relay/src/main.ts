@@ -63,7 +63,11 @@ async function main(): Promise<void> {
     if (sandboxes) {
       await connectRelayToSandbox(relay, sandboxes, logger, config.PC_WEBHOOK_SIGNATURE_IN_MS_HEADER);
       logger.info(
-        { dashboard: `http://localhost:${config.PORT}/`, partnerCenter: sandboxes.partnerCenter.url, salesforce: sandboxes.salesforce.url },
+        {
+          dashboard: `http://localhost:${config.PORT}/`,
+          partnerCenter: sandboxes.partnerCenter.url,
+          salesforce: sandboxes.salesforce.url,
+        },
         'sandbox mode ready: try `npm run demo`',
       );
     }

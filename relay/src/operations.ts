@@ -49,7 +49,12 @@ export interface RelayStatus {
 export interface RelayOperations {
   status(): Promise<RelayStatus>;
   listLinks(options?: { status?: SyncStatus; limit?: number }): Promise<Link[]>;
-  listAudit(options?: { referralId?: string; opportunityId?: string; level?: 'INFO' | 'ERROR'; limit?: number }): Promise<AuditEvent[]>;
+  listAudit(options?: {
+    referralId?: string;
+    opportunityId?: string;
+    level?: 'INFO' | 'ERROR';
+    limit?: number;
+  }): Promise<AuditEvent[]>;
   listFailedJobs(limit?: number): Promise<FailedJob[]>;
   /** Puts a dead-lettered job back in the queue with fresh attempts. */
   retryJob(jobId: string): Promise<boolean>;

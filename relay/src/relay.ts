@@ -28,7 +28,18 @@ import type { Database } from './store/database.ts';
 import { createLeaderElection } from './store/leaderLock.ts';
 import type { LeaderElection } from './store/leaderLock.ts';
 import { countLinksByStatus, listLinks } from './store/links.ts';
-import { coalesceRunAt, countJobs, enqueue, enqueueMany, runningJobKeys, installQueueSchema, listFailedJobs, retryFailedJobs, startQueueRunner, TASKS } from './store/queue.ts';
+import {
+  coalesceRunAt,
+  countJobs,
+  enqueue,
+  enqueueMany,
+  runningJobKeys,
+  installQueueSchema,
+  listFailedJobs,
+  retryFailedJobs,
+  startQueueRunner,
+  TASKS,
+} from './store/queue.ts';
 import type { QueueRunner } from './store/queue.ts';
 import { createTokenCacheStore } from './store/tokenCache.ts';
 import { createDeliveryIntake, pruneReceipts } from './store/webhookReceipts.ts';
@@ -42,7 +53,9 @@ import type { SyncContext } from './jobs/syncContext.ts';
 import { loadMapping } from './sync/index.ts';
 import type { Mapping } from './sync/index.ts';
 
-const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const VERSION = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 // Any constant works; it only has to be the same for every relay instance sharing a database.
 const SUBSCRIBER_LOCK = 0x5f5375627363;
 export const REPLAY_CHECKPOINT = 'pubsub:replay';
@@ -79,7 +92,10 @@ export interface RunningRelay {
 export async function startRelay(options: StartRelayOptions): Promise<RunningRelay> {
   const { config, settings, logger } = options;
   const startedAt = new Date();
-  const mapping = await loadMapping(path.resolve(config.rootDir, config.MAPPING_FILE), path.resolve(config.rootDir, config.FORCE_APP_DIR));
+  const mapping = await loadMapping(
+    path.resolve(config.rootDir, config.MAPPING_FILE),
+    path.resolve(config.rootDir, config.FORCE_APP_DIR),
+  );
   const database = await openDatabase({
     databaseUrl: options.databaseUrl ?? config.DATABASE_URL,
     embeddedDir: path.resolve(config.rootDir, config.EMBEDDED_PG_DIR),
@@ -135,7 +151,11 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
     logger: logger.child({ module: 'salesforce' }),
   });
   // Log in now, but let the relay start (and report it on /readyz) if Salesforce is down.
-  void salesforce.connect().catch((error) => logger.error({ err: describeError(error) }, 'Salesforce login failed; will retry on demand'));
+  void salesforce
+    .connect()
+    .catch((error) =>
+      logger.error({ err: describeError(error) }, 'Salesforce login failed; will retry on demand'),
+    );
 
   const retry = options.retry ?? { ...DEFAULT_RETRY_POLICY, retries: config.JOB_RETRIES_IN_PLACE };
   const ctx: SyncContext = {
@@ -152,7 +172,10 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
     const conn = (await salesforce.connect()).connection;
     const where = ['Sync_with_Partner_Center__c = true'];
     if (since) where.push(`LastModifiedDate >= ${since.toISOString().replace(/\.\d{3}Z$/, 'Z')}`);
-    const result = await conn.query<{ Id: string }>(`SELECT Id FROM Opportunity WHERE ${where.join(' AND ')}`, { autoFetch: true, maxFetch: 100000 });
+    const result = await conn.query<{ Id: string }>(
+      `SELECT Id FROM Opportunity WHERE ${where.join(' AND ')}`,
+      { autoFetch: true, maxFetch: 100000 },
+    );
     return result.records.map((r) => r.Id);
   };
   const reconcileDeps: ReconcileDeps = {
@@ -166,7 +189,8 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
   };
   // Reconcile looks back from a watermark; a new database starts it now (a full sweep is `backfill`).
   for (const name of [REFERRAL_WATERMARK, OPPORTUNITY_WATERMARK]) {
-    if (!(await loadCheckpoint(pool, name))) await saveCheckpoint(pool, name, Buffer.from(startedAt.toISOString(), 'utf8'));
+    if (!(await loadCheckpoint(pool, name)))
+      await saveCheckpoint(pool, name, Buffer.from(startedAt.toISOString(), 'utf8'));
   }
   const countJob = metrics.counter('cosell_jobs_total', 'Sync jobs run, by task and outcome');
   const instrument =
@@ -216,7 +240,10 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
           [ids],
         );
         const synced = new Map(rows.map((r) => [r.opportunity_id, r.last_synced_at]));
-        const running = await runningJobKeys(client, ids.map((id) => `sf:${id}`));
+        const running = await runningJobKeys(
+          client,
+          ids.map((id) => `sf:${id}`),
+        );
         const now = Date.now();
         await enqueueMany(
           client,
@@ -225,7 +252,10 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
             payload: {
               opportunityId,
               changeKind: event.payload.Change_Kind__c,
-              changedFields: typeof event.payload.Changed_Fields__c === 'string' ? event.payload.Changed_Fields__c.split(',') : [],
+              changedFields:
+                typeof event.payload.Changed_Fields__c === 'string'
+                  ? event.payload.Changed_Fields__c.split(',')
+                  : [],
             },
             jobKey: `sf:${opportunityId}`,
             maxAttempts: config.JOB_MAX_ATTEMPTS,
@@ -263,7 +293,11 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
             tls: settings.salesforce.pubsubTls,
             getAuth: async () => {
               const c = await salesforce.connect();
-              return { accessToken: c.connection.accessToken as string, instanceUrl: c.connection.instanceUrl, tenantId: c.organizationId };
+              return {
+                accessToken: c.connection.accessToken as string,
+                instanceUrl: c.connection.instanceUrl,
+                tenantId: c.organizationId,
+              };
             },
             refreshAuth: async () => {
               const c = await salesforce.connect();
@@ -279,7 +313,12 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
                 level: 'ERROR',
                 message: `Pub/Sub replay id was no longer valid; resubscribed from ${preset} and started a reconcile`,
               });
-              await enqueue(pool, TASKS.reconcile, {}, { jobKey: 'reconcile', maxAttempts: config.JOB_MAX_ATTEMPTS });
+              await enqueue(
+                pool,
+                TASKS.reconcile,
+                {},
+                { jobKey: 'reconcile', maxAttempts: config.JOB_MAX_ATTEMPTS },
+              );
             },
             replayOnCorrupt: config.SF_REPLAY_ON_CORRUPT,
             backoff: { initialMs: 500, maxMs: 30_000 },
@@ -324,7 +363,9 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
         ? await Promise.all([
             countJobs(pool),
             countLinksByStatus(pool),
-            auth.tokenHealth().catch((error: unknown) => ({ status: 'failed' as const, detail: describeError(error) })),
+            auth
+              .tokenHealth()
+              .catch((error: unknown) => ({ status: 'failed' as const, detail: describeError(error) })),
             loadCheckpointInfo(pool, REFERRAL_WATERMARK),
           ])
         : [
@@ -336,7 +377,9 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
       const workers = draining ? { ok: false, detail: 'shutting down' } : { ok: true };
       const token = { ...health, ok: health.status === 'ok' || health.status === 'expiring' };
       const sfConnection = salesforce.current();
-      const sfCheck = sfConnection ? { ok: true } : { ok: false, detail: salesforce.lastError() ?? 'not logged in yet' };
+      const sfCheck = sfConnection
+        ? { ok: true }
+        : { ok: false, detail: salesforce.lastError() ?? 'not logged in yet' };
       const sub = subscriberStatus();
       const usage = sfConnection?.limitInfo();
       return {
@@ -357,7 +400,12 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
           duplicates: webhookCount('duplicate'),
           ignored: webhookCount('ignored'),
           rejected: Object.values(
-            Object.fromEntries(['SIGNATURE_INVALID', 'REQUEST_INVALID', 'PAYLOAD_TOO_LARGE'].map((r) => [r, metrics.value('cosell_webhook_deliveries_total', { outcome: 'rejected', reason: r })])),
+            Object.fromEntries(
+              ['SIGNATURE_INVALID', 'REQUEST_INVALID', 'PAYLOAD_TOO_LARGE'].map((r) => [
+                r,
+                metrics.value('cosell_webhook_deliveries_total', { outcome: 'rejected', reason: r }),
+              ]),
+            ),
           ).reduce((a, b) => a + b, 0),
         },
         lastReconcileAt: watermark ? watermark.value.toString('utf8') : null,
@@ -370,7 +418,12 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
       const failed = (await listFailedJobs(pool, 10_000)).find((j) => j.id === jobId);
       if (!failed) return false;
       await retryFailedJobs(pool, [jobId]);
-      await recordAudit(pool, { direction: 'system', level: 'INFO', jobId, message: `Dead letter ${jobId} (${failed.task}) put back in the queue` });
+      await recordAudit(pool, {
+        direction: 'system',
+        level: 'INFO',
+        jobId,
+        message: `Dead letter ${jobId} (${failed.task}) put back in the queue`,
+      });
       return true;
     },
     async dropJob(jobId) {
@@ -387,35 +440,63 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
       return true;
     },
     async reconcile() {
-      return enqueue(pool, TASKS.reconcile, {}, { jobKey: 'reconcile', maxAttempts: config.JOB_MAX_ATTEMPTS });
+      return enqueue(
+        pool,
+        TASKS.reconcile,
+        {},
+        { jobKey: 'reconcile', maxAttempts: config.JOB_MAX_ATTEMPTS },
+      );
     },
     async backfill(onProgress) {
       let count = 0;
       for await (const referral of referrals.list({ orderBy: 'updatedDateTime asc' })) {
         if (!referral.id) continue;
-        await enqueue(pool, TASKS.referralChanged, { referralId: referral.id, reason: 'backfill' }, {
-          jobKey: `pc:${referral.id}`,
-          maxAttempts: config.JOB_MAX_ATTEMPTS,
-          keyMode: 'preserve_run_at',
-        });
+        await enqueue(
+          pool,
+          TASKS.referralChanged,
+          { referralId: referral.id, reason: 'backfill' },
+          {
+            jobKey: `pc:${referral.id}`,
+            maxAttempts: config.JOB_MAX_ATTEMPTS,
+            keyMode: 'preserve_run_at',
+          },
+        );
         onProgress?.(++count);
       }
       return count;
     },
   };
 
-  metrics.gauge('cosell_pubsub_lag_ms', 'Receipt time minus CreatedDate of the last Pub/Sub event', () => [{ value: subscriberStatus().lagMs ?? 0 }]);
-  metrics.gauge('cosell_pubsub_reconnects', 'Pub/Sub Subscribe streams opened after the first', () => [{ value: subscriberStatus().reconnects }]);
-  metrics.gauge('cosell_pubsub_events_received', 'Pub/Sub events received', () => [{ value: subscriberStatus().received }]);
-  metrics.gauge('cosell_pubsub_leader', '1 when this instance holds the subscriber role', () => [{ value: election?.isLeader() ? 1 : 0 }]);
-  metrics.gauge('cosell_salesforce_api_calls', 'Salesforce REST calls made by this process', () => [{ value: salesforce.current()?.apiCalls() ?? 0 }]);
+  metrics.gauge('cosell_pubsub_lag_ms', 'Receipt time minus CreatedDate of the last Pub/Sub event', () => [
+    { value: subscriberStatus().lagMs ?? 0 },
+  ]);
+  metrics.gauge('cosell_pubsub_reconnects', 'Pub/Sub Subscribe streams opened after the first', () => [
+    { value: subscriberStatus().reconnects },
+  ]);
+  metrics.gauge('cosell_pubsub_events_received', 'Pub/Sub events received', () => [
+    { value: subscriberStatus().received },
+  ]);
+  metrics.gauge('cosell_pubsub_leader', '1 when this instance holds the subscriber role', () => [
+    { value: election?.isLeader() ? 1 : 0 },
+  ]);
+  metrics.gauge('cosell_salesforce_api_calls', 'Salesforce REST calls made by this process', () => [
+    { value: salesforce.current()?.apiCalls() ?? 0 },
+  ]);
   metrics.gauge('cosell_salesforce_api_usage', 'Org API usage from the last Sforce-Limit-Info header', () => {
     const usage = salesforce.current()?.limitInfo();
-    return usage ? [{ labels: { kind: 'used' }, value: usage.used }, { labels: { kind: 'limit' }, value: usage.limit }] : [];
+    return usage
+      ? [
+          { labels: { kind: 'used' }, value: usage.used },
+          { labels: { kind: 'limit' }, value: usage.limit },
+        ]
+      : [];
   });
 
   // ---- HTTP --------------------------------------------------------------------------------
-  const intake = createDeliveryIntake(pool, { maxAttempts: config.JOB_MAX_ATTEMPTS, coalesceMs: config.COALESCE_WINDOW_MS });
+  const intake = createDeliveryIntake(pool, {
+    maxAttempts: config.JOB_MAX_ATTEMPTS,
+    coalesceMs: config.COALESCE_WINDOW_MS,
+  });
   const app = createApp({
     config,
     logger: logger.child({ module: 'http' }),
@@ -445,7 +526,9 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
       const deadline = config.SHUTDOWN_TIMEOUT_MS;
       await election?.stop();
       const graceful = queue.stop().then(() => 'stopped' as const);
-      const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), Math.max(1000, deadline - 3000)).unref());
+      const timeout = new Promise<'timeout'>((resolve) =>
+        setTimeout(() => resolve('timeout'), Math.max(1000, deadline - 3000)).unref(),
+      );
       if ((await Promise.race([graceful, timeout])) === 'timeout') {
         // Jobs still running are failed back to the queue (with an attempt used) so another
         // instance picks them up now rather than after graphile-worker's lock timeout.
@@ -461,5 +544,18 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
     return stopping;
   };
 
-  return { url, config, database, mapping, metrics, auth, referrals, webhooks, salesforce, operations, queue, stop };
+  return {
+    url,
+    config,
+    database,
+    mapping,
+    metrics,
+    auth,
+    referrals,
+    webhooks,
+    salesforce,
+    operations,
+    queue,
+    stop,
+  };
 }

@@ -12,11 +12,21 @@ import type { Sandboxes } from '../sandbox/index.ts';
 /** Fixed sandbox ports on a laptop, so `npm run demo` (another process) finds them. */
 export function sandboxPorts(config: RelayConfig) {
   const base = config.SANDBOX_PORT_BASE;
-  return { partnerCenter: base, partnerCenterCertificates: base + 1, entra: base + 2, salesforce: base + 3, pubsub: base + 4 };
+  return {
+    partnerCenter: base,
+    partnerCenterCertificates: base + 1,
+    entra: base + 2,
+    salesforce: base + 3,
+    pubsub: base + 4,
+  };
 }
 
 export async function startLocalSandboxes(config: RelayConfig, logger: Logger): Promise<Sandboxes> {
-  return startSandboxes({ forceAppDir: path.resolve(config.rootDir, config.FORCE_APP_DIR), ports: sandboxPorts(config), logger: logger.child({ module: 'sandbox' }) });
+  return startSandboxes({
+    forceAppDir: path.resolve(config.rootDir, config.FORCE_APP_DIR),
+    ports: sandboxPorts(config),
+    logger: logger.child({ module: 'sandbox' }),
+  });
 }
 
 /** TOKEN_CACHE_KEY, or in sandbox mode a key generated once and kept beside the embedded database. */
@@ -44,13 +54,19 @@ export async function signInToSandbox(relay: RunningRelay, redirectUri: string):
   if (!location) throw new Error(`Sandbox sign-in did not redirect (HTTP ${response.status})`);
   const back = new URL(location);
   const code = back.searchParams.get('code');
-  if (!code || back.searchParams.get('state') !== state) throw new Error('Sandbox sign-in returned no code or a wrong state');
+  if (!code || back.searchParams.get('state') !== state)
+    throw new Error('Sandbox sign-in returned no code or a wrong state');
   const result = await relay.auth.redeemCode(code, redirectUri);
   return result.account;
 }
 
 /** Signs in (when the cache has no account) and points the sandbox's webhook registration at the relay. */
-export async function connectRelayToSandbox(relay: RunningRelay, sandboxes: Sandboxes, logger: Logger, signatureInMsHeader = false): Promise<void> {
+export async function connectRelayToSandbox(
+  relay: RunningRelay,
+  sandboxes: Sandboxes,
+  logger: Logger,
+  signatureInMsHeader = false,
+): Promise<void> {
   const health = await relay.auth.tokenHealth();
   if (health.status !== 'ok') {
     const account = await signInToSandbox(relay, sandboxes.relaySettings.partnerCenter.redirectUri);
@@ -61,5 +77,8 @@ export async function connectRelayToSandbox(relay: RunningRelay, sandboxes: Sand
     events: [...HANDLED_EVENTS],
     signatureInMsHeader,
   });
-  logger.info({ url: `${relay.url}/webhooks/partner-center`, replaced }, 'webhook registered with the Partner Center sandbox');
+  logger.info(
+    { url: `${relay.url}/webhooks/partner-center`, replaced },
+    'webhook registered with the Partner Center sandbox',
+  );
 }

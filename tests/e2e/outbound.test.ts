@@ -126,10 +126,17 @@ describe('outbound: a seller turning on Sync', () => {
     // Partner Center announces the referral for Microsoft too; it must not become an Opportunity.
     const twin = engagement.find((r) => r.id !== referralId);
     assert.ok(twin?.id);
-    await waitFor(async () => (await system.relay.operations.listAudit({ referralId: twin.id as string })).length > 0, {
-      message: 'the webhook for the referral for Microsoft to be processed',
-    });
-    assert.equal(system.sandboxes.salesforce.store.findBy('Opportunity', 'Referral_Identifier__c', twin.id as string).length, 0);
+    await waitFor(
+      async () => (await system.relay.operations.listAudit({ referralId: twin.id as string })).length > 0,
+      {
+        message: 'the webhook for the referral for Microsoft to be processed',
+      },
+    );
+    assert.equal(
+      system.sandboxes.salesforce.store.findBy('Opportunity', 'Referral_Identifier__c', twin.id as string)
+        .length,
+      0,
+    );
     assert.equal(
       system.sandboxes.salesforce.store.all('Opportunity').filter((o) => o.AccountId === accountId).length,
       1,

@@ -8,7 +8,12 @@ test('a referral shared by Microsoft becomes exactly one Opportunity with the ma
   t.after(() => system.stop());
   const referral = system.sandboxes.partnerCenter.referrals.createAsMicrosoft(sampleReferral());
   const opportunity = await waitFor(
-    () => system.sandboxes.salesforce.store.findBy('Opportunity', 'Referral_Identifier__c', referral.id as string)[0],
+    () =>
+      system.sandboxes.salesforce.store.findBy(
+        'Opportunity',
+        'Referral_Identifier__c',
+        referral.id as string,
+      )[0],
     { message: 'the Opportunity' },
   );
   assert.equal(opportunity.Name, 'Contoso AI pilot');

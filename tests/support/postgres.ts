@@ -20,7 +20,10 @@ let counter = 0;
 /** Creates an empty database and returns its connection string. */
 export async function createTestDatabase(label = 'test'): Promise<string> {
   const admin = await adminUrl();
-  const name = `${label.replace(/[^a-z0-9_]/gi, '_').toLowerCase().slice(0, 30)}_${process.pid}_${Date.now()}_${counter++}`;
+  const name = `${label
+    .replace(/[^a-z0-9_]/gi, '_')
+    .toLowerCase()
+    .slice(0, 30)}_${process.pid}_${Date.now()}_${counter++}`;
   const client = new pg.Client({ connectionString: admin });
   await client.connect();
   try {

@@ -43,7 +43,9 @@ const FAST_RETRY: RetryPolicy = { retries: 3, baseDelayMs: 20, maxDelayMs: 200, 
  * relay listening on a free port. Every test file gets its own.
  */
 export async function startTestSystem(options: TestSystemOptions = {}): Promise<TestSystem> {
-  const logger = options.logger ?? (process.env.COSELL_TEST_LOG ? createLogger({ level: process.env.COSELL_TEST_LOG }) : silentLogger());
+  const logger =
+    options.logger ??
+    (process.env.COSELL_TEST_LOG ? createLogger({ level: process.env.COSELL_TEST_LOG }) : silentLogger());
   const databaseUrl = await createTestDatabase('e2e');
   const env = {
     COSELL_MODE: 'sandbox',
@@ -65,7 +67,10 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
   });
   const start = (extra: Record<string, string> = {}) =>
     startRelay({
-      config: extra && Object.keys(extra).length > 0 ? loadConfig({ env: { ...env, ...extra }, rootDir: ROOT }) : config,
+      config:
+        extra && Object.keys(extra).length > 0
+          ? loadConfig({ env: { ...env, ...extra }, rootDir: ROOT })
+          : config,
       settings: sandboxes.relaySettings,
       logger,
       tokenCacheKey: Buffer.from(env.TOKEN_CACHE_KEY, 'hex'),
@@ -102,7 +107,13 @@ export function sampleReferral(overrides: Record<string, unknown> = {}): Record<
     qualification: 'SalesQualified',
     customerProfile: {
       name: 'Contoso Ltd',
-      address: { addressLine1: '1 Main St', city: 'Redmond', state: 'WA', postalCode: '98052', country: 'US' },
+      address: {
+        addressLine1: '1 Main St',
+        city: 'Redmond',
+        state: 'WA',
+        postalCode: '98052',
+        country: 'US',
+      },
       team: [{ firstName: 'Sue', lastName: 'Smith', email: 'sue@contoso.com', phoneNumber: '5550100' }],
     },
     consent: { consentToShareReferralWithMicrosoftSellers: true },

@@ -190,16 +190,14 @@ describe('Salesforce REST sandbox', () => {
       const account = await conn.sobject('Account').create({ Name: 'Fabrikam', BillingPostalCode: '98052' });
       const ids: string[] = [];
       for (const [i, stage] of ['Prospecting', 'Closed Won', 'Closed Lost'].entries()) {
-        const saved = await conn
-          .sobject('Opportunity')
-          .create(
-            opportunity({
-              Name: `SOQL ${i}`,
-              StageName: stage,
-              AccountId: account.id,
-              Referral_Identifier__c: `soql-${i}`,
-            }),
-          );
+        const saved = await conn.sobject('Opportunity').create(
+          opportunity({
+            Name: `SOQL ${i}`,
+            StageName: stage,
+            AccountId: account.id,
+            Referral_Identifier__c: `soql-${i}`,
+          }),
+        );
         ids.push(saved.id!);
       }
       const result = await conn.query<Record<string, unknown>>(

@@ -22,7 +22,9 @@ export function requireAdmin(adminToken: string | undefined, realm = 'cosell-syn
     const header = req.headers.authorization ?? '';
     const bearer = /^Bearer\s+(.+)$/i.exec(header)?.[1];
     const basic = /^Basic\s+(.+)$/i.exec(header)?.[1];
-    const password = basic ? Buffer.from(basic, 'base64').toString('utf8').split(':').slice(1).join(':') : undefined;
+    const password = basic
+      ? Buffer.from(basic, 'base64').toString('utf8').split(':').slice(1).join(':')
+      : undefined;
     const offered = bearer ?? password;
     if (offered && sameSecret(offered, adminToken)) {
       next();

@@ -15,9 +15,13 @@ export function healthRouter(ops: Pick<RelayOperations, 'status'>): express.Rout
   router.get('/readyz', async (_req, res) => {
     try {
       const status = await ops.status();
-      res.status(status.ready ? 200 : 503).json({ ready: status.ready, draining: status.draining, checks: status.checks });
+      res
+        .status(status.ready ? 200 : 503)
+        .json({ ready: status.ready, draining: status.draining, checks: status.checks });
     } catch (error) {
-      res.status(503).json({ ready: false, error: { code: 'STATUS_FAILED', message: (error as Error).message } });
+      res
+        .status(503)
+        .json({ ready: false, error: { code: 'STATUS_FAILED', message: (error as Error).message } });
     }
   });
   return router;

@@ -24,7 +24,10 @@ export interface WebhookRouteDeps {
  */
 export function webhookRouter(deps: WebhookRouteDeps): express.Router {
   const router = express.Router();
-  const count = deps.metrics.counter('cosell_webhook_deliveries_total', 'Partner Center webhook deliveries by outcome');
+  const count = deps.metrics.counter(
+    'cosell_webhook_deliveries_total',
+    'Partner Center webhook deliveries by outcome',
+  );
   const log = deps.logger.child({ module: 'webhook' });
 
   router.post(
@@ -50,14 +53,23 @@ export function webhookRouter(deps: WebhookRouteDeps): express.Router {
           res.status(200).json({ status: 'ignored', eventName: event.eventName });
           return;
         }
-        if (!event.referralId) throw new RequestError('REQUEST_INVALID', 400, 'ResourceUri: must end with the referral id');
+        if (!event.referralId)
+          throw new RequestError('REQUEST_INVALID', 400, 'ResourceUri: must end with the referral id');
         const result = await deps.accept({
           eventName: event.eventName,
           referralId: event.referralId,
           changeDate: event.resourceChangeUtcDate,
         });
         count({ outcome: result.duplicate ? 'duplicate' : 'accepted' });
-        log.info({ referralId: event.referralId, eventName: event.eventName, jobId: result.jobId, duplicate: result.duplicate }, 'webhook accepted');
+        log.info(
+          {
+            referralId: event.referralId,
+            eventName: event.eventName,
+            jobId: result.jobId,
+            duplicate: result.duplicate,
+          },
+          'webhook accepted',
+        );
         res.status(200).json({ status: result.duplicate ? 'duplicate' : 'accepted' });
       } catch (error) {
         if (isRelayError(error) && error.status && error.status < 500) {
@@ -75,18 +87,26 @@ export function webhookRouter(deps: WebhookRouteDeps): express.Router {
   );
 
   // express.raw's own errors (size limit, broken stream) in the same error shape.
-  router.use('/webhooks/partner-center', (error: { type?: string; status?: number }, _req: express.Request, res: express.Response, next: express.NextFunction) => {
-    if (error.type === 'entity.too.large') {
-      count({ outcome: 'rejected', reason: 'PAYLOAD_TOO_LARGE' });
-      sendError(res, 413, 'PAYLOAD_TOO_LARGE', `body: larger than the ${deps.maxBodyBytes}-byte limit`);
-      return;
-    }
-    if (error.status && error.status < 500) {
-      count({ outcome: 'rejected', reason: 'REQUEST_INVALID' });
-      sendError(res, error.status, 'REQUEST_INVALID', 'body: could not be read');
-      return;
-    }
-    next(error);
-  });
+  router.use(
+    '/webhooks/partner-center',
+    (
+      error: { type?: string; status?: number },
+      _req: express.Request,
+      res: express.Response,
+      next: express.NextFunction,
+    ) => {
+      if (error.type === 'entity.too.large') {
+        count({ outcome: 'rejected', reason: 'PAYLOAD_TOO_LARGE' });
+        sendError(res, 413, 'PAYLOAD_TOO_LARGE', `body: larger than the ${deps.maxBodyBytes}-byte limit`);
+        return;
+      }
+      if (error.status && error.status < 500) {
+        count({ outcome: 'rejected', reason: 'REQUEST_INVALID' });
+        sendError(res, error.status, 'REQUEST_INVALID', 'body: could not be read');
+        return;
+      }
+      next(error);
+    },
+  );
   return router;
 }

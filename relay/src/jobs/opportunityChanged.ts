@@ -35,7 +35,8 @@ export interface OpportunityChangedPayload {
   changedFields?: string[];
 }
 
-export type OutboundOutcome = 'created' | 'updated' | 'unchanged' | 'invalid' | 'terminal' | 'not-synced' | 'not-found';
+export type OutboundOutcome =
+  'created' | 'updated' | 'unchanged' | 'invalid' | 'terminal' | 'not-synced' | 'not-found';
 
 function parsePayload(payload: unknown): OpportunityChangedPayload {
   const p = payload as Partial<OpportunityChangedPayload> | null;
@@ -85,9 +86,11 @@ export async function syncOpportunityToReferral(
     withRetries(op, ctx.retry, (error, attempt, delayMs) =>
       log.warn({ err: describeError(error), attempt, delayMs }, `${what} failed; retrying`),
     );
-  const record = (await retry('read Opportunity', () => ctx.opportunities.readOpportunities('Id', [opportunityId], outboundFields(ctx)))).get(
-    opportunityId,
-  );
+  const record = (
+    await retry('read Opportunity', () =>
+      ctx.opportunities.readOpportunities('Id', [opportunityId], outboundFields(ctx)),
+    )
+  ).get(opportunityId);
   if (!record) return 'not-found';
   if (record.Sync_with_Partner_Center__c !== true) return 'not-synced';
 
@@ -102,7 +105,12 @@ export async function syncOpportunityToReferral(
     return 'unchanged';
   }
 
-  const audit = async (level: 'INFO' | 'ERROR', message: string, extra: Record<string, unknown> = {}, status?: 'Synced' | 'Error') => {
+  const audit = async (
+    level: 'INFO' | 'ERROR',
+    message: string,
+    extra: Record<string, unknown> = {},
+    status?: 'Synced' | 'Error',
+  ) => {
     const line = formatAuditLine({ at: ctx.now(), level, direction: 'outbound', message });
     // Partner Center has its answer by now: the write-back may wait to share a call with others.
     await retry('write back to Salesforce', () =>
@@ -116,7 +124,14 @@ export async function syncOpportunityToReferral(
         { deferred: true },
       ),
     );
-    await recordAudit(ctx.pool, { direction: 'outbound', level, opportunityId, referralId: (extra[REFERRAL_ID_FIELD] as string) ?? referralId, jobId, message });
+    await recordAudit(ctx.pool, {
+      direction: 'outbound',
+      level,
+      opportunityId,
+      referralId: (extra[REFERRAL_ID_FIELD] as string) ?? referralId,
+      jobId,
+      message,
+    });
   };
 
   if (!referralId) return createReferral(ctx, record, link, print, canonical, audit, log, retry);
@@ -125,7 +140,11 @@ export async function syncOpportunityToReferral(
   if (isTerminal(referral)) {
     const message = `Referral is ${referral.status}/${referral.substatus} in Partner Center, which is final; changes are no longer sent`;
     await audit('ERROR', message, {}, 'Error');
-    await saveLink(ctx.pool, { opportunityId }, { referralId, syncStatus: 'Error', lastError: message, outboundFingerprint: print });
+    await saveLink(
+      ctx.pool,
+      { opportunityId },
+      { referralId, syncStatus: 'Error', lastError: message, outboundFingerprint: print },
+    );
     return 'terminal';
   }
 
@@ -137,7 +156,9 @@ export async function syncOpportunityToReferral(
     notes.push(...plan.blocked);
     if (plan.ops.length === 0) break;
     try {
-      referral = await retry('PATCH referral', () => ctx.referrals.patch(referralId, plan.ops as ReferralPatchOperation[], referral.eTag as string));
+      referral = await retry('PATCH referral', () =>
+        ctx.referrals.patch(referralId, plan.ops as ReferralPatchOperation[], referral.eTag as string),
+      );
       log.info({ referralId, paths: plan.ops.map((o) => o.path) }, 'referral updated');
       notes.unshift(`Sent to Partner Center: ${plan.ops.map((o) => o.path).join(', ')}`);
       break;
@@ -150,11 +171,14 @@ export async function syncOpportunityToReferral(
       // link stays as read at the start: its values are the last state both sides agreed on.
       const [fresh, freshRecord] = await Promise.all([
         retry('GET referral', () => ctx.referrals.get(referralId)),
-        retry('read Opportunity', () => ctx.opportunities.readOpportunities('Id', [opportunityId], outboundFields(ctx))),
+        retry('read Opportunity', () =>
+          ctx.opportunities.readOpportunities('Id', [opportunityId], outboundFields(ctx)),
+        ),
       ]);
       referral = fresh;
       current = freshRecord.get(opportunityId) ?? current;
-      if (isTerminal(referral)) throw new RelayError('PC_TERMINAL', `Referral ${referralId} became final while syncing`);
+      if (isTerminal(referral))
+        throw new RelayError('PC_TERMINAL', `Referral ${referralId} became final while syncing`);
       const resolution = resolveConflict({
         lastSynced: link?.outboundValues ?? null,
         salesforce: viewOf(current),
@@ -170,18 +194,22 @@ export async function syncOpportunityToReferral(
   const synced = canonicalFromReferral(referral as SyncReferral, ctx.mapping);
   const afterSalesforce = { ...current, ...toSalesforce };
   const message = notes.length > 0 ? notes.join('; ') : 'In sync with Partner Center';
-  await saveLink(ctx.pool, { opportunityId }, {
-    referralId,
-    referralEtag: (referral.eTag as string) ?? null,
-    referralUpdatedAt: (referral.updatedDateTime as string) ?? null,
-    // The webhook Partner Center sends for our own PATCH must find nothing new to write.
-    inboundFingerprint: inboundFingerprint(referral, ctx),
-    outboundValues: synced,
-    outboundFingerprint: fingerprint(canonicalFromOpportunity(afterSalesforce, ctx.mapping)),
-    syncStatus: 'Synced',
-    lastError: null,
-    synced: true,
-  });
+  await saveLink(
+    ctx.pool,
+    { opportunityId },
+    {
+      referralId,
+      referralEtag: (referral.eTag as string) ?? null,
+      referralUpdatedAt: (referral.updatedDateTime as string) ?? null,
+      // The webhook Partner Center sends for our own PATCH must find nothing new to write.
+      inboundFingerprint: inboundFingerprint(referral, ctx),
+      outboundValues: synced,
+      outboundFingerprint: fingerprint(canonicalFromOpportunity(afterSalesforce, ctx.mapping)),
+      syncStatus: 'Synced',
+      lastError: null,
+      synced: true,
+    },
+  );
   await audit('INFO', message, toSalesforce, 'Synced');
   return 'updated';
 }
@@ -192,48 +220,69 @@ async function createReferral(
   link: Link | null,
   print: string,
   canonical: Record<string, unknown>,
-  audit: (level: 'INFO' | 'ERROR', message: string, extra?: Record<string, unknown>, status?: 'Synced' | 'Error') => Promise<void>,
+  audit: (
+    level: 'INFO' | 'ERROR',
+    message: string,
+    extra?: Record<string, unknown>,
+    status?: 'Synced' | 'Error',
+  ) => Promise<void>,
   log: SyncContext['logger'],
   retry: <T>(what: string, op: () => Promise<T>) => Promise<T>,
 ): Promise<OutboundOutcome> {
   const opportunityId = record.Id as string;
   const view = viewOf(record);
   if (record.How_can_Microsoft_help__c) {
-    view.primaryContact = (await retry('read contact', () => ctx.opportunities.readPrimaryContacts([opportunityId]))).get(opportunityId) ?? null;
+    view.primaryContact =
+      (await retry('read contact', () => ctx.opportunities.readPrimaryContacts([opportunityId]))).get(
+        opportunityId,
+      ) ?? null;
   }
   const problems = validateForCreate(view, ctx.mapping);
   if (problems.length > 0) {
     const message = `Not sent to Partner Center: ${problems.join('; ')}`;
     // Unchanged invalid data is reported once, not on every event.
-    if (link?.outboundFingerprint !== print || record.Referral_Sync_Status__c !== 'Error') await audit('ERROR', message, {}, 'Error');
-    await saveLink(ctx.pool, { opportunityId }, { syncStatus: 'Error', lastError: message, outboundFingerprint: print });
+    if (link?.outboundFingerprint !== print || record.Referral_Sync_Status__c !== 'Error')
+      await audit('ERROR', message, {}, 'Error');
+    await saveLink(
+      ctx.pool,
+      { opportunityId },
+      { syncStatus: 'Error', lastError: message, outboundFingerprint: print },
+    );
     return 'invalid';
   }
   const [first, forMicrosoft] = buildCreateRequests(view, ctx.mapping);
   // MS-RequestId derived from the Opportunity keeps a retried create recognisable as the same request.
-  let referral = await retry('create referral', () => ctx.referrals.create(first as Referral, { requestId: `${opportunityId}-create` }));
+  let referral = await retry('create referral', () =>
+    ctx.referrals.create(first as Referral, { requestId: `${opportunityId}-create` }),
+  );
   if (forMicrosoft && referral.engagementId) {
     const engagementId = referral.engagementId as string;
     await retry('create Microsoft referral', () =>
-      ctx.referrals.create(withEngagementId(forMicrosoft, engagementId) as Referral, { requestId: `${opportunityId}-msft` }),
+      ctx.referrals.create(withEngagementId(forMicrosoft, engagementId) as Referral, {
+        requestId: `${opportunityId}-msft`,
+      }),
     );
   }
   const referralId = referral.id as string;
   referral = await retry('GET referral', () => ctx.referrals.get(referralId)).catch(() => referral);
   // Save the pair, and the referral's state as synced, before writing back: a crash after this
   // cannot lead to a second referral, and the webhook for our own POST finds nothing new.
-  await saveLink(ctx.pool, { opportunityId }, {
-    referralId,
-    engagementId: (referral.engagementId as string) ?? null,
-    referralEtag: (referral.eTag as string) ?? null,
-    referralUpdatedAt: (referral.updatedDateTime as string) ?? null,
-    inboundFingerprint: inboundFingerprint(referral, ctx),
-    outboundValues: canonical,
-    outboundFingerprint: print,
-    syncStatus: 'Synced',
-    lastError: null,
-    synced: true,
-  });
+  await saveLink(
+    ctx.pool,
+    { opportunityId },
+    {
+      referralId,
+      engagementId: (referral.engagementId as string) ?? null,
+      referralEtag: (referral.eTag as string) ?? null,
+      referralUpdatedAt: (referral.updatedDateTime as string) ?? null,
+      inboundFingerprint: inboundFingerprint(referral, ctx),
+      outboundValues: canonical,
+      outboundFingerprint: print,
+      syncStatus: 'Synced',
+      lastError: null,
+      synced: true,
+    },
+  );
   await audit(
     'INFO',
     `Created Partner Center referral ${referralId}${forMicrosoft ? ' (co-sell, shared with Microsoft)' : ''}`,
@@ -258,7 +307,12 @@ export function opportunityChangedTask(ctx: SyncContext): Task {
     run: ({ opportunityId }, jobId) => syncOpportunityToReferral(ctx, opportunityId, jobId),
     // Tell the seller on the record too; the job stays visible as a dead letter.
     onGiveUp: async ({ opportunityId }, error) => {
-      const line = formatAuditLine({ at: ctx.now(), level: 'ERROR', direction: 'outbound', message: describeError(error) });
+      const line = formatAuditLine({
+        at: ctx.now(),
+        level: 'ERROR',
+        direction: 'outbound',
+        message: describeError(error),
+      });
       const rows = await ctx.opportunities.readOpportunities('Id', [opportunityId], ['Id', 'Audit__c']);
       await ctx.opportunities.write({
         Id: opportunityId,

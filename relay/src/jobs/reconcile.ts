@@ -35,7 +35,10 @@ const readWatermark = async (pool: pg.Pool, name: string) => {
  * updated, and each synced Opportunity modified, since the last run (minus an overlap for clock
  * skew). The sync jobs are idempotent, so anything already in sync costs one comparison.
  */
-export async function reconcile(deps: ReconcileDeps, options: { full?: boolean } = {}): Promise<ReconcileResult> {
+export async function reconcile(
+  deps: ReconcileDeps,
+  options: { full?: boolean } = {},
+): Promise<ReconcileResult> {
   const startedAt = deps.now();
   const overlap = deps.overlapSeconds * 1000;
   const referralSince = options.full ? null : await readWatermark(deps.pool, REFERRAL_WATERMARK);
@@ -55,7 +58,9 @@ export async function reconcile(deps: ReconcileDeps, options: { full?: boolean }
     referrals++;
   }
   const opportunitySince = options.full ? null : await readWatermark(deps.pool, OPPORTUNITY_WATERMARK);
-  const ids = await deps.listChangedOpportunities(opportunitySince ? new Date(opportunitySince.getTime() - overlap) : null);
+  const ids = await deps.listChangedOpportunities(
+    opportunitySince ? new Date(opportunitySince.getTime() - overlap) : null,
+  );
   for (const opportunityId of ids) {
     await enqueue(
       deps.pool,
@@ -68,7 +73,10 @@ export async function reconcile(deps: ReconcileDeps, options: { full?: boolean }
   const mark = Buffer.from(startedAt.toISOString(), 'utf8');
   await saveCheckpoint(deps.pool, REFERRAL_WATERMARK, mark);
   await saveCheckpoint(deps.pool, OPPORTUNITY_WATERMARK, mark);
-  deps.logger.info({ referrals, opportunities: ids.length, full: Boolean(options.full) }, 'reconcile enqueued syncs');
+  deps.logger.info(
+    { referrals, opportunities: ids.length, full: Boolean(options.full) },
+    'reconcile enqueued syncs',
+  );
   return { referrals, opportunities: ids.length };
 }
 

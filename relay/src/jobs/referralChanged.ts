@@ -51,13 +51,19 @@ export function inboundFingerprint(referral: Referral, ctx: Pick<SyncContext, 'm
  * referral of a co-sell engagement (Microsoft's side, or the one we POSTed "for Microsoft", which
  * carries our Opportunity id too). Such a referral never becomes an Opportunity of its own.
  */
-async function ownReferralFor(ctx: SyncContext, referral: Referral, eventName: string | undefined): Promise<string | null | undefined> {
+async function ownReferralFor(
+  ctx: SyncContext,
+  referral: Referral,
+  eventName: string | undefined,
+): Promise<string | null | undefined> {
   const byOpportunity =
     typeof referral.externalReferenceId === 'string' && referral.externalReferenceId.length > 0
       ? await findLinkByOpportunity(ctx.pool, referral.externalReferenceId)
       : null;
   const byEngagement =
-    !byOpportunity && typeof referral.engagementId === 'string' ? await findLinkByEngagement(ctx.pool, referral.engagementId) : null;
+    !byOpportunity && typeof referral.engagementId === 'string'
+      ? await findLinkByEngagement(ctx.pool, referral.engagementId)
+      : null;
   const own = byOpportunity ?? byEngagement;
   if (own?.referralId && own.referralId !== referral.id) return own.referralId;
   // A related-referral event names the other party's referral; without a linked referral of ours
@@ -84,7 +90,13 @@ export async function syncReferralToOpportunity(
     referral = await retry('GET referral', () => ctx.referrals.get(referralId));
   } catch (error) {
     if (isRelayError(error) && error.code === 'PC_NOT_FOUND') {
-      await recordAudit(ctx.pool, { direction: 'inbound', level: 'ERROR', referralId, jobId, message: 'Referral not found in Partner Center' });
+      await recordAudit(ctx.pool, {
+        direction: 'inbound',
+        level: 'ERROR',
+        referralId,
+        jobId,
+        message: 'Referral not found in Partner Center',
+      });
       return 'not-found';
     }
     throw error;
@@ -105,7 +117,10 @@ export async function syncReferralToOpportunity(
       return 'related';
     }
   }
-  const referralState = { referralEtag: referral.eTag ?? null, referralUpdatedAt: (referral.updatedDateTime as string | undefined) ?? null };
+  const referralState = {
+    referralEtag: referral.eTag ?? null,
+    referralUpdatedAt: (referral.updatedDateTime as string | undefined) ?? null,
+  };
   if (link?.opportunityId && link.inboundFingerprint === print) {
     await saveLink(ctx.pool, { referralId }, referralState);
     log.debug('referral unchanged since the last sync');
@@ -114,10 +129,28 @@ export async function syncReferralToOpportunity(
 
   // The link may be missing even though the Opportunity exists (created by the outbound direction,
   // or a crash between the Salesforce write and the link save): the external id finds it.
-  const fields = [...new Set(['Id', 'AccountId', REFERRAL_ID_FIELD, 'IsWon', 'IsClosed', ...RELAY_FIELDS, ...mappedOpportunityFields(ctx.mapping)])];
+  const fields = [
+    ...new Set([
+      'Id',
+      'AccountId',
+      REFERRAL_ID_FIELD,
+      'IsWon',
+      'IsClosed',
+      ...RELAY_FIELDS,
+      ...mappedOpportunityFields(ctx.mapping),
+    ]),
+  ];
   const current = link?.opportunityId
-    ? (await retry('read Opportunity', () => ctx.opportunities.readOpportunities('Id', [link.opportunityId!], fields))).get(link.opportunityId)
-    : (await retry('read Opportunity', () => ctx.opportunities.readOpportunities(REFERRAL_ID_FIELD, [referralId], fields))).get(referralId);
+    ? (
+        await retry('read Opportunity', () =>
+          ctx.opportunities.readOpportunities('Id', [link.opportunityId!], fields),
+        )
+      ).get(link.opportunityId)
+    : (
+        await retry('read Opportunity', () =>
+          ctx.opportunities.readOpportunities(REFERRAL_ID_FIELD, [referralId], fields),
+        )
+      ).get(referralId);
 
   const desired: Record<string, unknown> = { ...mapped.fields };
   let accountId = (current?.AccountId as string | null | undefined) ?? link?.accountId ?? null;
@@ -133,7 +166,12 @@ export async function syncReferralToOpportunity(
   // A seller's edit not yet synced out wins the fields the ownership rule gives Salesforce: the
   // outbound job sends it; overwriting it here would silently lose it.
   if (current && link?.outboundValues) {
-    const held = salesforceHeldFields({ lastSynced: link.outboundValues, salesforce: { opportunity: current }, partnerCenter: referral as SyncReferral, mapping: ctx.mapping });
+    const held = salesforceHeldFields({
+      lastSynced: link.outboundValues,
+      salesforce: { opportunity: current },
+      partnerCenter: referral as SyncReferral,
+      mapping: ctx.mapping,
+    });
     for (const field of held.fields) delete changes[field];
   }
   const changed = Object.keys(changes);

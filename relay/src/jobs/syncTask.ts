@@ -35,16 +35,29 @@ export function syncTask<P>(ctx: SyncContext, spec: SyncTaskSpec<P>): Task {
       const giveUp = permanent || helpers.job.attempts >= helpers.job.max_attempts;
       const subject = spec.subject(parsed);
       const message = `${giveUp ? 'Gave up' : `Attempt ${helpers.job.attempts} failed`}: ${describeError(error)}`;
-      await recordAudit(ctx.pool, { direction: spec.direction, level: 'ERROR', jobId, message, ...subject }).catch(() => undefined);
+      await recordAudit(ctx.pool, {
+        direction: spec.direction,
+        level: 'ERROR',
+        jobId,
+        message,
+        ...subject,
+      }).catch(() => undefined);
       if (giveUp) {
         if (permanent && helpers.job.attempts < helpers.job.max_attempts) {
           // graphile-worker counts this attempt when the error is thrown; equal counts = dead letter.
           await helpers.withPgClient((client) =>
-            client.query('update graphile_worker._private_jobs set max_attempts = $2 where id = $1', [helpers.job.id, helpers.job.attempts]),
+            client.query('update graphile_worker._private_jobs set max_attempts = $2 where id = $1', [
+              helpers.job.id,
+              helpers.job.attempts,
+            ]),
           );
         }
-        const key = subject.referralId ? { referralId: subject.referralId } : { opportunityId: subject.opportunityId };
-        await saveLink(ctx.pool, key, { syncStatus: 'Error', lastError: describeError(error) }).catch(() => undefined);
+        const key = subject.referralId
+          ? { referralId: subject.referralId }
+          : { opportunityId: subject.opportunityId };
+        await saveLink(ctx.pool, key, { syncStatus: 'Error', lastError: describeError(error) }).catch(
+          () => undefined,
+        );
         await spec.onGiveUp?.(parsed, error).catch(() => undefined);
       }
       throw error;

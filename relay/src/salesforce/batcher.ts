@@ -19,9 +19,10 @@ export interface BatcherOptions<T, R> {
   /** Longest any item waits while a burst keeps the group busy; defaults to `windowMs`. */
   maxWaitMs?: number;
   /**
-   * Once a group holds `burstSize` items a burst is under way: wait for `burstWindowMs` of quiet
-   * instead of `windowMs`, so the next wave of a burst (the next Pub/Sub batch, say) joins the same
-   * call. A lone request still waits only `windowMs`.
+   * When `burstSize` requests for a group arrived within the last `burstWindowMs` (a burst or a
+   * sustained stream), wait for `burstWindowMs` of quiet instead of `windowMs`, up to `maxWaitMs`,
+   * so the next wave (the next Pub/Sub batch, say) joins the same call. At a trickle, a request
+   * still waits only `windowMs`.
    */
   burstSize?: number;
   burstWindowMs?: number;
@@ -50,6 +51,16 @@ interface PendingGroup<T, R> {
 
 export function createBatcher<T, R>(options: BatcherOptions<T, R>): Batcher<T, R> {
   const groups = new Map<string, PendingGroup<T, R>>();
+  // Per group, the arrival times of the last `burstSize` requests (oldest first).
+  const arrivals = new Map<string, number[]>();
+  const bursting = (group: string, now: number): boolean => {
+    if (options.burstSize === undefined) return false;
+    const times = arrivals.get(group) ?? [];
+    times.push(now);
+    if (times.length > options.burstSize) times.shift();
+    arrivals.set(group, times);
+    return times.length >= options.burstSize && now - times[0] <= (options.burstWindowMs ?? options.windowMs);
+  };
   const inFlight = new Set<Promise<void>>();
 
   const flushGroup = (group: string): void => {
@@ -91,16 +102,18 @@ export function createBatcher<T, R>(options: BatcherOptions<T, R>): Batcher<T, R
     add: (group, key, item) =>
       new Promise<R>((resolve, reject) => {
         const now = Date.now();
+        const quiet = bursting(group, now)
+          ? Math.max(options.windowMs, options.burstWindowMs ?? options.windowMs)
+          : options.windowMs;
         let pending = groups.get(group);
         if (!pending) {
-          pending = { entries: new Map(), timer: setTimeout(() => flushGroup(group), options.windowMs), startedAt: now };
+          pending = { entries: new Map(), timer: setTimeout(() => flushGroup(group), quiet), startedAt: now };
           groups.set(group, pending);
         } else {
           // Another arrival: wait for quiet again, but never past the group's deadline.
           clearTimeout(pending.timer);
-          const deadline = pending.startedAt + Math.max(options.windowMs, options.maxWaitMs ?? options.windowMs);
-          const bursting = options.burstSize !== undefined && pending.entries.size + 1 >= options.burstSize;
-          const quiet = bursting ? Math.max(options.windowMs, options.burstWindowMs ?? options.windowMs) : options.windowMs;
+          const deadline =
+            pending.startedAt + Math.max(options.windowMs, options.maxWaitMs ?? options.windowMs);
           pending.timer = setTimeout(() => flushGroup(group), Math.max(0, Math.min(quiet, deadline - now)));
         }
         const existing = pending.entries.get(key);

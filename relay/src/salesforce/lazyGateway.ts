@@ -51,7 +51,10 @@ export function createSalesforceSession(options: {
       })
       .catch((error: unknown) => {
         failure = describeError(error);
-        throw new RelayError('SF_ERROR', `Salesforce login failed: ${failure}`, { cause: error, retryable: true });
+        throw new RelayError('SF_ERROR', `Salesforce login failed: ${failure}`, {
+          cause: error,
+          retryable: true,
+        });
       })
       .finally(() => {
         pending = null;

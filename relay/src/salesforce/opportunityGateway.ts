@@ -270,9 +270,10 @@ export function createOpportunityGateway(options: OpportunityGatewayOptions): Op
   const reads = createBatcher<ReadItem, ReadResult>({
     windowMs,
     maxWaitMs,
-    // Reads sit on the latency path, so only a real burst (dozens of jobs at once) waits longer.
-    burstSize: 20,
-    burstWindowMs: Math.max(windowMs, 60),
+    // Reads sit on the latency path, so only a burst or a stream (10 reads within 100 ms, far
+    // above one seller's pace) waits longer for company.
+    burstSize: 10,
+    burstWindowMs: Math.max(windowMs, 100),
     maxBatch: MAX_COLLECTION_RECORDS,
     flush: async (group, entries) => {
       if (group === 'contacts') {
@@ -389,7 +390,13 @@ export function createOpportunityGateway(options: OpportunityGatewayOptions): Op
 
   // Two writes to one record inside a window become one: later values win.
   const mergeWrites = (earlier: OpportunityWrite, later: OpportunityWrite) => ({ ...earlier, ...later });
-  const writes = createBatcher<OpportunityWrite, WriteResult>({ windowMs, maxWaitMs, maxBatch, flush: writeGroup, merge: mergeWrites });
+  const writes = createBatcher<OpportunityWrite, WriteResult>({
+    windowMs,
+    maxWaitMs,
+    maxBatch,
+    flush: writeGroup,
+    merge: mergeWrites,
+  });
   const deferredWrites = createBatcher<OpportunityWrite, WriteResult>({
     windowMs: deferredWindowMs,
     maxWaitMs: deferredWindowMs * 4,
@@ -443,7 +450,9 @@ export function createOpportunityGateway(options: OpportunityGatewayOptions): Op
       const id = record.Id;
       const referralId = record[REFERRAL_ID_FIELD];
       if (typeof id === 'string' && id !== '')
-        return (writeOptions?.deferred ? deferredWrites : writes).add('update', normalizeKey('Id', id), { ...record });
+        return (writeOptions?.deferred ? deferredWrites : writes).add('update', normalizeKey('Id', id), {
+          ...record,
+        });
       if (typeof referralId === 'string' && referralId !== '') {
         // Upserting on the referral id is what keeps a duplicate delivery from creating a second Opportunity.
         const { Id: _ignored, ...rest } = record;

@@ -12,7 +12,10 @@ export interface AuditEvent {
   details: Record<string, unknown> | null;
 }
 
-export type NewAuditEvent = Omit<AuditEvent, 'id' | 'at' | 'referralId' | 'opportunityId' | 'jobId' | 'details'> & {
+export type NewAuditEvent = Omit<
+  AuditEvent,
+  'id' | 'at' | 'referralId' | 'opportunityId' | 'jobId' | 'details'
+> & {
   referralId?: string | null;
   opportunityId?: string | null;
   jobId?: string | null;

@@ -10,11 +10,16 @@ export async function saveCheckpoint(db: Queryable, name: string, value: Buffer)
 }
 
 export async function loadCheckpoint(db: Queryable, name: string): Promise<Buffer | null> {
-  const { rows } = await db.query<{ value: Buffer }>('select value from cosell.checkpoints where name = $1', [name]);
+  const { rows } = await db.query<{ value: Buffer }>('select value from cosell.checkpoints where name = $1', [
+    name,
+  ]);
   return rows[0]?.value ?? null;
 }
 
-export async function loadCheckpointInfo(db: Queryable, name: string): Promise<{ value: Buffer; updatedAt: Date } | null> {
+export async function loadCheckpointInfo(
+  db: Queryable,
+  name: string,
+): Promise<{ value: Buffer; updatedAt: Date } | null> {
   const { rows } = await db.query<{ value: Buffer; updated_at: Date }>(
     'select value, updated_at from cosell.checkpoints where name = $1',
     [name],

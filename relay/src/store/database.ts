@@ -42,19 +42,29 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     const admin = new pg.Client({ connectionString: cluster.adminUrl });
     await admin.connect();
     try {
-      if (options.freshEmbedded) await admin.query(`drop database if exists ${EMBEDDED_DATABASE} with (force)`);
-      const { rowCount } = await admin.query('select 1 from pg_database where datname = $1', [EMBEDDED_DATABASE]);
+      if (options.freshEmbedded)
+        await admin.query(`drop database if exists ${EMBEDDED_DATABASE} with (force)`);
+      const { rowCount } = await admin.query('select 1 from pg_database where datname = $1', [
+        EMBEDDED_DATABASE,
+      ]);
       if (!rowCount) await admin.query(`create database ${EMBEDDED_DATABASE}`);
     } finally {
       await admin.end();
     }
     connectionString = cluster.urlFor(EMBEDDED_DATABASE);
-    options.logger.info({ dataDir: options.embeddedDir, port: options.embeddedPort }, 'embedded PostgreSQL started');
+    options.logger.info(
+      { dataDir: options.embeddedDir, port: options.embeddedPort },
+      'embedded PostgreSQL started',
+    );
   }
   const pool = new pg.Pool({ connectionString, max: options.poolSize ?? 20 });
   pool.on('error', (error) => options.logger.error({ err: error.message }, 'idle PostgreSQL client failed'));
   // A checked-out client whose server connection dies must not crash the process; its query fails instead.
-  pool.on('connect', (client) => client.on('error', (error) => options.logger.warn({ err: error.message }, 'PostgreSQL connection failed')));
+  pool.on('connect', (client) =>
+    client.on('error', (error) =>
+      options.logger.warn({ err: error.message }, 'PostgreSQL connection failed'),
+    ),
+  );
   await migrate(pool, options.logger);
   return {
     pool,

@@ -33,7 +33,9 @@ export function createLeaderElection(options: LeaderElectionOptions): LeaderElec
     if (!leader) return;
     leader = false;
     options.logger.warn({ reason }, 'lost the subscriber leadership');
-    await options.onDemoted().catch((error) => options.logger.error({ err: (error as Error).message }, 'demotion failed'));
+    await options
+      .onDemoted()
+      .catch((error) => options.logger.error({ err: (error as Error).message }, 'demotion failed'));
   };
 
   const tryAcquire = async () => {
@@ -52,7 +54,9 @@ export function createLeaderElection(options: LeaderElectionOptions): LeaderElec
         await fresh.connect();
         client = fresh;
       }
-      const { rows } = await client.query<{ locked: boolean }>('select pg_try_advisory_lock($1) as locked', [options.lockKey]);
+      const { rows } = await client.query<{ locked: boolean }>('select pg_try_advisory_lock($1) as locked', [
+        options.lockKey,
+      ]);
       if (rows[0].locked && !stopped) {
         leader = true;
         options.logger.info('elected subscriber leader');

@@ -65,7 +65,9 @@ export async function findLinkByReferral(db: Queryable, referralId: string): Pro
 }
 
 export async function findLinkByOpportunity(db: Queryable, opportunityId: string): Promise<Link | null> {
-  const { rows } = await db.query<LinkRow>('select * from cosell.links where opportunity_id = $1', [opportunityId]);
+  const { rows } = await db.query<LinkRow>('select * from cosell.links where opportunity_id = $1', [
+    opportunityId,
+  ]);
   return rows[0] ? toLink(rows[0]) : null;
 }
 
@@ -140,10 +142,15 @@ export async function saveLink(
     values.push(key.opportunityId);
     where = `opportunity_id = $${values.length}`;
   } else throw new Error('saveLink needs a referral id, an opportunity id or a link id');
-  const updated = await db.query<LinkRow>(`update cosell.links set ${sets.join(', ')} where ${where} returning *`, values);
+  const updated = await db.query<LinkRow>(
+    `update cosell.links set ${sets.join(', ')} where ${where} returning *`,
+    values,
+  );
   if (updated.rows[0]) return toLink(updated.rows[0]);
   const insertCols = entries.map(([k]) => COLUMNS[k]);
-  const insertVals = entries.map(([, v]) => (v !== null && typeof v === 'object' && !(v instanceof Date) ? JSON.stringify(v) : v));
+  const insertVals = entries.map(([, v]) =>
+    v !== null && typeof v === 'object' && !(v instanceof Date) ? JSON.stringify(v) : v,
+  );
   if (key.referralId && !insertCols.includes('referral_id')) {
     insertCols.push('referral_id');
     insertVals.push(key.referralId);
@@ -164,7 +171,10 @@ export async function saveLink(
   return toLink(inserted.rows[0]);
 }
 
-export async function listLinks(db: Queryable, options: { limit?: number; status?: SyncStatus } = {}): Promise<Link[]> {
+export async function listLinks(
+  db: Queryable,
+  options: { limit?: number; status?: SyncStatus } = {},
+): Promise<Link[]> {
   const { rows } = await db.query<LinkRow>(
     `select * from cosell.links where ($1::text is null or sync_status = $1) order by updated_at desc limit $2`,
     [options.status ?? null, options.limit ?? 100],

@@ -31,7 +31,12 @@ export interface EnqueueOptions {
  * receipt and its job, or a Pub/Sub batch's jobs and its replay id, commit together or not at all.
  * job_key_mode 'replace' coalesces a burst for one record into the one pending job.
  */
-export async function enqueue(db: Queryable, task: string, payload: unknown, options: EnqueueOptions = {}): Promise<string> {
+export async function enqueue(
+  db: Queryable,
+  task: string,
+  payload: unknown,
+  options: EnqueueOptions = {},
+): Promise<string> {
   const { rows } = await db.query<{ id: string }>(
     `select id from graphile_worker.add_job($1, $2::json, run_at => $3, max_attempts => $4, job_key => $5, priority => $6, job_key_mode => $7)`,
     [
@@ -53,10 +58,16 @@ export async function enqueue(db: Queryable, task: string, payload: unknown, opt
  * job runs, or within `windowMs` of its last sync, is deferred to the end of the window, where
  * every further change in the burst joins the same pending job (with keyMode 'preserve_run_at').
  */
-export function coalesceRunAt(input: { lastSyncedAt: Date | null; running: boolean; windowMs: number; now: number }): Date | undefined {
+export function coalesceRunAt(input: {
+  lastSyncedAt: Date | null;
+  running: boolean;
+  windowMs: number;
+  now: number;
+}): Date | undefined {
   const { lastSyncedAt, running, windowMs, now } = input;
   if (windowMs <= 0) return undefined;
-  if (lastSyncedAt && now - lastSyncedAt.getTime() < windowMs) return new Date(lastSyncedAt.getTime() + windowMs);
+  if (lastSyncedAt && now - lastSyncedAt.getTime() < windowMs)
+    return new Date(lastSyncedAt.getTime() + windowMs);
   return running ? new Date(now + windowMs) : undefined;
 }
 
@@ -142,7 +153,12 @@ export async function countJobs(db: Queryable): Promise<JobCounts> {
        from graphile_worker.jobs`,
   );
   const r = rows[0];
-  return { queued: Number(r.queued), running: Number(r.running), retrying: Number(r.retrying), failed: Number(r.failed) };
+  return {
+    queued: Number(r.queued),
+    running: Number(r.running),
+    retrying: Number(r.retrying),
+    failed: Number(r.failed),
+  };
 }
 
 /**
@@ -186,7 +202,10 @@ export async function listFailedJobs(db: Queryable, limit = 100): Promise<Failed
  * SQL function directly: WorkerUtils.rescheduleJobs passes `attempts || null`, which drops a 0.
  */
 export async function retryFailedJobs(db: Queryable, jobIds: string[]): Promise<number> {
-  const { rowCount } = await db.query('select id from graphile_worker.reschedule_jobs($1::bigint[], run_at := now(), attempts := 0)', [jobIds]);
+  const { rowCount } = await db.query(
+    'select id from graphile_worker.reschedule_jobs($1::bigint[], run_at := now(), attempts := 0)',
+    [jobIds],
+  );
   return rowCount ?? 0;
 }
 
@@ -229,19 +248,35 @@ function processIsGone(pid: number): boolean {
  * jobs of every pool whose process is provably gone (same host, dead pid) or whose heartbeat is
  * older than `staleSeconds`; live pools keep a heartbeat row.
  */
-export async function releaseDeadWorkers(pool: pg.Pool, utils: WorkerUtils, staleSeconds: number, logger: Logger): Promise<string[]> {
-  const { rows } = await pool.query<{ pool_id: string; worker_ids: string[]; hostname: string; pid: number; stale: boolean }>(
+export async function releaseDeadWorkers(
+  pool: pg.Pool,
+  utils: WorkerUtils,
+  staleSeconds: number,
+  logger: Logger,
+): Promise<string[]> {
+  const { rows } = await pool.query<{
+    pool_id: string;
+    worker_ids: string[];
+    hostname: string;
+    pid: number;
+    stale: boolean;
+  }>(
     `select pool_id, worker_ids, hostname, pid, heartbeat_at < now() - make_interval(secs => $1) as stale
        from cosell.worker_pools`,
     [staleSeconds],
   );
   const host = os.hostname();
-  const dead = rows.filter((r) => r.stale || (r.hostname === host && r.pid !== process.pid && processIsGone(r.pid)));
+  const dead = rows.filter(
+    (r) => r.stale || (r.hostname === host && r.pid !== process.pid && processIsGone(r.pid)),
+  );
   if (dead.length === 0) return [];
   const ids = dead.flatMap((r) => [r.pool_id, ...r.worker_ids]);
   await utils.forceUnlockWorkers(ids);
   await pool.query('delete from cosell.worker_pools where pool_id = any($1)', [dead.map((r) => r.pool_id)]);
-  logger.warn({ pools: dead.map((r) => ({ pool: r.pool_id, host: r.hostname, pid: r.pid })) }, 'released jobs locked by dead workers');
+  logger.warn(
+    { pools: dead.map((r) => ({ pool: r.pool_id, host: r.hostname, pid: r.pid })) },
+    'released jobs locked by dead workers',
+  );
   return ids;
 }
 
@@ -302,7 +337,9 @@ export async function startQueueRunner(options: QueueRunnerOptions): Promise<Que
     async stop() {
       clearInterval(heartbeat);
       await runner.stop();
-      await pool.query('delete from cosell.worker_pools where pool_id = any($1)', [[...pools.keys()]]).catch(() => undefined);
+      await pool
+        .query('delete from cosell.worker_pools where pool_id = any($1)', [[...pools.keys()]])
+        .catch(() => undefined);
       await utils.release();
     },
   };

@@ -32,7 +32,11 @@ test('a link created from Partner Center is completed by its opportunity id', as
   const pool = await freshPool();
   try {
     await saveLink(pool, { referralId: 'ref-1' }, { referralEtag: '"e1"', inboundValues: { Amount: 5 } });
-    const link = await saveLink(pool, { referralId: 'ref-1' }, { opportunityId: '006000000000001AAA', syncStatus: 'Synced', synced: true });
+    const link = await saveLink(
+      pool,
+      { referralId: 'ref-1' },
+      { opportunityId: '006000000000001AAA', syncStatus: 'Synced', synced: true },
+    );
     assert.equal(link.opportunityId, '006000000000001AAA');
     assert.deepEqual(link.inboundValues, { Amount: 5 });
     assert.ok(link.lastSyncedAt);
@@ -61,7 +65,11 @@ test('the token cache is stored encrypted and reads back only with the same key'
 test('a repeated webhook delivery is acknowledged without a second job', async () => {
   const pool = await freshPool();
   try {
-    const delivery = { eventName: 'referral-updated', referralId: 'r-9', changeDate: '2026-11-25T08:00:00.0000000+00:00' };
+    const delivery = {
+      eventName: 'referral-updated',
+      referralId: 'r-9',
+      changeDate: '2026-11-25T08:00:00.0000000+00:00',
+    };
     const first = await acceptDelivery(pool, delivery, { maxAttempts: 5, coalesceMs: 0 });
     const again = await acceptDelivery(pool, delivery, { maxAttempts: 5, coalesceMs: 0 });
     assert.equal(first.duplicate, false);

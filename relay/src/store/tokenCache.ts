@@ -25,9 +25,12 @@ export function createTokenCacheStore(db: Queryable, key: Buffer, name = 'partne
         decipher.setAuthTag(row.tag);
         return Buffer.concat([decipher.update(row.ciphertext), decipher.final()]).toString('utf8');
       } catch (error) {
-        throw new Error('The stored token cache cannot be decrypted with TOKEN_CACHE_KEY (was the key changed?)', {
-          cause: error,
-        });
+        throw new Error(
+          'The stored token cache cannot be decrypted with TOKEN_CACHE_KEY (was the key changed?)',
+          {
+            cause: error,
+          },
+        );
       }
     },
     async save(serialized) {

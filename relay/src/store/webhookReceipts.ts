@@ -22,7 +22,11 @@ export interface IntakeOptions {
  * event name, referral and ResourceChangeUtcDate) finds its receipt and adds nothing. Results come
  * back in the order of `deliveries`.
  */
-export async function acceptDeliveries(pool: pg.Pool, deliveries: DeliveryKey[], options: IntakeOptions): Promise<DeliveryResult[]> {
+export async function acceptDeliveries(
+  pool: pg.Pool,
+  deliveries: DeliveryKey[],
+  options: IntakeOptions,
+): Promise<DeliveryResult[]> {
   const client = await pool.connect();
   try {
     await client.query('begin');
@@ -31,13 +35,23 @@ export async function acceptDeliveries(pool: pg.Pool, deliveries: DeliveryKey[],
        select * from unnest($1::text[], $2::text[], $3::text[])
        on conflict do nothing
        returning event_name, referral_id, change_date`,
-      [deliveries.map((d) => d.eventName), deliveries.map((d) => d.referralId), deliveries.map((d) => d.changeDate)],
+      [
+        deliveries.map((d) => d.eventName),
+        deliveries.map((d) => d.referralId),
+        deliveries.map((d) => d.changeDate),
+      ],
     );
-    const keyOf = (d: { eventName: string; referralId: string; changeDate: string }) => `${d.eventName}\u0000${d.referralId}\u0000${d.changeDate}`;
-    const fresh = new Set(inserted.rows.map((r) => keyOf({ eventName: r.event_name, referralId: r.referral_id, changeDate: r.change_date })));
+    const keyOf = (d: { eventName: string; referralId: string; changeDate: string }) =>
+      `${d.eventName}\u0000${d.referralId}\u0000${d.changeDate}`;
+    const fresh = new Set(
+      inserted.rows.map((r) =>
+        keyOf({ eventName: r.event_name, referralId: r.referral_id, changeDate: r.change_date }),
+      ),
+    );
     // One job per referral however many of its deliveries arrived together.
     const byReferral = new Map<string, DeliveryKey>();
-    for (const d of deliveries) if (fresh.has(keyOf(d)) && !byReferral.has(d.referralId)) byReferral.set(d.referralId, d);
+    for (const d of deliveries)
+      if (fresh.has(keyOf(d)) && !byReferral.has(d.referralId)) byReferral.set(d.referralId, d);
     let jobIds = new Map<string, string>();
     if (byReferral.size > 0) {
       const referralIds = [...byReferral.keys()];
@@ -46,7 +60,10 @@ export async function acceptDeliveries(pool: pg.Pool, deliveries: DeliveryKey[],
         [referralIds],
       );
       const lastSynced = new Map(synced.rows.map((r) => [r.referral_id, r.last_synced_at]));
-      const running = await runningJobKeys(client, referralIds.map((id) => `pc:${id}`));
+      const running = await runningJobKeys(
+        client,
+        referralIds.map((id) => `pc:${id}`),
+      );
       const now = Date.now();
       jobIds = await enqueueMany(
         client,
@@ -55,7 +72,12 @@ export async function acceptDeliveries(pool: pg.Pool, deliveries: DeliveryKey[],
           payload: { referralId: d.referralId, reason: 'webhook', eventName: d.eventName },
           jobKey: `pc:${d.referralId}`,
           maxAttempts: options.maxAttempts,
-          runAt: coalesceRunAt({ lastSyncedAt: lastSynced.get(d.referralId) ?? null, running: running.has(`pc:${d.referralId}`), windowMs: options.coalesceMs, now }),
+          runAt: coalesceRunAt({
+            lastSyncedAt: lastSynced.get(d.referralId) ?? null,
+            running: running.has(`pc:${d.referralId}`),
+            windowMs: options.coalesceMs,
+            now,
+          }),
         })),
       );
     }
@@ -75,7 +97,11 @@ export async function acceptDeliveries(pool: pg.Pool, deliveries: DeliveryKey[],
   }
 }
 
-export async function acceptDelivery(pool: pg.Pool, delivery: DeliveryKey, options: IntakeOptions): Promise<DeliveryResult> {
+export async function acceptDelivery(
+  pool: pg.Pool,
+  delivery: DeliveryKey,
+  options: IntakeOptions,
+): Promise<DeliveryResult> {
   return (await acceptDeliveries(pool, [delivery], options))[0];
 }
 
@@ -92,9 +118,13 @@ export interface DeliveryIntake {
  * share the next transaction; a lone delivery is committed at once. Each request still answers
  * only after its own delivery is durable.
  */
-export function createDeliveryIntake(pool: pg.Pool, options: IntakeOptions & { maxBatch?: number }): DeliveryIntake {
+export function createDeliveryIntake(
+  pool: pg.Pool,
+  options: IntakeOptions & { maxBatch?: number },
+): DeliveryIntake {
   const maxBatch = options.maxBatch ?? 500;
-  let queue: Array<{ delivery: DeliveryKey; resolve(r: DeliveryResult): void; reject(e: unknown): void }> = [];
+  let queue: Array<{ delivery: DeliveryKey; resolve(r: DeliveryResult): void; reject(e: unknown): void }> =
+    [];
   let committing: Promise<void> | null = null;
 
   const commitNext = (): Promise<void> | null => {
