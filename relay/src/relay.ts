@@ -10,7 +10,7 @@ import { describeError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import { Metrics } from './metrics.ts';
 import type { RelayOperations, RelayStatus, SubscriberStatus } from './operations.ts';
-import { createEntraAuth } from './partner-center/entraAuth.ts';
+import { entraAuthFromSettings } from './partner-center/entraAuth.ts';
 import type { EntraAuth } from './partner-center/entraAuth.ts';
 import { createReferralsClient } from './partner-center/referralsClient.ts';
 import type { ReferralsClient } from './partner-center/referralsClient.ts';
@@ -110,18 +110,11 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
   let draining = false;
 
   const pc = settings.partnerCenter;
-  const auth = createEntraAuth({
-    authority: pc.authority,
-    clientId: pc.clientId,
-    clientSecret: pc.clientSecret,
-    referralsScopes: pc.referralsScopes,
-    webhookScopes: pc.webhookScopes,
-    cacheStore: createTokenCacheStore(pool, options.tokenCacheKey),
-    authorityMetadata: pc.authorityMetadata,
-    cloudDiscoveryMetadata: pc.cloudDiscoveryMetadata,
-    knownAuthorities: pc.knownAuthorities,
-    logger: logger.child({ module: 'entra' }),
-  });
+  const auth = entraAuthFromSettings(
+    pc,
+    createTokenCacheStore(pool, options.tokenCacheKey),
+    logger.child({ module: 'entra' }),
+  );
   const referrals = createReferralsClient({
     baseUrl: pc.referralsBaseUrl,
     getToken: () => auth.getDelegatedToken(),

@@ -2,26 +2,18 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import pg from 'pg';
-import { SANDBOX_PARTNER_USER, startSandboxes } from '../../relay/sandbox/index.ts';
+import type pg from 'pg';
+import { SANDBOX_PARTNER_USER } from '../../relay/sandbox/index.ts';
 import type { Sandboxes } from '../../relay/sandbox/index.ts';
-import { FORCE_APP, ROOT, sampleReferral } from '../support/relayHarness.ts';
+import { ROOT, sampleReferral } from '../support/relayHarness.ts';
 import {
   captureDelivery,
   postDelivery,
   receiptsForReferral,
   referralIdOf,
 } from '../support/inboundChecks.ts';
-import { createTestDatabase } from '../support/postgres.ts';
-import {
-  ADMIN_TOKEN,
-  freePort,
-  productionEnv,
-  signInAndRegister,
-  spawnRelay,
-  tempDir,
-} from '../support/relayProcess.ts';
-import type { RelayProcess } from '../support/relayProcess.ts';
+import { ADMIN_TOKEN, spawnRelay, startProductionFixture, tempDir } from '../support/relayProcess.ts';
+import type { ProductionFixture, RelayProcess } from '../support/relayProcess.ts';
 import { waitFor } from '../support/waitFor.ts';
 
 const ENTRA_SECRET = 'entra-secret-value-never-printed';
@@ -124,32 +116,21 @@ describe('the relay refuses to start on bad settings', () => {
 });
 
 describe('a production relay process: health, readiness and graceful SIGTERM', () => {
+  let fixture: ProductionFixture;
   let sandboxes: Sandboxes;
-  let files: ReturnType<typeof tempDir>;
   let db: pg.Pool;
   let env: Record<string, string>;
   let relay: RelayProcess | undefined;
-  const opportunityOf = (referralId: string) =>
-    sandboxes.salesforce.store.findBy('Opportunity', 'Referral_Identifier__c', referralId)[0];
+  const opportunityOf = (referralId: string) => fixture.opportunityOf(referralId);
 
   before(async () => {
-    sandboxes = await startSandboxes({ forceAppDir: FORCE_APP, partnerCenter: { deliveryBackoffMs: 20 } });
-    files = tempDir('sigterm');
-    const databaseUrl = await createTestDatabase('sigterm');
-    const port = await freePort();
-    env = productionEnv(sandboxes, { databaseUrl, port, files });
-    await signInAndRegister(sandboxes, {
-      databaseUrl,
-      webhookUrl: `http://127.0.0.1:${port}/webhooks/partner-center`,
-    });
-    db = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+    fixture = await startProductionFixture('sigterm');
+    ({ sandboxes, db, env } = fixture);
   });
   after(async () => {
     relay?.kill('SIGKILL');
     await relay?.exited;
-    await db.end();
-    await sandboxes.close();
-    files.dispose();
+    await fixture.dispose();
   });
 
   it('answers /healthz and /readyz with every check passing', async () => {

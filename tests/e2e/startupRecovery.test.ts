@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import pg from 'pg';
-import { startSandboxes } from '../../relay/sandbox/index.ts';
+import type pg from 'pg';
 import type { Sandboxes } from '../../relay/sandbox/index.ts';
-import { FORCE_APP, sampleReferral } from '../support/relayHarness.ts';
-import { createTestDatabase } from '../support/postgres.ts';
-import { freePort, productionEnv, signInAndRegister, spawnRelay, tempDir } from '../support/relayProcess.ts';
-import type { RelayProcess } from '../support/relayProcess.ts';
+import { sampleReferral } from '../support/relayHarness.ts';
+import { spawnRelay, startProductionFixture } from '../support/relayProcess.ts';
+import type { ProductionFixture, RelayProcess } from '../support/relayProcess.ts';
 import { waitFor } from '../support/waitFor.ts';
 
 const GET_REFERRAL = 'GET /v1.0/engagements/referrals/{id}';
@@ -18,32 +16,21 @@ const GET_REFERRAL = 'GET /v1.0/engagements/referrals/{id}';
  * Postgres is the only copy: the restarted relay must release the dead worker's lock and finish it.
  */
 describe('a relay killed with SIGKILL loses nothing', () => {
+  let fixture: ProductionFixture;
   let sandboxes: Sandboxes;
-  let files: ReturnType<typeof tempDir>;
   let db: pg.Pool;
   let env: Record<string, string>;
   let relay: RelayProcess | undefined;
-  const opportunityOf = (referralId: string) =>
-    sandboxes.salesforce.store.findBy('Opportunity', 'Referral_Identifier__c', referralId)[0];
+  const opportunityOf = (referralId: string) => fixture.opportunityOf(referralId);
 
   before(async () => {
-    sandboxes = await startSandboxes({ forceAppDir: FORCE_APP, partnerCenter: { deliveryBackoffMs: 20 } });
-    files = tempDir('recovery');
-    const databaseUrl = await createTestDatabase('recovery');
-    const port = await freePort();
-    env = productionEnv(sandboxes, { databaseUrl, port, files });
-    await signInAndRegister(sandboxes, {
-      databaseUrl,
-      webhookUrl: `http://127.0.0.1:${port}/webhooks/partner-center`,
-    });
-    db = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+    fixture = await startProductionFixture('recovery');
+    ({ sandboxes, db, env } = fixture);
   });
   after(async () => {
     relay?.kill('SIGKILL');
     await relay?.exited;
-    await db.end();
-    await sandboxes.close();
-    files.dispose();
+    await fixture.dispose();
   });
 
   it('runs the production code path against the sandboxes with only URLs and credentials changed', async () => {

@@ -10,6 +10,7 @@ import { connectRelayToSandbox } from '../../relay/src/sandboxMode.ts';
 import { startSandboxes } from '../../relay/sandbox/index.ts';
 import type { Sandboxes, StartSandboxesOptions } from '../../relay/sandbox/index.ts';
 import { createTestDatabase } from './postgres.ts';
+import { waitFor } from './waitFor.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 export const FORCE_APP = path.join(ROOT, 'force-app');
@@ -81,6 +82,13 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
     });
   const relay = await start();
   await connectRelayToSandbox(relay, sandboxes, logger, config.PC_WEBHOOK_SIGNATURE_IN_MS_HEADER);
+  if (options.subscribe !== false) {
+    // A fresh relay subscribes from LATEST: a seller edit made before the stream is open would only
+    // be picked up by the scheduled reconcile, so tests start once it is.
+    await waitFor(async () => (await relay.operations.status()).checks.subscriber.connected, {
+      message: 'the Pub/Sub subscription to open',
+    });
+  }
   const others: RunningRelay[] = [];
   return {
     sandboxes,
@@ -99,32 +107,4 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
   };
 }
 
-/** A referral body as Microsoft would share it (valid against the sandbox's create rules). */
-export function sampleReferral(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    name: 'Contoso AI pilot',
-    type: 'Shared',
-    qualification: 'SalesQualified',
-    customerProfile: {
-      name: 'Contoso Ltd',
-      address: {
-        addressLine1: '1 Main St',
-        city: 'Redmond',
-        state: 'WA',
-        postalCode: '98052',
-        country: 'US',
-      },
-      team: [{ firstName: 'Sue', lastName: 'Smith', email: 'sue@contoso.com', phoneNumber: '5550100' }],
-    },
-    consent: { consentToShareReferralWithMicrosoftSellers: true },
-    details: {
-      notes: 'Pilot for 200 seats',
-      dealValue: 50000,
-      currency: 'USD',
-      closingDateTime: '2026-12-31T00:00:00Z',
-      requirements: { solutions: [{ id: 'SOL-34104-EBB', type: 'Name' }] },
-    },
-    inviteContext: { assistanceRequestCode: 'ProofOfConceptOrDemo', invitedBy: { organizationId: 'msft' } },
-    ...overrides,
-  };
-}
+export { sampleReferral } from '../../relay/sandbox/partner-center/sampleReferral.ts';

@@ -9,9 +9,11 @@ import { silentLogger } from '../../relay/src/logger.ts';
 import { startRelay } from '../../relay/src/relay.ts';
 import { signInToSandbox } from '../../relay/src/sandboxMode.ts';
 import { HANDLED_EVENTS } from '../../relay/src/partner-center/webhookEvent.ts';
-import { SANDBOX_RELAY_CLIENT, SANDBOX_TENANT_ID } from '../../relay/sandbox/index.ts';
+import pg from 'pg';
+import { SANDBOX_RELAY_CLIENT, SANDBOX_TENANT_ID, startSandboxes } from '../../relay/sandbox/index.ts';
 import type { Sandboxes } from '../../relay/sandbox/index.ts';
-import { ROOT } from './relayHarness.ts';
+import { createTestDatabase } from './postgres.ts';
+import { FORCE_APP, ROOT } from './relayHarness.ts';
 import { waitFor } from './waitFor.ts';
 
 /**
@@ -184,6 +186,48 @@ export function spawnRelay(env: Record<string, string>): RelayProcess {
     },
     kill(signal) {
       if (!ended) child.kill(signal);
+    },
+  };
+}
+
+export interface ProductionFixture {
+  sandboxes: Sandboxes;
+  env: Record<string, string>;
+  /** The child relay's database, for assertions on jobs and links. */
+  db: pg.Pool;
+  opportunityOf(referralId: string): Record<string, unknown> | undefined;
+  dispose(): Promise<void>;
+}
+
+/**
+ * Everything a production child relay needs before it is spawned: sandboxes, a fresh database with
+ * the sign-in stored and the webhook registered to the port the child will listen on, and its
+ * environment. `dispose` tears it down (kill the child first).
+ */
+export async function startProductionFixture(label: string): Promise<ProductionFixture> {
+  const sandboxes = await startSandboxes({
+    forceAppDir: FORCE_APP,
+    partnerCenter: { deliveryBackoffMs: 20 },
+  });
+  const files = tempDir(label);
+  const databaseUrl = await createTestDatabase(label);
+  const port = await freePort();
+  const env = productionEnv(sandboxes, { databaseUrl, port, files });
+  await signInAndRegister(sandboxes, {
+    databaseUrl,
+    webhookUrl: `http://127.0.0.1:${port}/webhooks/partner-center`,
+  });
+  const db = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+  return {
+    sandboxes,
+    env,
+    db,
+    opportunityOf: (referralId) =>
+      sandboxes.salesforce.store.findBy('Opportunity', 'Referral_Identifier__c', referralId)[0],
+    async dispose() {
+      await db.end();
+      await sandboxes.close();
+      files.dispose();
     },
   };
 }

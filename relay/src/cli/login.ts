@@ -4,7 +4,7 @@ import { createInterface } from 'node:readline/promises';
 import pg from 'pg';
 import { tokenCacheKey } from '../config.ts';
 import { describeError } from '../errors.ts';
-import { createEntraAuth } from '../partner-center/entraAuth.ts';
+import { entraAuthFromSettings } from '../partner-center/entraAuth.ts';
 import { migrate } from '../store/migrate.ts';
 import { createTokenCacheStore } from '../store/tokenCache.ts';
 import { parseArgs } from './args.ts';
@@ -176,18 +176,7 @@ export async function loginCommand(argv: string[], out: Output): Promise<number>
     } catch (error) {
       throw new CliError(`DATABASE_URL: cannot prepare the database (${describeError(error)})`);
     }
-    const auth = createEntraAuth({
-      authority: pc.authority,
-      clientId: pc.clientId,
-      clientSecret: pc.clientSecret,
-      referralsScopes: pc.referralsScopes,
-      webhookScopes: pc.webhookScopes,
-      cacheStore: createTokenCacheStore(pool, key),
-      authorityMetadata: pc.authorityMetadata,
-      cloudDiscoveryMetadata: pc.cloudDiscoveryMetadata,
-      knownAuthorities: pc.knownAuthorities,
-      logger: cliLogger(config),
-    });
+    const auth = entraAuthFromSettings(pc, createTokenCacheStore(pool, key), cliLogger(config));
     const redirectUri = new URL(pc.redirectUri);
     const state = randomBytes(16).toString('hex');
     const signInUrl = await auth.getAuthCodeUrl(pc.redirectUri, state);

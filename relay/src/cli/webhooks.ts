@@ -1,4 +1,4 @@
-import { createEntraAuth } from '../partner-center/entraAuth.ts';
+import { entraAuthFromSettings } from '../partner-center/entraAuth.ts';
 import { HANDLED_EVENTS } from '../partner-center/webhookEvent.ts';
 import { createWebhookRegistrationClient } from '../partner-center/webhookRegistrationClient.ts';
 import type {
@@ -33,18 +33,11 @@ function client(): {
   const logger = cliLogger(config);
   // App-only tokens (client credentials) are cheap to get again: keep them in memory, not in the shared cache.
   let cache: string | null = null;
-  const auth = createEntraAuth({
-    authority: pc.authority,
-    clientId: pc.clientId,
-    clientSecret: pc.clientSecret,
-    referralsScopes: pc.referralsScopes,
-    webhookScopes: pc.webhookScopes,
-    cacheStore: { load: async () => cache, save: async (s) => void (cache = s) },
-    authorityMetadata: pc.authorityMetadata,
-    cloudDiscoveryMetadata: pc.cloudDiscoveryMetadata,
-    knownAuthorities: pc.knownAuthorities,
+  const auth = entraAuthFromSettings(
+    pc,
+    { load: async () => cache, save: async (s) => void (cache = s) },
     logger,
-  });
+  );
   return {
     webhooks: createWebhookRegistrationClient({
       baseUrl: pc.webhookApiBaseUrl,

