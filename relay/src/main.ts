@@ -3,7 +3,7 @@
  * COSELL_MODE=sandbox (the default) starts local simulators of Partner Center, Entra and
  * Salesforce and points the relay at them; production reads every endpoint from config.
  */
-import { loadConfig } from './config.ts';
+import { describeConfig, loadConfig } from './config.ts';
 import { connectionSettingsFromConfig } from './connectionSettings.ts';
 import { ConfigError, describeError } from './errors.ts';
 import { createLogger } from './logger.ts';
@@ -21,6 +21,7 @@ async function main(): Promise<void> {
     process.exit(78);
   }
   const logger = createLogger({ level: config.LOG_LEVEL });
+  logger.info({ config: describeConfig(config) }, 'configuration loaded');
   let sandboxes: Sandboxes | undefined;
   let relay: RunningRelay | undefined;
   let exiting = false;

@@ -29,11 +29,9 @@ import { createLeaderElection } from './store/leaderLock.ts';
 import type { LeaderElection } from './store/leaderLock.ts';
 import { countLinksByStatus, listLinks } from './store/links.ts';
 import {
-  coalesceRunAt,
   countJobs,
   enqueue,
-  enqueueMany,
-  runningJobKeys,
+  enqueueSyncJobs,
   installQueueSchema,
   listFailedJobs,
   retryFailedJobs,
@@ -226,41 +224,22 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
         const id = event.payload.Opportunity_Id__c;
         if (typeof id === 'string' && id.length > 0) latest.set(id, event);
       }
-      if (latest.size > 0) {
-        const ids = [...latest.keys()];
-        const { rows } = await client.query<{ opportunity_id: string; last_synced_at: Date | null }>(
-          'select opportunity_id, last_synced_at from cosell.links where opportunity_id = any($1)',
-          [ids],
-        );
-        const synced = new Map(rows.map((r) => [r.opportunity_id, r.last_synced_at]));
-        const running = await runningJobKeys(
-          client,
-          ids.map((id) => `sf:${id}`),
-        );
-        const now = Date.now();
-        await enqueueMany(
-          client,
-          [...latest].map(([opportunityId, event]) => ({
-            task: TASKS.opportunityChanged,
-            payload: {
-              opportunityId,
-              changeKind: event.payload.Change_Kind__c,
-              changedFields:
-                typeof event.payload.Changed_Fields__c === 'string'
-                  ? event.payload.Changed_Fields__c.split(',')
-                  : [],
-            },
-            jobKey: `sf:${opportunityId}`,
-            maxAttempts: config.JOB_MAX_ATTEMPTS,
-            runAt: coalesceRunAt({
-              lastSyncedAt: synced.get(opportunityId) ?? null,
-              running: running.has(`sf:${opportunityId}`),
-              windowMs: config.COALESCE_WINDOW_MS,
-              now,
-            }),
-          })),
-        );
-      }
+      await enqueueSyncJobs(
+        client,
+        'opportunity',
+        [...latest].map(([opportunityId, event]) => ({
+          id: opportunityId,
+          payload: {
+            opportunityId,
+            changeKind: event.payload.Change_Kind__c,
+            changedFields:
+              typeof event.payload.Changed_Fields__c === 'string'
+                ? event.payload.Changed_Fields__c.split(',')
+                : [],
+          },
+        })),
+        { maxAttempts: config.JOB_MAX_ATTEMPTS, coalesceMs: config.COALESCE_WINDOW_MS },
+      );
       // The jobs and the position they came from commit together: a crash either keeps both or
       // neither, and the stream resumes right after the last event that became a job.
       await saveCheckpoint(client, REPLAY_CHECKPOINT, replayId);
@@ -293,9 +272,7 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
               };
             },
             refreshAuth: async () => {
-              const c = await salesforce.connect();
-              // jsforce re-authorizes through its refreshFn; a cheap call triggers it when the session died.
-              await c.connection.identity().catch(() => undefined);
+              await (await salesforce.connect()).reauthorize();
             },
             batchSize: config.SF_PUBSUB_BATCH_SIZE,
             loadReplayId: () => loadCheckpoint(pool, REPLAY_CHECKPOINT),
@@ -518,13 +495,19 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
       await intake.drain();
       const deadline = config.SHUTDOWN_TIMEOUT_MS;
       await election?.stop();
-      const graceful = queue.stop().then(() => 'stopped' as const);
+      const graceful = queue.stop().then(
+        () => 'stopped' as const,
+        (error: unknown) => {
+          logger.error({ err: describeError(error) }, 'queue did not stop cleanly');
+          return 'stopped' as const;
+        },
+      );
       const timeout = new Promise<'timeout'>((resolve) =>
         setTimeout(() => resolve('timeout'), Math.max(1000, deadline - 3000)).unref(),
       );
       if ((await Promise.race([graceful, timeout])) === 'timeout') {
-        // Jobs still running are failed back to the queue (with an attempt used) so another
-        // instance picks them up now rather than after graphile-worker's lock timeout.
+        // Jobs still running are failed back to the queue (an attempt used, retried after the
+        // queue's backoff) rather than left locked until graphile-worker's lock timeout.
         logger.warn('jobs did not finish in time; releasing them');
         await queue.runner.kill().catch(() => undefined);
       }

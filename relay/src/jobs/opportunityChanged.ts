@@ -112,7 +112,8 @@ export async function syncOpportunityToReferral(
     status?: 'Synced' | 'Error',
   ) => {
     const line = formatAuditLine({ at: ctx.now(), level, direction: 'outbound', message });
-    // Partner Center has its answer by now: the write-back may wait to share a call with others.
+    // Partner Center is already written: the write-back waits in a longer batching window so a
+    // burst of syncs shares a few Salesforce calls (the job holds its worker slot meanwhile).
     await retry('write back to Salesforce', () =>
       ctx.opportunities.write(
         {
@@ -214,6 +215,21 @@ export async function syncOpportunityToReferral(
   return 'updated';
 }
 
+/** Referrals already created for an Opportunity: ours, and the co-sell one "for Microsoft". */
+async function findCreatedReferrals(
+  ctx: SyncContext,
+  opportunityId: string,
+): Promise<{ main?: Referral; forMicrosoft?: Referral }> {
+  const found: { main?: Referral; forMicrosoft?: Referral } = {};
+  for await (const referral of ctx.referrals.list({ filter: `externalReferenceId eq '${opportunityId}'` })) {
+    const targets = (referral.target as Array<{ type?: string; id?: string }> | undefined) ?? [];
+    const toMicrosoft = targets.some((t) => t.type === 'BusinessProfileLocation' && t.id === 'msft');
+    if (toMicrosoft) found.forMicrosoft ??= referral;
+    else found.main ??= referral;
+  }
+  return found;
+}
+
 async function createReferral(
   ctx: SyncContext,
   record: OpportunityRecord,
@@ -251,16 +267,34 @@ async function createReferral(
     return 'invalid';
   }
   const [first, forMicrosoft] = buildCreateRequests(view, ctx.mapping);
-  // MS-RequestId derived from the Opportunity keeps a retried create recognisable as the same request.
-  let referral = await retry('create referral', () =>
-    ctx.referrals.create(first as Referral, { requestId: `${opportunityId}-create` }),
+  // A POST that timed out may still have created the referral. Before every POST, look for what
+  // already exists for this Opportunity, so a retry adopts it rather than making a second one.
+  const existing = () => findCreatedReferrals(ctx, opportunityId);
+  let referral =
+    (await retry('look up referral', existing)).main ??
+    (await retry(
+      'create referral',
+      async () => (await existing()).main ?? ctx.referrals.create(first as Referral),
+    ));
+  // Record the pair at once, with the referral's state as synced: from here on the webhooks for
+  // this referral and for the one for Microsoft find their Opportunity instead of making another.
+  await saveLink(
+    ctx.pool,
+    { opportunityId },
+    {
+      referralId: referral.id as string,
+      engagementId: (referral.engagementId as string) ?? null,
+      inboundFingerprint: inboundFingerprint(referral, ctx),
+      syncStatus: 'Pending',
+    },
   );
   if (forMicrosoft && referral.engagementId) {
     const engagementId = referral.engagementId as string;
-    await retry('create Microsoft referral', () =>
-      ctx.referrals.create(withEngagementId(forMicrosoft, engagementId) as Referral, {
-        requestId: `${opportunityId}-msft`,
-      }),
+    await retry(
+      'create Microsoft referral',
+      async () =>
+        (await existing()).forMicrosoft ??
+        ctx.referrals.create(withEngagementId(forMicrosoft, engagementId) as Referral),
     );
   }
   const referralId = referral.id as string;

@@ -46,6 +46,11 @@ export function inboundFingerprint(referral: Referral, ctx: Pick<SyncContext, 'm
   return fingerprint(mapped);
 }
 
+/** `value` when it is a Salesforce Opportunity id (key prefix 006, 15 or 18 characters). */
+function opportunityIdIn(value: unknown): string | null {
+  return typeof value === 'string' && /^006[A-Za-z0-9]{12}([A-Za-z0-9]{3})?$/.test(value) ? value : null;
+}
+
 /**
  * The referral of ours that `referral` stands beside, when it is not itself one we sync: the other
  * referral of a co-sell engagement (Microsoft's side, or the one we POSTed "for Microsoft", which
@@ -105,7 +110,7 @@ export async function syncReferralToOpportunity(
   const mapped = mapReferralToOpportunity(referral as SyncReferral, ctx.mapping);
   const print = fingerprint(mapped);
   const link = await findLinkByReferral(ctx.pool, referralId);
-  if (!link) {
+  if (!link?.opportunityId) {
     const own = await ownReferralFor(ctx, referral, eventName);
     if (own !== undefined) {
       const message = own
@@ -127,8 +132,10 @@ export async function syncReferralToOpportunity(
     return 'unchanged';
   }
 
-  // The link may be missing even though the Opportunity exists (created by the outbound direction,
-  // or a crash between the Salesforce write and the link save): the external id finds it.
+  // The link may be missing even though the Opportunity exists: a crash between the Salesforce
+  // write and the link save (the external id finds it), or a referral whose externalReferenceId
+  // names an Opportunity (created from Salesforce, by us before the link was saved or by another
+  // tool): that Opportunity is the pair, never a new one.
   const fields = [
     ...new Set([
       'Id',
@@ -140,17 +147,23 @@ export async function syncReferralToOpportunity(
       ...mappedOpportunityFields(ctx.mapping),
     ]),
   ];
-  const current = link?.opportunityId
-    ? (
-        await retry('read Opportunity', () =>
-          ctx.opportunities.readOpportunities('Id', [link.opportunityId!], fields),
-        )
-      ).get(link.opportunityId)
+  const named = link?.opportunityId ?? opportunityIdIn(referral.externalReferenceId);
+  const current = named
+    ? (await retry('read Opportunity', () => ctx.opportunities.readOpportunities('Id', [named], fields))).get(
+        named,
+      )
     : (
         await retry('read Opportunity', () =>
           ctx.opportunities.readOpportunities(REFERRAL_ID_FIELD, [referralId], fields),
         )
       ).get(referralId);
+  const pairedElsewhere = current?.[REFERRAL_ID_FIELD];
+  if (typeof pairedElsewhere === 'string' && pairedElsewhere !== '' && pairedElsewhere !== referralId) {
+    const message = `Referral ${referralId} names Opportunity ${String(current?.Id)}, which is paired with referral ${pairedElsewhere}; not synced`;
+    await recordAudit(ctx.pool, { direction: 'inbound', level: 'INFO', referralId, jobId, message });
+    log.info({ opportunityId: current?.Id, pairedReferralId: pairedElsewhere }, message);
+    return 'related';
+  }
 
   const desired: Record<string, unknown> = { ...mapped.fields };
   let accountId = (current?.AccountId as string | null | undefined) ?? link?.accountId ?? null;

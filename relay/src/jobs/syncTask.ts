@@ -14,9 +14,22 @@ export interface SyncTaskSpec<P> {
   onGiveUp?(payload: P, error: unknown): Promise<void>;
 }
 
-/** True when another attempt cannot succeed (bad data, a field the org lacks): retrying only delays the dead letter. */
+/**
+ * Errors another attempt cannot fix without someone changing data or the mapping: retrying only
+ * delays the dead letter. Auth problems are not here: once someone signs in again, the queue's
+ * next attempt succeeds.
+ */
+const PERMANENT_CODES = new Set([
+  'SF_RECORD_ERROR',
+  'SF_INVALID_FIELD',
+  'VALIDATION_FAILED',
+  'PC_VALIDATION',
+  'REQUEST_INVALID',
+  'MAPPING_INVALID',
+]);
+
 function isPermanent(error: unknown): boolean {
-  return isRelayError(error) && !error.retryable;
+  return isRelayError(error) && !error.retryable && PERMANENT_CODES.has(error.code);
 }
 
 /**
@@ -42,6 +55,17 @@ export function syncTask<P>(ctx: SyncContext, spec: SyncTaskSpec<P>): Task {
         message,
         ...subject,
       }).catch(() => undefined);
+      if (!giveUp && isRelayError(error) && error.retryAfterMs !== undefined) {
+        // The queue's backoff is counted from run_at: start it where the server asked us to wait.
+        await helpers
+          .withPgClient((client) =>
+            client.query(
+              `update graphile_worker._private_jobs set run_at = now() + make_interval(secs => $2) where id = $1`,
+              [helpers.job.id, error.retryAfterMs! / 1000],
+            ),
+          )
+          .catch(() => undefined);
+      }
       if (giveUp) {
         if (permanent && helpers.job.attempts < helpers.job.max_attempts) {
           // graphile-worker counts this attempt when the error is thrown; equal counts = dead letter.
@@ -52,10 +76,8 @@ export function syncTask<P>(ctx: SyncContext, spec: SyncTaskSpec<P>): Task {
             ]),
           );
         }
-        const key = subject.referralId
-          ? { referralId: subject.referralId }
-          : { opportunityId: subject.opportunityId };
-        await saveLink(ctx.pool, key, { syncStatus: 'Error', lastError: describeError(error) }).catch(
+        // The link shows the failure on the dashboard even when the pair was never completed.
+        await saveLink(ctx.pool, subject, { syncStatus: 'Error', lastError: describeError(error) }).catch(
           () => undefined,
         );
         await spec.onGiveUp?.(parsed, error).catch(() => undefined);

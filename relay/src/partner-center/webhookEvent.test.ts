@@ -58,6 +58,22 @@ describe('parseWebhookEvent', () => {
     assert.equal(event.resourceUri, undefined);
   });
 
+  it('rejects a ResourceUri whose referral id is not validly percent-encoded, naming ResourceUri', () => {
+    const body = Buffer.from(
+      JSON.stringify({
+        EventName: 'referral-updated',
+        ResourceUri: 'https://api.partnercenter.microsoft.com/engagements/v1/referrals/%E0%A4%A',
+        ResourceName: 'referral',
+        ResourceChangeUtcDate: '2026-11-25T08:00:00.0000000+00:00',
+      }),
+    );
+    assert.throws(
+      () => parseWebhookEvent(body),
+      (error: unknown) =>
+        error instanceof RequestError && error.status === 400 && /ResourceUri/.test(error.message),
+    );
+  });
+
   it('rejects a body that is not JSON', () => {
     assert.match(rejection(body('{"EventName": ')).message, /not valid JSON/);
   });

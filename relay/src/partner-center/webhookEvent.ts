@@ -58,7 +58,16 @@ function referralIdOf(resourceUri: string): string | undefined {
     return undefined;
   }
   const last = path.split('/').filter(Boolean).at(-1);
-  return last === undefined ? undefined : decodeURIComponent(last);
+  if (last === undefined) return undefined;
+  try {
+    return decodeURIComponent(last);
+  } catch {
+    throw new RequestError(
+      'REQUEST_INVALID',
+      400,
+      'ResourceUri: the referral id is not validly percent-encoded',
+    );
+  }
 }
 
 export function parseWebhookEvent(rawBody: Buffer): WebhookEvent {

@@ -35,6 +35,8 @@ export interface SalesforceConnection {
   apiCalls(): number;
   /** How many times the session was re-authorized after it expired. */
   refreshes(): number;
+  /** Gets a new session now (the Pub/Sub stream was refused with the current token). */
+  reauthorize(): Promise<void>;
   /** The org's usage from the last Sforce-Limit-Info header seen, if any. */
   limitInfo(): ApiUsage | undefined;
 }
@@ -133,6 +135,14 @@ export async function createSalesforceConnection(
     organizationId: userInfo.organization_id,
     apiCalls: () => calls,
     refreshes: () => refreshCount,
+    reauthorize: async () => {
+      try {
+        await connection.authorize({ grant_type: 'client_credentials' });
+        refreshCount += 1;
+      } catch (error) {
+        throw authError(error);
+      }
+    },
     limitInfo: () => lastUsage && { ...lastUsage },
   };
 }

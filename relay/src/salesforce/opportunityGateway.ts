@@ -2,6 +2,7 @@ import type { Connection } from 'jsforce';
 import type { Logger } from '../logger.ts';
 import { RelayError } from '../errors.ts';
 import type { ErrorCode } from '../errors.ts';
+import { mergeAuditTrails } from '../sync/audit.ts';
 import { createBatcher } from './batcher.ts';
 import type { BatchEntry } from './batcher.ts';
 import { chunkInList, soqlIn, soqlLiteral, soqlName } from './soql.ts';
@@ -12,7 +13,8 @@ import { chunkInList, soqlIn, soqlLiteral, soqlName } from './soql.ts';
  * scarce resource. Each caller still gets its own result or error: a bad record fails alone.
  *
  * No retries here: jsforce does not retry POST/PATCH, and the job queue retries whole jobs using
- * `RelayError.retryable` (writes are idempotent upserts keyed on the referral id).
+ * `RelayError.retryable`. Writing a job's values again is harmless: creates are upserts keyed on
+ * the referral id, updates set the same values by Id.
  */
 
 export const REFERRAL_ID_FIELD = 'Referral_Identifier__c';
@@ -389,7 +391,14 @@ export function createOpportunityGateway(options: OpportunityGatewayOptions): Op
   };
 
   // Two writes to one record inside a window become one: later values win.
-  const mergeWrites = (earlier: OpportunityWrite, later: OpportunityWrite) => ({ ...earlier, ...later });
+  const mergeWrites = (earlier: OpportunityWrite, later: OpportunityWrite): OpportunityWrite => {
+    const merged = { ...earlier, ...later };
+    // Both writers prepended a line to the trail they read: keep both lines.
+    if (typeof earlier.Audit__c === 'string' && typeof later.Audit__c === 'string') {
+      merged.Audit__c = mergeAuditTrails(later.Audit__c, earlier.Audit__c);
+    }
+    return merged;
+  };
   const writes = createBatcher<OpportunityWrite, WriteResult>({
     windowMs,
     maxWaitMs,

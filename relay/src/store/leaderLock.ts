@@ -20,7 +20,8 @@ export interface LeaderElection {
 /**
  * One leader among relay instances sharing a database, held as a session-level advisory lock on a
  * dedicated connection: the lock dies with the connection, so a crashed leader's role passes to a
- * standby within `retryMs`. Pub/Sub replay ids are per subscription, so only the leader subscribes.
+ * standby within `retryMs`, and the leader probes that connection as often, stepping down when it
+ * fails. Pub/Sub replay ids are per subscription, so only the leader subscribes.
  */
 export function createLeaderElection(options: LeaderElectionOptions): LeaderElection {
   let client: pg.Client | null = null;
@@ -39,10 +40,24 @@ export function createLeaderElection(options: LeaderElectionOptions): LeaderElec
   };
 
   const tryAcquire = async () => {
-    if (stopped || leader) return;
+    if (stopped) return;
+    if (leader) {
+      // Holding the lock means nothing if its connection is gone: probe it, and step down at once
+      // when it fails, before a standby (which will get the lock) starts a second subscriber.
+      try {
+        await client?.query('select 1');
+      } catch (error) {
+        const broken = client;
+        client = null;
+        await demote(`lock connection failed: ${(error as Error).message}`);
+        await broken?.end().catch(() => undefined);
+      }
+      return;
+    }
     try {
       if (!client) {
-        const fresh = new pg.Client({ connectionString: options.connectionString });
+        // keepAlive lets the OS notice a dead peer; the query below notices it sooner.
+        const fresh = new pg.Client({ connectionString: options.connectionString, keepAlive: true });
         fresh.on('error', (error) => {
           if (client === fresh) client = null;
           void demote(`lock connection failed: ${error.message}`);

@@ -29,7 +29,8 @@ export interface EnqueueOptions {
 /**
  * Adds a job through graphile-worker's SQL API so it joins the caller's transaction: a webhook's
  * receipt and its job, or a Pub/Sub batch's jobs and its replay id, commit together or not at all.
- * job_key_mode 'replace' coalesces a burst for one record into the one pending job.
+ * A job key makes later changes to one record join its pending job ('preserve_run_at' keeps the
+ * time coalesceRunAt chose; 'replace' moves it).
  */
 export async function enqueue(
   db: Queryable,
@@ -79,17 +80,6 @@ export async function runningJobKeys(db: Queryable, jobKeys: string[]): Promise<
     [jobKeys],
   );
   return new Set(rows.map((r) => r.key));
-}
-
-export async function coalescedRunAt(
-  db: Queryable,
-  jobKey: string,
-  lastSyncedAt: Date | null,
-  windowMs: number,
-): Promise<Date | undefined> {
-  if (windowMs <= 0) return undefined;
-  const running = (await runningJobKeys(db, [jobKey])).has(jobKey);
-  return coalesceRunAt({ lastSyncedAt, running, windowMs, now: Date.now() });
 }
 
 export interface JobSpec {
@@ -343,4 +333,52 @@ export async function startQueueRunner(options: QueueRunnerOptions): Promise<Que
       await utils.release();
     },
   };
+}
+
+/** The two sync directions: which task, which job-key prefix, and which link column names the record. */
+export const SYNC_KINDS = {
+  referral: { task: TASKS.referralChanged, keyPrefix: 'pc:', column: 'referral_id' },
+  opportunity: { task: TASKS.opportunityChanged, keyPrefix: 'sf:', column: 'opportunity_id' },
+} as const;
+
+/**
+ * Adds one coalesced sync job per record (ids must be distinct): each runs at the time
+ * coalesceRunAt gives from the record's last sync and whether its job is running now, in one
+ * statement. Returns job ids by record id.
+ */
+export async function enqueueSyncJobs(
+  db: Queryable,
+  kind: keyof typeof SYNC_KINDS,
+  jobs: Array<{ id: string; payload: unknown }>,
+  options: { maxAttempts: number; coalesceMs: number },
+): Promise<Map<string, string>> {
+  if (jobs.length === 0) return new Map();
+  const { task, keyPrefix, column } = SYNC_KINDS[kind];
+  const ids = jobs.map((j) => j.id);
+  const { rows } = await db.query<{ id: string; last_synced_at: Date | null }>(
+    `select ${column} as id, last_synced_at from cosell.links where ${column} = any($1)`,
+    [ids],
+  );
+  const lastSynced = new Map(rows.map((r) => [r.id, r.last_synced_at]));
+  const running = await runningJobKeys(
+    db,
+    ids.map((id) => keyPrefix + id),
+  );
+  const now = Date.now();
+  const added = await enqueueMany(
+    db,
+    jobs.map((j) => ({
+      task,
+      payload: j.payload,
+      jobKey: keyPrefix + j.id,
+      maxAttempts: options.maxAttempts,
+      runAt: coalesceRunAt({
+        lastSyncedAt: lastSynced.get(j.id) ?? null,
+        running: running.has(keyPrefix + j.id),
+        windowMs: options.coalesceMs,
+        now,
+      }),
+    })),
+  );
+  return new Map(ids.map((id) => [id, added.get(keyPrefix + id) ?? '']));
 }

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { coalesceRunAt, enqueueMany, runningJobKeys, TASKS } from './queue.ts';
+import { enqueueSyncJobs } from './queue.ts';
 
 export interface DeliveryKey {
   eventName: string;
@@ -52,42 +52,22 @@ export async function acceptDeliveries(
     const byReferral = new Map<string, DeliveryKey>();
     for (const d of deliveries)
       if (fresh.has(keyOf(d)) && !byReferral.has(d.referralId)) byReferral.set(d.referralId, d);
-    let jobIds = new Map<string, string>();
-    if (byReferral.size > 0) {
-      const referralIds = [...byReferral.keys()];
-      const synced = await client.query<{ referral_id: string; last_synced_at: Date | null }>(
-        'select referral_id, last_synced_at from cosell.links where referral_id = any($1)',
-        [referralIds],
-      );
-      const lastSynced = new Map(synced.rows.map((r) => [r.referral_id, r.last_synced_at]));
-      const running = await runningJobKeys(
-        client,
-        referralIds.map((id) => `pc:${id}`),
-      );
-      const now = Date.now();
-      jobIds = await enqueueMany(
-        client,
-        [...byReferral.values()].map((d) => ({
-          task: TASKS.referralChanged,
-          payload: { referralId: d.referralId, reason: 'webhook', eventName: d.eventName },
-          jobKey: `pc:${d.referralId}`,
-          maxAttempts: options.maxAttempts,
-          runAt: coalesceRunAt({
-            lastSyncedAt: lastSynced.get(d.referralId) ?? null,
-            running: running.has(`pc:${d.referralId}`),
-            windowMs: options.coalesceMs,
-            now,
-          }),
-        })),
-      );
-    }
+    const jobIds = await enqueueSyncJobs(
+      client,
+      'referral',
+      [...byReferral.values()].map((d) => ({
+        id: d.referralId,
+        payload: { referralId: d.referralId, reason: 'webhook', eventName: d.eventName },
+      })),
+      options,
+    );
     await client.query('commit');
     const claimed = new Set<string>();
     return deliveries.map((d) => {
       const key = keyOf(d);
       if (!fresh.has(key) || claimed.has(key)) return { duplicate: true };
       claimed.add(key);
-      return { duplicate: false, jobId: jobIds.get(`pc:${d.referralId}`) };
+      return { duplicate: false, jobId: jobIds.get(d.referralId) };
     });
   } catch (error) {
     await client.query('rollback').catch(() => undefined);

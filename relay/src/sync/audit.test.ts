@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatAuditLine, parseAuditLines, prependAudit } from './audit.ts';
+import { formatAuditLine, mergeAuditTrails, parseAuditLines, prependAudit } from './audit.ts';
 
 const at = new Date('2026-11-25T08:49:43.512Z');
 
@@ -45,4 +45,19 @@ describe('audit trail', () => {
     ]);
     assert.deepEqual(parseAuditLines(null), []);
   });
+});
+
+it('merging two trails written for one record at once keeps both new lines, newest first', () => {
+  const old = '2026-11-25T08:00:00Z | INFO | inbound | created';
+  const fromOutbound = `2026-11-25T09:00:01Z | INFO | outbound | Sent to Partner Center: /details/dealValue\n${old}`;
+  const fromInbound = `2026-11-25T09:00:02Z | INFO | inbound | Updated from Partner Center: Description\n${old}`;
+  assert.equal(
+    mergeAuditTrails(fromInbound, fromOutbound),
+    [
+      '2026-11-25T09:00:02Z | INFO | inbound | Updated from Partner Center: Description',
+      '2026-11-25T09:00:01Z | INFO | outbound | Sent to Partner Center: /details/dealValue',
+      old,
+    ].join('\n'),
+  );
+  assert.equal(mergeAuditTrails(fromInbound, fromOutbound, 90).split('\n').length, 1);
 });

@@ -71,3 +71,30 @@ export function parseAuditLines(text: string | null): ParsedAuditLine[] {
       };
     });
 }
+
+/**
+ * Two versions of an audit trail written for the same record at about the same time (each made by
+ * prepending a line to what its writer read): every line of both, newest first, so neither
+ * writer's line is lost. Lines start with their ISO timestamp, which sorts as text.
+ */
+export function mergeAuditTrails(
+  a: string | null,
+  b: string | null,
+  maxLength: number = AUDIT_MAX_LENGTH,
+): string {
+  const seen = new Set<string>();
+  const lines: string[] = [];
+  for (const line of [...(a ?? '').split('\n'), ...(b ?? '').split('\n')]) {
+    if (line === '' || seen.has(line)) continue;
+    seen.add(line);
+    lines.push(line);
+  }
+  lines.sort((x, y) => (x < y ? 1 : x > y ? -1 : 0));
+  let text = '';
+  for (const line of lines) {
+    const next = text === '' ? line : `${text}\n${line}`;
+    if (next.length > maxLength) break;
+    text = next;
+  }
+  return text;
+}

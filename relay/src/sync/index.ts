@@ -1,6 +1,12 @@
 /** The pure sync layer the jobs call: mapping, transforms, stage rules, diff, conflicts, audit. */
 export type { AuditDirection, AuditEntry, AuditLevel, ParsedAuditLine } from './audit.ts';
-export { AUDIT_MAX_LENGTH, formatAuditLine, parseAuditLines, prependAudit } from './audit.ts';
+export {
+  AUDIT_MAX_LENGTH,
+  formatAuditLine,
+  mergeAuditTrails,
+  parseAuditLines,
+  prependAudit,
+} from './audit.ts';
 export type { CanonicalValues } from './canonical.ts';
 export {
   canonicalFromOpportunity,
