@@ -65,6 +65,11 @@ export interface RecordStore {
   transaction<T>(work: () => T): T;
   /** Called synchronously after each committed write, once per record, in order. */
   onChange(listener: RecordChangeListener): () => void;
+  /**
+   * Called before each write is stored (a before-save trigger): field values the listener returns
+   * are set on the record being saved.
+   */
+  onBeforeSave(listener: (change: RecordChange) => SObjectRecord | void): () => void;
 }
 
 export interface RecordStoreOptions {
@@ -112,6 +117,10 @@ export function createRecordStore(options: RecordStoreOptions = {}): RecordStore
   const nextId = createIdGenerator();
   let tables = new Map<string, Map<string, SObjectRecord>>();
   const listeners = new Set<RecordChangeListener>();
+  const beforeSave = new Set<(change: RecordChange) => SObjectRecord | void>();
+  const runBeforeSave = (change: RecordChange): void => {
+    for (const listener of [...beforeSave]) Object.assign(change.after, listener(change) ?? {});
+  };
   let pendingChanges: RecordChange[] | undefined;
 
   const table = (sobject: string): Map<string, SObjectRecord> => {
@@ -353,6 +362,7 @@ export function createRecordStore(options: RecordStoreOptions = {}): RecordStore
     record.LastModifiedById = userId;
     if ('OwnerId' in record && !record.OwnerId) record.OwnerId = userId;
     derive(name, record, clean, 'insert');
+    runBeforeSave({ sobject: name, operation: 'insert', before: null, after: record, userId });
     table(name).set(record.Id as string, record);
     emit({ sobject: name, operation: 'insert', before: null, after: record, userId });
     return { ...record };
@@ -388,6 +398,7 @@ export function createRecordStore(options: RecordStoreOptions = {}): RecordStore
     after.SystemModstamp = stamp;
     after.LastModifiedById = userId;
     derive(name, after, clean, 'update');
+    runBeforeSave({ sobject: name, operation: 'update', before: { ...before }, after, userId });
     table(name).set(key!, after);
     emit({ sobject: name, operation: 'update', before: { ...before }, after, userId });
     return { ...after };
@@ -439,6 +450,12 @@ export function createRecordStore(options: RecordStoreOptions = {}): RecordStore
         pendingChanges = undefined;
         throw error;
       }
+    },
+    onBeforeSave: (listener) => {
+      beforeSave.add(listener);
+      return () => {
+        beforeSave.delete(listener);
+      };
     },
     onChange: (listener) => {
       listeners.add(listener);

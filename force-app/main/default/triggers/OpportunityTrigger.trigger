@@ -1,3 +1,3 @@
-trigger OpportunityTrigger on Opportunity(after insert, after update) {
+trigger OpportunityTrigger on Opportunity(before insert, before update, after insert, after update) {
     new OpportunityTriggerHandler(Trigger.operationType, Trigger.new, Trigger.oldMap).run();
 }

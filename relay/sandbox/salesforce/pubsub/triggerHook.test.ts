@@ -150,3 +150,33 @@ test('refuses Pub/Sub calls without a live sandbox session or for another org', 
     null,
   );
 });
+
+test('a save the rule publishes is stored as Pending, as the package trigger’s before-save half does', async (t) => {
+  const org = await sandboxOrg();
+  t.after(async () => {
+    org.disconnect();
+    await org.pubsub.close();
+  });
+  const account = org.store.insert('Account', { Name: 'Pending Co' }, org.seller.id);
+  const synced = org.store.insert(
+    'Opportunity',
+    {
+      Name: 'Pending deal',
+      AccountId: account.Id,
+      StageName: 'Qualification',
+      CloseDate: '2026-12-31',
+      Sync_with_Partner_Center__c: true,
+    },
+    org.seller.id,
+  );
+  assert.equal(synced.Referral_Sync_Status__c, 'Pending');
+  const settled = org.store.update(
+    'Opportunity',
+    synced.Id as string,
+    { Referral_Sync_Status__c: 'Synced' },
+    org.users.integrationUser.id,
+  );
+  assert.equal(settled.Referral_Sync_Status__c, 'Synced', 'the relay’s own write is not marked');
+  const unmapped = org.store.update('Opportunity', synced.Id as string, { NextStep: 'Call' }, org.seller.id);
+  assert.equal(unmapped.Referral_Sync_Status__c, 'Synced', 'an unmapped change keeps the last outcome');
+});

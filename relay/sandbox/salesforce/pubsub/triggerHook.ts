@@ -7,6 +7,9 @@ import { referralSyncPayload } from '../triggerRule.ts';
 import type { TriggerRule } from '../triggerRule.ts';
 import type { CallAuth, Principal, PubSubSandbox } from './pubsubSandbox.ts';
 
+/** Set by the trigger's before-save half on a record whose save it publishes. */
+export const SYNC_STATUS_FIELD = 'Referral_Sync_Status__c';
+
 /**
  * Wiring between the sandbox's REST half and its Pub/Sub half: what the package's Opportunity
  * trigger does in a real org (publish Referral_Sync__e after commit when the rule says so), and
@@ -14,7 +17,10 @@ import type { CallAuth, Principal, PubSubSandbox } from './pubsubSandbox.ts';
  */
 
 export interface TriggerHookOptions {
-  store: { onChange(listener: (change: RecordChange) => void): () => void };
+  store: {
+    onChange(listener: (change: RecordChange) => void): () => void;
+    onBeforeSave(listener: (change: RecordChange) => Record<string, unknown> | void): () => void;
+  };
   rule: TriggerRule;
   pubsub: Pick<PubSubSandbox, 'publish'>;
   logger?: Logger;
@@ -24,7 +30,11 @@ export interface TriggerHookOptions {
 export function connectTriggerRule(options: TriggerHookOptions): () => void {
   const logger = (options.logger ?? silentLogger()).child({ module: 'sandbox.trigger' });
   const topic = `/event/${options.rule.describe().eventName}`;
-  return options.store.onChange((change) => {
+  // The before-save half of the trigger: a save that will be published shows Pending at once.
+  const stopBefore = options.store.onBeforeSave((change) =>
+    options.rule.decide(change).publish ? { [SYNC_STATUS_FIELD]: 'Pending' } : undefined,
+  );
+  const stopAfter = options.store.onChange((change) => {
     const decision = options.rule.decide(change);
     if (!decision.publish) return;
     try {
@@ -44,6 +54,10 @@ export function connectTriggerRule(options: TriggerHookOptions): () => void {
       );
     }
   });
+  return () => {
+    stopBefore();
+    stopAfter();
+  };
 }
 
 /**
