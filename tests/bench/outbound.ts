@@ -14,7 +14,8 @@
  *    relay is idle. The relay's calls are the sandbox's counted calls minus the seller's own
  *    (cross-checked with the relay's own count). Two seller styles: a bulk edit (sObject
  *    Collections, 200 records a call — list-view mass edit, Data Loader) and one-record PATCHes
- *    10 at a time (many sellers / a UI). The target is judged on both.
+ *    10 at a time (many sellers / a UI), a sustained stream rather than a burst. Each row prints
+ *    the ≤ 15 target with its own verdict.
  *
  * Options: --samples=200 --interval=100 --latency=50 --burst=1000 --env KEY=VALUE (exploration).
  */
@@ -275,7 +276,9 @@ async function main(): Promise<void> {
 
     const worst = Math.max(bulk.per1000, single.per1000);
     const burstRow = (b: BurstResult): Row => [
-      `  ${b.style === 'bulk' ? 'bulk edit (200/call)' : `one-record PATCHes ×${SINGLE_EDIT_CONCURRENCY}`}`,
+      b.style === 'bulk'
+        ? 'SF API calls / 1,000 edits in a burst (mass edit, 200 per save)'
+        : `SF API calls / 1,000 edits as a stream (single saves ×${SINGLE_EDIT_CONCURRENCY})`,
       `${b.per1000} calls (${b.relayCalls} for ${b.edits}; relay's own count ${b.relayCallsSelfCounted})`,
       '<= 15',
       verdict(b.per1000 <= 15),
@@ -284,7 +287,6 @@ async function main(): Promise<void> {
       ['latency p50', `${latency.p50} ms`, '< 300 ms', verdict(latency.p50 < 300)],
       ['latency p99', `${latency.p99} ms`, '< 1000 ms', verdict(latency.p99 < 1000)],
       ['  min / mean / max', `${latency.min} / ${latency.mean} / ${latency.max} ms`, '', ''],
-      ['SF API calls per 1,000 edits', `${worst}`, '<= 15', verdict(worst <= 15)],
       burstRow(bulk),
       burstRow(single),
     ];
