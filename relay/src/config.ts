@@ -48,7 +48,9 @@ const schema = z.object({
   RECONCILE_CRON: z.string().min(9).default('*/5 * * * *'),
   RECONCILE_OVERLAP_SECONDS: int(0, 86400).default(120),
   SHUTDOWN_TIMEOUT_MS: int(1000, 120000).default(25000),
-  WORKER_STALE_SECONDS: int(5, 3600).default(15),
+  // Long enough that a live instance stalled by a database hiccup keeps its jobs; a killed one on the
+  // same host is recognised at once by its dead pid, elsewhere after this long.
+  WORKER_STALE_SECONDS: int(5, 3600).default(30),
 
   PC_REFERRALS_BASE_URL: url.default('https://api.partner.microsoft.com'),
   PC_WEBHOOK_API_BASE_URL: url.default('https://api.partnercenter.microsoft.com'),
