@@ -3,6 +3,7 @@ import { describeError, isRelayError, RelayError } from '../errors.ts';
 import type { Referral } from '../partner-center/referral.ts';
 import { REFERRAL_ID_FIELD } from '../salesforce/opportunityGateway.ts';
 import { recordAudit } from '../store/audit.ts';
+import { withNamedLock } from '../store/namedLock.ts';
 import { findLinkByEngagement, findLinkByOpportunity, findLinkByReferral, saveLink } from '../store/links.ts';
 import {
   canonicalFromReferral,
@@ -169,8 +170,13 @@ export async function syncReferralToOpportunity(
   let accountId = (current?.AccountId as string | null | undefined) ?? link?.accountId ?? null;
   if (!accountId && mapped.customer?.name) {
     const customer = mapped.customer;
+    // Another instance may be matching the same customer right now: one at a time, so the
+    // second finds the Account the first created.
+    const customerKey = `account:${(customer.name as string).toLowerCase()}|${customer.postalCode ?? ''}`;
     accountId = await retry('match Account', () =>
-      ctx.opportunities.findOrCreateAccount({ ...customer, name: customer.name as string }),
+      withNamedLock(ctx.pool, customerKey, () =>
+        ctx.opportunities.findOrCreateAccount({ ...customer, name: customer.name as string }),
+      ),
     );
     desired.AccountId = accountId;
   }
