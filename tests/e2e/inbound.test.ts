@@ -151,6 +151,30 @@ describe('inbound sync: Partner Center referral → Salesforce Opportunity', () 
     assert.equal(fabrikams.length, 2, 'no duplicate Account for the returning customer');
   });
 
+  it('pairs a referral whose externalReferenceId names an existing Opportunity with it, creating none', async () => {
+    const seller = sf().users.byUsername('seller@cosell-sync.sandbox');
+    assert.ok(seller);
+    const account = sf().store.insert('Account', { Name: 'Adatum', BillingPostalCode: '10115' }, seller.id);
+    const existing = sf().store.insert(
+      'Opportunity',
+      {
+        Name: 'Adatum expansion',
+        AccountId: account.Id,
+        StageName: 'Qualification',
+        CloseDate: '2026-12-31',
+      },
+      seller.id,
+    );
+    const opportunitiesBefore = sf().store.all('Opportunity').length;
+    const referral = pc().referrals.createAsMicrosoft(
+      sampleReferral({ name: 'Adatum expansion', externalReferenceId: existing.Id }),
+    );
+    const paired = await waitFor(() => opportunityOf(referral.id as string)[0], { message: 'the pairing' });
+    assert.equal(paired.Id, existing.Id);
+    assert.equal(paired.AccountId, account.Id, 'the Opportunity keeps its Account');
+    assert.equal(sf().store.all('Opportunity').length, opportunitiesBefore, 'no Opportunity was created');
+  });
+
   it('writes only the fields that differ when a referral changes', async () => {
     const referral = pc().referrals.createAsMicrosoft(sampleReferral({ name: 'Northwind upgrade' }));
     const id = referral.id as string;

@@ -82,6 +82,38 @@ describe('outbound: a seller turning on Sync', () => {
     assert.equal(posts.length, 1, 'one POST');
   });
 
+  test('adopts a referral an earlier, unanswered create already made instead of POSTing a second', async () => {
+    const opportunityId = await seller.createOpportunity();
+    // As if a POST reached Partner Center but its answer was lost: the referral exists, nothing knows it.
+    const orphan = referrals().createAsPartner(
+      sampleReferral({
+        name: 'Fabrikam data platform',
+        type: 'Independent',
+        externalReferenceId: opportunityId,
+      }),
+    );
+    const before = referralWrites(system.sandboxes).length;
+
+    await seller.update(opportunityId, { Sync_with_Partner_Center__c: true });
+
+    assert.equal(
+      await syncedReferralOf(opportunityId),
+      orphan.id,
+      'the Opportunity is paired with the existing referral',
+    );
+    await settled();
+    const posts = referralWrites(system.sandboxes)
+      .slice(before)
+      .filter((w) => w.route.startsWith('POST'));
+    assert.equal(posts.length, 0, 'no second referral was created');
+    assert.equal(
+      referrals()
+        .list()
+        .filter((r) => sameId(r.externalReferenceId, opportunityId)).length,
+      1,
+    );
+  });
+
   test('with "How can Microsoft help?" set, runs the co-sell flow: two POSTs joined by engagementId, the second to msft', async () => {
     const opportunityId = await seller.createOpportunity({
       How_can_Microsoft_help__c: 'ProofOfConceptOrDemo',
