@@ -29,7 +29,8 @@ describe('quick start: npm start, then npm run demo', () => {
     const env = {
       ...process.env,
       PORT: String(port),
-      SANDBOX_PORT_BASE: String(20000 + Math.floor(Math.random() * 20000)),
+      // Below the ephemeral range (32768+) that port-0 listeners in other test files draw from.
+      SANDBOX_PORT_BASE: String(20000 + Math.floor(Math.random() * 12000)),
       EMBEDDED_PG_DIR: `${files.dir}/postgres`,
       EMBEDDED_PG_PORT: String(await freePort()),
       LOG_LEVEL: 'warn',
