@@ -3,7 +3,8 @@ import { spawn } from 'node:child_process';
 import { chmodSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { ROOT } from '../support/relayHarness.ts';
-import { freePort, NODE, tempDir } from '../support/relayProcess.ts';
+import { freePort } from '../support/ports.ts';
+import { NODE, tempDir } from '../support/relayProcess.ts';
 import { waitFor } from '../support/waitFor.ts';
 
 /**

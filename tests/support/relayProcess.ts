@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../relay/src/config.ts';
@@ -12,6 +11,7 @@ import { HANDLED_EVENTS } from '../../relay/src/partner-center/webhookEvent.ts';
 import pg from 'pg';
 import { SANDBOX_RELAY_CLIENT, SANDBOX_TENANT_ID, startSandboxes } from '../../relay/sandbox/index.ts';
 import type { Sandboxes } from '../../relay/sandbox/index.ts';
+import { freePort } from './ports.ts';
 import { createTestDatabase } from './postgres.ts';
 import { FORCE_APP, ROOT } from './relayHarness.ts';
 import { waitFor } from './waitFor.ts';
@@ -27,14 +27,6 @@ import { waitFor } from './waitFor.ts';
 export const NODE = path.join(ROOT, 'node_modules/.bin/node');
 export const TOKEN_CACHE_KEY = 'b'.repeat(64);
 export const ADMIN_TOKEN = 'child-relay-admin-token';
-
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** Temp files for the PEM settings; removed by `dispose`. */
 export function tempDir(label: string): {
