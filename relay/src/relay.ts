@@ -26,6 +26,7 @@ import { loadCheckpoint, loadCheckpointInfo, saveCheckpoint } from './store/chec
 import { openDatabase } from './store/database.ts';
 import type { Database } from './store/database.ts';
 import { createLeaderElection } from './store/leaderLock.ts';
+import { createNamedLocks } from './store/namedLock.ts';
 import type { LeaderElection } from './store/leaderLock.ts';
 import { countLinksByStatus, listLinks } from './store/links.ts';
 import {
@@ -149,8 +150,10 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
     );
 
   const retry = options.retry ?? { ...DEFAULT_RETRY_POLICY, retries: config.JOB_RETRIES_IN_PLACE };
+  const locks = createNamedLocks(database.connectionString);
   const ctx: SyncContext = {
     pool,
+    locks,
     referrals,
     opportunities: salesforce.gateway,
     mapping,
@@ -514,6 +517,7 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
       await salesforce.gateway.flush().catch(() => undefined);
       server.closeIdleConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await locks.close();
       await database.close();
       logger.info('stopped');
     })();

@@ -135,7 +135,11 @@ export async function syncOpportunityToReferral(
     });
   };
 
-  if (!referralId) return createReferral(ctx, record, link, print, canonical, audit, log, retry);
+  if (!referralId) {
+    const created = await createReferral(ctx, record, link, print, canonical, audit, log, retry);
+    // Another job paired the Opportunity while this one waited: send this job's values as an update.
+    return created === 'paired' ? syncOpportunityToReferral(ctx, opportunityId, jobId) : created;
+  }
 
   let referral = await retry('GET referral', () => ctx.referrals.get(referralId));
   if (isTerminal(referral)) {
@@ -244,7 +248,7 @@ async function createReferral(
   ) => Promise<void>,
   log: SyncContext['logger'],
   retry: <T>(what: string, op: () => Promise<T>) => Promise<T>,
-): Promise<OutboundOutcome> {
+): Promise<OutboundOutcome | 'paired'> {
   const opportunityId = record.Id as string;
   const view = viewOf(record);
   if (record.How_can_Microsoft_help__c) {
@@ -270,35 +274,42 @@ async function createReferral(
   // A POST that timed out may still have created the referral. Before every POST, look for what
   // already exists for this Opportunity, so a retry adopts it rather than making a second one.
   const existing = () => findCreatedReferrals(ctx, opportunityId);
-  let referral =
-    (await retry('look up referral', existing)).main ??
-    (await retry(
-      'create referral',
-      async () => (await existing()).main ?? ctx.referrals.create(first as Referral),
-    ));
-  // Record the pair at once, with the referral's state as synced: from here on the webhooks for
-  // this referral and for the one for Microsoft find their Opportunity instead of making another.
-  await saveLink(
-    ctx.pool,
-    { opportunityId },
-    {
-      referralId: referral.id as string,
-      engagementId: (referral.engagementId as string) ?? null,
-      inboundFingerprint: inboundFingerprint(referral, ctx),
-      syncStatus: 'Pending',
-    },
-  );
-  if (forMicrosoft && referral.engagementId) {
-    const engagementId = referral.engagementId as string;
-    await retry(
-      'create Microsoft referral',
-      async () =>
-        (await existing()).forMicrosoft ??
-        ctx.referrals.create(withEngagementId(forMicrosoft, engagementId) as Referral),
+  // Two jobs for one Opportunity can overlap (a change arriving while the create is slow), and
+  // relay instances share the work: creates for one Opportunity take turns, and each looks again.
+  const made = await ctx.locks.run(`create:${opportunityId}`, async () => {
+    if ((await findLinkByOpportunity(ctx.pool, opportunityId))?.referralId) return null;
+    const created =
+      (await retry('look up referral', existing)).main ??
+      (await retry(
+        'create referral',
+        async () => (await existing()).main ?? ctx.referrals.create(first as Referral),
+      ));
+    // Record the pair at once, with the referral's state as synced: from here on the webhooks for
+    // this referral and for the one for Microsoft find their Opportunity instead of making another.
+    await saveLink(
+      ctx.pool,
+      { opportunityId },
+      {
+        referralId: created.id as string,
+        engagementId: (created.engagementId as string) ?? null,
+        inboundFingerprint: inboundFingerprint(created, ctx),
+        syncStatus: 'Pending',
+      },
     );
-  }
-  const referralId = referral.id as string;
-  referral = await retry('GET referral', () => ctx.referrals.get(referralId)).catch(() => referral);
+    if (forMicrosoft && created.engagementId) {
+      const engagementId = created.engagementId as string;
+      await retry(
+        'create Microsoft referral',
+        async () =>
+          (await existing()).forMicrosoft ??
+          ctx.referrals.create(withEngagementId(forMicrosoft, engagementId) as Referral),
+      );
+    }
+    return created;
+  });
+  if (!made) return 'paired';
+  const referralId = made.id as string;
+  const referral = await retry('GET referral', () => ctx.referrals.get(referralId)).catch(() => made);
   // Save the pair, and the referral's state as synced, before writing back: a crash after this
   // cannot lead to a second referral, and the webhook for our own POST finds nothing new.
   await saveLink(

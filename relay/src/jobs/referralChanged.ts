@@ -3,7 +3,6 @@ import { describeError, isRelayError, RelayError } from '../errors.ts';
 import type { Referral } from '../partner-center/referral.ts';
 import { REFERRAL_ID_FIELD } from '../salesforce/opportunityGateway.ts';
 import { recordAudit } from '../store/audit.ts';
-import { withNamedLock } from '../store/namedLock.ts';
 import { findLinkByEngagement, findLinkByOpportunity, findLinkByReferral, saveLink } from '../store/links.ts';
 import {
   canonicalFromReferral,
@@ -174,7 +173,7 @@ export async function syncReferralToOpportunity(
     // second finds the Account the first created.
     const customerKey = `account:${(customer.name as string).toLowerCase()}|${customer.postalCode ?? ''}`;
     accountId = await retry('match Account', () =>
-      withNamedLock(ctx.pool, customerKey, () =>
+      ctx.locks.run(customerKey, () =>
         ctx.opportunities.findOrCreateAccount({ ...customer, name: customer.name as string }),
       ),
     );

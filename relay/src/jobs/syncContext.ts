@@ -2,12 +2,15 @@ import type pg from 'pg';
 import type { Logger } from '../logger.ts';
 import type { ReferralsClient } from '../partner-center/referralsClient.ts';
 import type { OpportunityGateway } from '../salesforce/opportunityGateway.ts';
+import type { NamedLocks } from '../store/namedLock.ts';
 import type { Mapping } from '../sync/index.ts';
 import type { RetryPolicy } from './retry.ts';
 
 /** What every sync job needs; built once in main.ts (or a test) and shared by the task handlers. */
 export interface SyncContext {
   pool: pg.Pool;
+  /** Cross-instance mutual exclusion for work that must not run twice at once. */
+  locks: NamedLocks;
   referrals: ReferralsClient;
   opportunities: OpportunityGateway;
   mapping: Mapping;

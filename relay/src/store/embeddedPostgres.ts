@@ -55,14 +55,15 @@ async function assertReachableByPostgresUser(dataDir: string): Promise<void> {
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<RunningCluster> {
   await mkdir(path.dirname(options.dataDir), { recursive: true });
   await assertReachableByPostgresUser(options.dataDir);
-  // The password only guards a loopback-only server; keep one per data folder so a restarted
-  // relay can reach the cluster it initialised earlier.
-  const passwordFile = `${options.dataDir}.password`;
+  // The password only guards a loopback-only server. A persistent cluster keeps it beside its data
+  // folder so a restarted relay can reach the cluster it initialised; a throwaway one needs no file.
   let password: string;
-  if (existsSync(passwordFile)) password = (await readFile(passwordFile, 'utf8')).trim();
+  const passwordFile = `${options.dataDir}.password`;
+  if (options.persistent && existsSync(passwordFile))
+    password = (await readFile(passwordFile, 'utf8')).trim();
   else {
     password = crypto.randomUUID();
-    await writeFile(passwordFile, password, { mode: 0o600 });
+    if (options.persistent) await writeFile(passwordFile, password, { mode: 0o600 });
   }
   const log = options.logger;
   const pg = new EmbeddedPostgres({

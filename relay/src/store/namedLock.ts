@@ -1,22 +1,44 @@
-import type pg from 'pg';
+import pg from 'pg';
+
+export interface NamedLocks {
+  /**
+   * Runs `work` while holding a session-level advisory lock on `name`, so relay instances sharing
+   * the database do it one at a time (creating one Opportunity's referral, matching-or-creating
+   * one customer's Account). There is no surrounding transaction: what `work` writes through the
+   * main pool is visible to other jobs at once.
+   */
+  run<T>(name: string, work: () => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
 
 /**
- * Runs `work` while holding a transaction-scoped advisory lock on `name`, so relay instances
- * sharing the database do it one at a time (matching-or-creating one customer's Account, say).
- * The lock holds a pool connection for the duration: keep `work` short.
+ * Advisory locks on their own small pool. A holder keeps its connection while `work` calls
+ * Partner Center or Salesforce, and `work` itself needs the main pool (links, the token cache):
+ * were holders to take main-pool connections, enough of them would leave none for the work they
+ * wait on. A crashed process's locks die with its connections.
  */
-export async function withNamedLock<T>(pool: pg.Pool, name: string, work: () => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query('begin');
-    await client.query('select pg_advisory_xact_lock(hashtextextended($1, 0))', [name]);
-    const result = await work();
-    await client.query('commit');
-    return result;
-  } catch (error) {
-    await client.query('rollback').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+export function createNamedLocks(connectionString: string, size = 10): NamedLocks {
+  const pool = new pg.Pool({ connectionString, max: size });
+  pool.on('error', () => undefined);
+  return {
+    async run(name, work) {
+      const client = await pool.connect();
+      let locked = false;
+      try {
+        await client.query('select pg_advisory_lock(hashtextextended($1, 0))', [name]);
+        locked = true;
+        return await work();
+      } finally {
+        const unlocked = locked
+          ? await client
+              .query('select pg_advisory_unlock(hashtextextended($1, 0))', [name])
+              .then(() => true)
+              .catch(() => false)
+          : true;
+        // A connection whose unlock failed may still hold the lock: close it rather than reuse it.
+        client.release(unlocked ? undefined : true);
+      }
+    },
+    close: () => pool.end(),
+  };
 }

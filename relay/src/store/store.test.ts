@@ -9,7 +9,7 @@ import { createTokenCacheStore } from './tokenCache.ts';
 import { acceptDelivery } from './webhookReceipts.ts';
 import { installQueueSchema, countJobs } from './queue.ts';
 import { loadCheckpoint, saveCheckpoint } from './checkpoints.ts';
-import { withNamedLock } from './namedLock.ts';
+import { createNamedLocks } from './namedLock.ts';
 
 async function freshPool() {
   const pool = new pg.Pool({ connectionString: await createTestDatabase('store') });
@@ -92,41 +92,33 @@ test('replay ids round-trip as raw bytes', async () => {
   }
 });
 
-test('work under the same named lock runs one at a time, even from separate pools', async () => {
+test('work under the same named lock runs one at a time, even from separate instances', async () => {
   const url = await createTestDatabase('lock');
-  const a = new pg.Pool({ connectionString: url });
-  const b = new pg.Pool({ connectionString: url });
+  const a = createNamedLocks(url, 2);
+  const b = createNamedLocks(url, 2);
   try {
     const events: string[] = [];
-    const slow = (label: string) => async () => {
-      events.push(`${label} start`);
+    const slow = (label: string, log: string[]) => async () => {
+      log.push(`${label} start`);
       await new Promise((resolve) => setTimeout(resolve, 100));
-      events.push(`${label} end`);
+      log.push(`${label} end`);
     };
     await Promise.all([
-      withNamedLock(a, 'account:contoso|98052', slow('a')),
-      withNamedLock(b, 'account:contoso|98052', slow('b')),
+      a.run('account:contoso|98052', slow('a', events)),
+      b.run('account:contoso|98052', slow('b', events)),
     ]);
     assert.deepEqual(
       events.map((e) => e.split(' ')[1]),
       ['start', 'end', 'start', 'end'],
     );
     const other: string[] = [];
-    const mark = (label: string) => async () => {
-      other.push(`${label} start`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      other.push(`${label} end`);
-    };
-    await Promise.all([
-      withNamedLock(a, 'account:one|1', mark('a')),
-      withNamedLock(b, 'account:two|2', mark('b')),
-    ]);
+    await Promise.all([a.run('account:one|1', slow('a', other)), b.run('account:two|2', slow('b', other))]);
     assert.deepEqual(
       other.slice(0, 2).map((e) => e.split(' ')[1]),
       ['start', 'start'],
       'different names do not wait',
     );
   } finally {
-    await Promise.all([a.end(), b.end()]);
+    await Promise.all([a.close(), b.close()]);
   }
 });
