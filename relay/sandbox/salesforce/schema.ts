@@ -120,26 +120,24 @@ function readOnly(spec: FieldSpec): FieldDefinition {
 }
 
 /** Fields every object carries; maintained by the store, never writable. */
+/** A lookup (reference) field: an 18-character id of `referenceTo`, queried through `relationshipName`. */
+function lookup(
+  name: string,
+  referenceTo: string,
+  relationshipName: string,
+  extra: Partial<FieldSpec> = {},
+): FieldSpec {
+  return { name, type: 'reference', length: 18, referenceTo, relationshipName, ...extra };
+}
+
 function auditFields(): FieldDefinition[] {
   return [
     field({ name: 'Id', type: 'id', length: 18, externalId: true, unique: true, caseSensitive: true }),
     readOnly({ name: 'CreatedDate', type: 'datetime' }),
     readOnly({ name: 'LastModifiedDate', type: 'datetime' }),
     readOnly({ name: 'SystemModstamp', type: 'datetime' }),
-    readOnly({
-      name: 'CreatedById',
-      type: 'reference',
-      length: 18,
-      referenceTo: 'User',
-      relationshipName: 'CreatedBy',
-    }),
-    readOnly({
-      name: 'LastModifiedById',
-      type: 'reference',
-      length: 18,
-      referenceTo: 'User',
-      relationshipName: 'LastModifiedBy',
-    }),
+    readOnly(lookup('CreatedById', 'User', 'CreatedBy')),
+    readOnly(lookup('LastModifiedById', 'User', 'LastModifiedBy')),
   ];
 }
 
@@ -151,20 +149,8 @@ function standardObjects(): ObjectDefinition[] {
     fields: [
       ...auditFields(),
       field({ name: 'Name', type: 'string', length: 120, required: true }),
-      field({
-        name: 'AccountId',
-        type: 'reference',
-        length: 18,
-        referenceTo: 'Account',
-        relationshipName: 'Account',
-      }),
-      field({
-        name: 'OwnerId',
-        type: 'reference',
-        length: 18,
-        referenceTo: 'User',
-        relationshipName: 'Owner',
-      }),
+      field(lookup('AccountId', 'Account', 'Account')),
+      field(lookup('OwnerId', 'User', 'Owner')),
       field({ name: 'Amount', type: 'currency' }),
       field({ name: 'CloseDate', type: 'date', required: true }),
       field({
@@ -214,13 +200,7 @@ function standardObjects(): ObjectDefinition[] {
     fields: [
       ...auditFields(),
       field({ name: 'Name', type: 'string', length: 255, required: true }),
-      field({
-        name: 'OwnerId',
-        type: 'reference',
-        length: 18,
-        referenceTo: 'User',
-        relationshipName: 'Owner',
-      }),
+      field(lookup('OwnerId', 'User', 'Owner')),
       field({ name: 'BillingStreet', type: 'textarea', length: 255 }),
       field({ name: 'BillingCity', type: 'string', length: 40 }),
       field({ name: 'BillingState', type: 'string', length: 80 }),
@@ -241,20 +221,8 @@ function standardObjects(): ObjectDefinition[] {
       field({ name: 'Email', type: 'email', length: 80 }),
       field({ name: 'Phone', type: 'phone', length: 40 }),
       field({ name: 'Title', type: 'string', length: 128 }),
-      field({
-        name: 'AccountId',
-        type: 'reference',
-        length: 18,
-        referenceTo: 'Account',
-        relationshipName: 'Account',
-      }),
-      field({
-        name: 'OwnerId',
-        type: 'reference',
-        length: 18,
-        referenceTo: 'User',
-        relationshipName: 'Owner',
-      }),
+      field(lookup('AccountId', 'Account', 'Account')),
+      field(lookup('OwnerId', 'User', 'Owner')),
     ],
   };
   const contactRole: ObjectDefinition = {
@@ -263,23 +231,8 @@ function standardObjects(): ObjectDefinition[] {
     keyPrefix: KEY_PREFIXES.OpportunityContactRole,
     fields: [
       ...auditFields(),
-      field({
-        name: 'OpportunityId',
-        type: 'reference',
-        length: 18,
-        referenceTo: 'Opportunity',
-        relationshipName: 'Opportunity',
-        required: true,
-        updateable: false,
-      }),
-      field({
-        name: 'ContactId',
-        type: 'reference',
-        length: 18,
-        referenceTo: 'Contact',
-        relationshipName: 'Contact',
-        required: true,
-      }),
+      field(lookup('OpportunityId', 'Opportunity', 'Opportunity', { required: true, updateable: false })),
+      field(lookup('ContactId', 'Contact', 'Contact', { required: true })),
       field({
         name: 'Role',
         type: 'picklist',

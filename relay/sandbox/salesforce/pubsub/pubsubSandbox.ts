@@ -177,6 +177,16 @@ export async function createPubSubSandbox(options: PubSubSandboxOptions): Promis
     });
   }
 
+  /** What the platform answers a call with a bad token: UNAUTHENTICATED plus the auth error-code trailer. */
+  function unauthenticated(rpcId: string): grpc.ServerErrorResponse {
+    return statusError(
+      grpc.status.UNAUTHENTICATED,
+      PUBSUB_ERROR_CODES.authError,
+      'Invalid or expired access token',
+      rpcId,
+    );
+  }
+
   function storeEvent(topic: Topic, event: ProducerEvent): PublishedEvent {
     const stored = topic.log.append(event);
     counters.eventsPublished += 1;
@@ -194,14 +204,7 @@ export async function createPubSubSandbox(options: PubSubSandboxOptions): Promis
         if (latencyMs > 0) await delay(latencyMs);
         const principal = authenticateCall(call.metadata);
         if (!principal) {
-          callback(
-            statusError(
-              grpc.status.UNAUTHENTICATED,
-              PUBSUB_ERROR_CODES.authError,
-              'Invalid or expired access token',
-              rpcId,
-            ),
-          );
+          callback(unauthenticated(rpcId));
           return;
         }
         try {
@@ -253,15 +256,7 @@ export async function createPubSubSandbox(options: PubSubSandboxOptions): Promis
     counters.subscribeCalls += 1;
     const principal = authenticateCall(call.metadata);
     if (!principal) {
-      call.emit(
-        'error',
-        statusError(
-          grpc.status.UNAUTHENTICATED,
-          PUBSUB_ERROR_CODES.authError,
-          'Invalid or expired access token',
-          rpcId,
-        ),
-      );
+      call.emit('error', unauthenticated(rpcId));
       return;
     }
     openCalls.add(call);
@@ -434,15 +429,7 @@ export async function createPubSubSandbox(options: PubSubSandboxOptions): Promis
     const rpcId = randomUUID();
     const principal = authenticateCall(call.metadata);
     if (!principal) {
-      call.emit(
-        'error',
-        statusError(
-          grpc.status.UNAUTHENTICATED,
-          PUBSUB_ERROR_CODES.authError,
-          'Invalid or expired access token',
-          rpcId,
-        ),
-      );
+      call.emit('error', unauthenticated(rpcId));
       return;
     }
     let topicName: string | null = null;
