@@ -44,7 +44,12 @@ import { createTokenCacheStore } from './store/tokenCache.ts';
 import { createDeliveryIntake, pruneReceipts } from './store/webhookReceipts.ts';
 import { opportunityChangedTask } from './jobs/opportunityChanged.ts';
 import { referralChangedTask } from './jobs/referralChanged.ts';
-import { OPPORTUNITY_WATERMARK, reconcileTask, REFERRAL_WATERMARK } from './jobs/reconcile.ts';
+import {
+  enqueueReferralSyncs,
+  OPPORTUNITY_WATERMARK,
+  reconcileTask,
+  REFERRAL_WATERMARK,
+} from './jobs/reconcile.ts';
 import type { ReconcileDeps } from './jobs/reconcile.ts';
 import { DEFAULT_RETRY_POLICY } from './jobs/retry.ts';
 import type { RetryPolicy } from './jobs/retry.ts';
@@ -420,24 +425,13 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
         { jobKey: 'reconcile', maxAttempts: config.JOB_MAX_ATTEMPTS },
       );
     },
-    async backfill(onProgress) {
-      let count = 0;
-      for await (const referral of referrals.list({ orderBy: 'updatedDateTime asc' })) {
-        if (!referral.id) continue;
-        await enqueue(
-          pool,
-          TASKS.referralChanged,
-          { referralId: referral.id, reason: 'backfill' },
-          {
-            jobKey: `pc:${referral.id}`,
-            maxAttempts: config.JOB_MAX_ATTEMPTS,
-            keyMode: 'preserve_run_at',
-          },
-        );
-        onProgress?.(++count);
-      }
-      return count;
-    },
+    backfill: (onProgress) =>
+      enqueueReferralSyncs(
+        { pool, referrals, maxAttempts: config.JOB_MAX_ATTEMPTS },
+        null,
+        'backfill',
+        onProgress,
+      ),
   };
 
   metrics.gauge('cosell_pubsub_lag_ms', 'Receipt time minus CreatedDate of the last Pub/Sub event', () => [

@@ -35,6 +35,33 @@ const readWatermark = async (pool: pg.Pool, name: string) => {
  * updated, and each synced Opportunity modified, since the last run (minus an overlap for clock
  * skew). The sync jobs are idempotent, so anything already in sync costs one comparison.
  */
+/**
+ * Enqueues a sync for every referral Partner Center lists as updated at or after `since` (every
+ * referral when null), oldest first; returns how many. Backfill and reconcile share it.
+ */
+export async function enqueueReferralSyncs(
+  deps: Pick<ReconcileDeps, 'pool' | 'referrals' | 'maxAttempts'>,
+  since: Date | null,
+  reason: 'backfill' | 'reconcile',
+  onProgress?: (count: number) => void,
+): Promise<number> {
+  let count = 0;
+  for await (const referral of deps.referrals.list({
+    filter: since ? `updatedDateTime ge ${since.toISOString()}` : undefined,
+    orderBy: 'updatedDateTime asc',
+  })) {
+    if (!referral.id) continue;
+    await enqueue(
+      deps.pool,
+      TASKS.referralChanged,
+      { referralId: referral.id, reason },
+      { jobKey: `pc:${referral.id}`, maxAttempts: deps.maxAttempts, keyMode: 'preserve_run_at' },
+    );
+    onProgress?.(++count);
+  }
+  return count;
+}
+
 export async function reconcile(
   deps: ReconcileDeps,
   options: { full?: boolean } = {},
@@ -43,20 +70,7 @@ export async function reconcile(
   const overlap = deps.overlapSeconds * 1000;
   const referralSince = options.full ? null : await readWatermark(deps.pool, REFERRAL_WATERMARK);
   const from = referralSince ? new Date(referralSince.getTime() - overlap) : null;
-  let referrals = 0;
-  for await (const referral of deps.referrals.list({
-    filter: from ? `updatedDateTime ge ${from.toISOString()}` : undefined,
-    orderBy: 'updatedDateTime asc',
-  })) {
-    if (!referral.id) continue;
-    await enqueue(
-      deps.pool,
-      TASKS.referralChanged,
-      { referralId: referral.id, reason: options.full ? 'backfill' : 'reconcile' },
-      { jobKey: `pc:${referral.id}`, maxAttempts: deps.maxAttempts, keyMode: 'preserve_run_at' },
-    );
-    referrals++;
-  }
+  const referrals = await enqueueReferralSyncs(deps, from, options.full ? 'backfill' : 'reconcile');
   const opportunitySince = options.full ? null : await readWatermark(deps.pool, OPPORTUNITY_WATERMARK);
   const ids = await deps.listChangedOpportunities(
     opportunitySince ? new Date(opportunitySince.getTime() - overlap) : null,
