@@ -1,8 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { createTriggerRule, readMappedFields } from '../../relay/sandbox/salesforce/triggerRule.ts';
+import {
+  AUDIT_ENTRY_FIELD,
+  AUDIT_FIELD,
+  createTriggerRule,
+  readMappedFields,
+  SNAPSHOT_FIELDS,
+  WRITE_COUNT_FIELD,
+} from '../../relay/sandbox/salesforce/triggerRule.ts';
 import { loadEventSchema } from '../../relay/sandbox/salesforce/pubsub/eventSchema.ts';
 
 /**
@@ -88,4 +95,41 @@ test('both sides skip the integration user and honour the admin bypass', () => {
   );
   assert.match(ruleClass, /runningUserIsIntegrationUser/);
   assert.match(ruleClass, /bypass/);
+});
+
+test('both sides put the same fields in the event snapshot', () => {
+  const block = /SNAPSHOT_FIELDS\s*=\s*new\s+List<String>\s*\{([^}]*)\}/.exec(serviceClass)?.[1] ?? '';
+  const apexFields = [...block.matchAll(/'([^']+)'/g)].map((m) => m[1]).sort();
+  assert.ok(apexFields.length > 0, 'ReferralSyncService declares SNAPSHOT_FIELDS');
+  assert.deepEqual(apexFields, [...SNAPSHOT_FIELDS].sort());
+  assert.match(
+    serviceClass,
+    /Record_Snapshot__c\s*=\s*snapshotOf\(record,\s*mapped\)/,
+    'the Apex snapshot adds the mapped fields, as the sandbox does',
+  );
+});
+
+test('both before-save halves count relay writes and move audit entries into the trail', () => {
+  const handler = apex(path.join(CLASSES, 'OpportunityTriggerHandler.cls'));
+  assert.match(handler, /BEFORE_INSERT\s*\{[^}]*applyRelayWrites\(true/);
+  assert.match(handler, /BEFORE_UPDATE\s*\{[^}]*applyRelayWrites\(false/);
+  const body = /void applyRelayWrites\(([\s\S]*?)\n {4}\}/.exec(serviceClass)?.[1] ?? '';
+  for (const field of [WRITE_COUNT_FIELD, AUDIT_ENTRY_FIELD, AUDIT_FIELD])
+    assert.match(body, new RegExp(`record\\.${field}\\s*=`), `applyRelayWrites sets ${field}`);
+  assert.match(body, /relayWrite = integrationUser && String\.isNotEmpty\(record\.Audit_Entry__c\)/);
+  assert.match(body, /relayWrite \? count \+ 1 : count/);
+  const sandbox = createTriggerRule({ forceAppDir: FORCE_APP, integrationUserId: 'relay' });
+  const set = sandbox.beforeSave({
+    sobject: 'Opportunity',
+    operation: 'update',
+    before: { [WRITE_COUNT_FIELD]: 1, [AUDIT_FIELD]: 'a' },
+    after: { [AUDIT_FIELD]: 'a', [AUDIT_ENTRY_FIELD]: 'b' },
+    userId: 'relay',
+  });
+  assert.deepEqual(set, { [WRITE_COUNT_FIELD]: 2, [AUDIT_FIELD]: 'b\na', [AUDIT_ENTRY_FIELD]: null });
+  for (const field of [WRITE_COUNT_FIELD, AUDIT_ENTRY_FIELD])
+    assert.ok(
+      existsSync(path.join(FORCE_APP, 'main/default/objects/Opportunity/fields', `${field}.field-meta.xml`)),
+      `the package defines Opportunity.${field}`,
+    );
 });

@@ -99,27 +99,105 @@ test('builds the event payload with a comma-separated field list, null when empt
     sobject: 'Opportunity',
     operation: 'update',
     before: {},
-    after: { Id: '006Sb0000000001AAA' },
+    after: { Id: '006Sb0000000001AAA', Amount: 2500, Relay_Write_Count__c: 3, NextStep: 'call' },
     userId: SELLER,
   };
+  const payload = referralSyncPayload(
+    change,
+    { publish: true, changeKind: 'Updated', changedFields: ['Amount', 'Description'] },
+    ['Amount', 'Description'],
+  );
   assert.deepEqual(
-    referralSyncPayload(change, {
-      publish: true,
-      changeKind: 'Updated',
-      changedFields: ['Amount', 'Description'],
-    }),
+    { ...payload, Record_Snapshot__c: undefined },
     {
       Opportunity_Id__c: '006Sb0000000001AAA',
       Change_Kind__c: 'Updated',
       Changed_Fields__c: 'Amount,Description',
       Changed_By__c: SELLER,
+      Record_Snapshot__c: undefined,
     },
   );
   assert.equal(
-    referralSyncPayload(change, { publish: true, changeKind: 'Created', changedFields: [] })
+    referralSyncPayload(change, { publish: true, changeKind: 'Created', changedFields: [] }, [])
       .Changed_Fields__c,
     null,
   );
+  // The snapshot: the fixed fields and the mapped ones, null when unset, nothing else.
+  assert.deepEqual(JSON.parse(payload.Record_Snapshot__c), {
+    Id: '006Sb0000000001AAA',
+    IsClosed: null,
+    IsWon: null,
+    Microsoft_CRM_Identifier__c: null,
+    Referral_Identifier__c: null,
+    Referral_Link__c: null,
+    Referral_Status__c: null,
+    Referral_Substatus__c: null,
+    Referral_Sync_Status__c: null,
+    Relay_Write_Count__c: 3,
+    Sync_with_Partner_Center__c: null,
+    Amount: 2500,
+    Description: null,
+  });
+});
+
+test("before save: counts the integration user's saves and keeps everyone else from changing the count", () => {
+  const rule = createTriggerRule({ forceAppDir: FORCE_APP, integrationUserId: INTEGRATION_USER });
+  const save = (userId: string, before: Record<string, unknown> | null, after: Record<string, unknown>) =>
+    rule.beforeSave({
+      sobject: 'Opportunity',
+      operation: before ? 'update' : 'insert',
+      before,
+      after,
+      userId,
+    });
+  const relayWrite = { Audit_Entry__c: 'line' };
+  assert.equal(save(INTEGRATION_USER, null, relayWrite).Relay_Write_Count__c, 1);
+  assert.equal(save(SELLER, null, {}).Relay_Write_Count__c, 0);
+  assert.equal(save(INTEGRATION_USER, { Relay_Write_Count__c: 4 }, relayWrite).Relay_Write_Count__c, 5);
+  // The integration user's save without audit lines (an admin's data load) is not a relay write.
+  assert.equal(save(INTEGRATION_USER, { Relay_Write_Count__c: 4 }, {}).Relay_Write_Count__c, 4);
+  assert.equal(
+    save(SELLER, { Relay_Write_Count__c: 4 }, { Relay_Write_Count__c: 99 }).Relay_Write_Count__c,
+    4,
+  );
+  assert.deepEqual(
+    rule.beforeSave({ sobject: 'Account', operation: 'insert', before: null, after: {}, userId: SELLER }),
+    {},
+  );
+});
+
+test('before save: audit entries move to the top of Audit__c and the entry field is emptied', () => {
+  const rule = createTriggerRule({ forceAppDir: FORCE_APP, integrationUserId: INTEGRATION_USER });
+  const set = rule.beforeSave({
+    sobject: 'Opportunity',
+    operation: 'update',
+    before: { Audit__c: 'old' },
+    after: { Audit__c: 'old', Audit_Entry__c: 'new 2\nnew 1' },
+    userId: INTEGRATION_USER,
+  });
+  assert.equal(set.Audit__c, 'new 2\nnew 1\nold');
+  assert.equal(set.Audit_Entry__c, null);
+  const untouched = rule.beforeSave({
+    sobject: 'Opportunity',
+    operation: 'update',
+    before: { Audit__c: 'old' },
+    after: { Audit__c: 'old' },
+    userId: INTEGRATION_USER,
+  });
+  assert.equal('Audit__c' in untouched, false);
+});
+
+test('before save: a save the rule publishes shows Pending', () => {
+  const rule = createTriggerRule({ forceAppDir: FORCE_APP, integrationUserId: INTEGRATION_USER });
+  const change = (userId: string): RecordChange => ({
+    sobject: 'Opportunity',
+    operation: 'update',
+    before: { Sync_with_Partner_Center__c: true, Amount: 1 },
+    after: { Sync_with_Partner_Center__c: true, Amount: 2 },
+    userId,
+  });
+  assert.equal(rule.beforeSave(change(SELLER)).Referral_Sync_Status__c, 'Pending');
+  assert.equal('Referral_Sync_Status__c' in rule.beforeSave(change(INTEGRATION_USER)), false);
 });
 
 test('refuses a package without mapped-field records, naming the folder', () => {

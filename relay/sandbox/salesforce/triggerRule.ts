@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
+import { prependAudit } from '../../src/sync/audit.ts';
 
 /**
  * The sandbox's copy of the package's Opportunity publish rule (ReferralSyncRule.cls and
@@ -12,6 +13,30 @@ import { XMLParser } from 'fast-xml-parser';
 
 export const SYNC_FIELD = 'Sync_with_Partner_Center__c';
 export const EVENT_NAME = 'Referral_Sync__e';
+/**
+ * Counted by the before-save half on every relay write: a save by the integration user that carries
+ * audit lines (ReferralSyncService.applyRelayWrites).
+ */
+export const WRITE_COUNT_FIELD = 'Relay_Write_Count__c';
+/** Lines the relay sends; the before-save half moves them to the top of Audit__c. */
+export const AUDIT_ENTRY_FIELD = 'Audit_Entry__c';
+export const AUDIT_FIELD = 'Audit__c';
+/** Set by the before-save half on a record whose save it publishes. */
+export const SYNC_STATUS_FIELD = 'Referral_Sync_Status__c';
+/** Besides the mapped fields, what Record_Snapshot__c holds (ReferralSyncService.SNAPSHOT_FIELDS). */
+export const SNAPSHOT_FIELDS = [
+  'Id',
+  'IsClosed',
+  'IsWon',
+  'Microsoft_CRM_Identifier__c',
+  'Referral_Identifier__c',
+  'Referral_Link__c',
+  'Referral_Status__c',
+  'Referral_Substatus__c',
+  SYNC_STATUS_FIELD,
+  WRITE_COUNT_FIELD,
+  SYNC_FIELD,
+] as const;
 const MAPPED_FIELD_RECORD = /^Referral_Mapped_Field\.(.+)\.md-meta\.xml$/;
 
 /** One committed write, as the sandbox's record store reports it. */
@@ -30,6 +55,10 @@ export type TriggerDecision =
 
 export interface TriggerRule {
   decide(change: RecordChange): TriggerDecision;
+  /** The before-save half: the values it sets on the record being saved. */
+  beforeSave(change: RecordChange): Record<string, unknown>;
+  /** The Referral_Sync__e payload for a committed change the rule publishes. */
+  payload(change: RecordChange, decision: Extract<TriggerDecision, { publish: true }>): ReferralSyncPayload;
   describe(): { syncField: string; mappedFields: string[]; eventName: string };
 }
 
@@ -62,8 +91,26 @@ export function createTriggerRule(options: TriggerRuleOptions): TriggerRule {
     return { publish: true, changeKind: 'Updated', changedFields };
   }
 
+  function beforeSave(change: RecordChange): Record<string, unknown> {
+    if (change.sobject !== 'Opportunity') return {};
+    const set: Record<string, unknown> = {};
+    const count = Number(change.before?.[WRITE_COUNT_FIELD] ?? 0) || 0;
+    const entry = change.after[AUDIT_ENTRY_FIELD];
+    const hasEntry = typeof entry === 'string' && entry !== '';
+    set[WRITE_COUNT_FIELD] = hasEntry && change.userId === options.integrationUserId ? count + 1 : count;
+    if (hasEntry) {
+      const existing = change.after[AUDIT_FIELD];
+      set[AUDIT_FIELD] = prependAudit(typeof existing === 'string' ? existing : null, entry);
+      set[AUDIT_ENTRY_FIELD] = null;
+    }
+    if (decide(change).publish) set[SYNC_STATUS_FIELD] = 'Pending';
+    return set;
+  }
+
   return {
     decide,
+    beforeSave,
+    payload: (change, decision) => referralSyncPayload(change, decision, mappedFields),
     describe: () => ({ syncField: SYNC_FIELD, mappedFields: [...mappedFields], eventName: EVENT_NAME }),
   };
 }
@@ -118,23 +165,30 @@ function assertPackageDefines(forceAppDir: string): void {
   }
 }
 
-/** The Referral_Sync__e payload the package's trigger publishes for a decision (ReferralSyncService). */
-export function referralSyncPayload(
-  change: RecordChange,
-  decision: Extract<TriggerDecision, { publish: true }>,
-): {
+export interface ReferralSyncPayload {
   Opportunity_Id__c: string;
   Change_Kind__c: string;
   Changed_Fields__c: string | null;
   Changed_By__c: string;
-} {
+  Record_Snapshot__c: string;
+}
+
+/** The Referral_Sync__e payload the package's trigger publishes for a decision (ReferralSyncService). */
+export function referralSyncPayload(
+  change: RecordChange,
+  decision: Extract<TriggerDecision, { publish: true }>,
+  mappedFields: readonly string[],
+): ReferralSyncPayload {
   const id = change.after.Id;
   if (typeof id !== 'string') throw new Error('An Opportunity change without an Id cannot be published');
+  const snapshot: Record<string, unknown> = {};
+  for (const field of [...SNAPSHOT_FIELDS, ...mappedFields]) snapshot[field] = change.after[field] ?? null;
   return {
     Opportunity_Id__c: id,
     Change_Kind__c: decision.changeKind,
     // Salesforce stores an empty text value as null, so Created and SyncEnabled carry no list.
     Changed_Fields__c: decision.changedFields.length > 0 ? decision.changedFields.join(',') : null,
     Changed_By__c: change.userId,
+    Record_Snapshot__c: JSON.stringify(snapshot),
   };
 }

@@ -3,12 +3,8 @@ import type { Logger } from '../../../src/logger.ts';
 import { toId18 } from '../ids.ts';
 import type { SandboxAuth } from '../auth.ts';
 import type { RecordChange } from '../recordStore.ts';
-import { referralSyncPayload } from '../triggerRule.ts';
 import type { TriggerRule } from '../triggerRule.ts';
 import type { CallAuth, Principal, PubSubSandbox } from './pubsubSandbox.ts';
-
-/** Set by the trigger's before-save half on a record whose save it publishes. */
-export const SYNC_STATUS_FIELD = 'Referral_Sync_Status__c';
 
 /**
  * Wiring between the sandbox's REST half and its Pub/Sub half: what the package's Opportunity
@@ -30,16 +26,14 @@ export interface TriggerHookOptions {
 export function connectTriggerRule(options: TriggerHookOptions): () => void {
   const logger = (options.logger ?? silentLogger()).child({ module: 'sandbox.trigger' });
   const topic = `/event/${options.rule.describe().eventName}`;
-  // The before-save half of the trigger: a save that will be published shows Pending at once.
-  const stopBefore = options.store.onBeforeSave((change) =>
-    options.rule.decide(change).publish ? { [SYNC_STATUS_FIELD]: 'Pending' } : undefined,
-  );
+  // The before-save half of the trigger: relay write count, audit entries, Pending on a published save.
+  const stopBefore = options.store.onBeforeSave((change) => options.rule.beforeSave(change));
   const stopAfter = options.store.onChange((change) => {
     const decision = options.rule.decide(change);
     if (!decision.publish) return;
     try {
       const published = options.pubsub.publish(topic, {
-        ...referralSyncPayload(change, decision),
+        ...options.rule.payload(change, decision),
         CreatedById: change.userId,
       });
       logger.debug(
