@@ -42,7 +42,7 @@ import {
 import type { QueueRunner } from './store/queue.ts';
 import { createTokenCacheStore } from './store/tokenCache.ts';
 import { createDeliveryIntake, pruneReceipts } from './store/webhookReceipts.ts';
-import { opportunityChangedTask } from './jobs/opportunityChanged.ts';
+import { opportunityChangedTask, outboundJobPayload } from './jobs/opportunityChanged.ts';
 import { referralChangedTask } from './jobs/referralChanged.ts';
 import {
   enqueueReferralSyncs,
@@ -156,6 +156,10 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
 
   const retry = options.retry ?? { ...DEFAULT_RETRY_POLICY, retries: config.JOB_RETRIES_IN_PLACE };
   const locks = createNamedLocks(database.connectionString);
+  const countRecordSource = metrics.counter(
+    'cosell_outbound_record_reads_total',
+    "Where outbound jobs got the Opportunity: the event's snapshot (no API call) or a query",
+  );
   const ctx: SyncContext = {
     pool,
     locks,
@@ -166,6 +170,7 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
     maxAttempts: config.JOB_MAX_ATTEMPTS,
     logger: logger.child({ module: 'sync' }),
     now: () => new Date(),
+    countRecordSource: (source) => countRecordSource({ source }),
   };
   const listChangedOpportunities = async (since: Date | null): Promise<string[]> => {
     const conn = (await salesforce.connect()).connection;
@@ -226,7 +231,8 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
     const client = await pool.connect();
     try {
       await client.query('begin');
-      // One job per Opportunity however many of its events the batch holds (the job reads the record).
+      // One job per Opportunity however many of its events the batch holds: the latest, whose snapshot
+      // is the newest.
       const latest = new Map<string, DecodedEvent>();
       for (const event of events) {
         const id = event.payload.Opportunity_Id__c;
@@ -237,14 +243,7 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
         'opportunity',
         [...latest].map(([opportunityId, event]) => ({
           id: opportunityId,
-          payload: {
-            opportunityId,
-            changeKind: event.payload.Change_Kind__c,
-            changedFields:
-              typeof event.payload.Changed_Fields__c === 'string'
-                ? event.payload.Changed_Fields__c.split(',')
-                : [],
-          },
+          payload: outboundJobPayload(event.payload),
         })),
         { maxAttempts: config.JOB_MAX_ATTEMPTS, coalesceMs: config.COALESCE_WINDOW_MS },
       );

@@ -198,7 +198,7 @@ describe('inbound sync: Partner Center referral → Salesforce Opportunity', () 
       Object.keys(record)
         .map((k) => (k.toLowerCase() === 'id' ? 'Id' : k))
         .sort(),
-      ['Amount', 'Audit__c', 'Description', 'Id', 'Referral_Sync_Status__c'],
+      ['Amount', 'Audit_Entry__c', 'Description', 'Id', 'Referral_Sync_Status__c'],
       'only the changed fields, plus the relay’s status and audit',
     );
     assert.equal(record.Id ?? record.id, created.Id);

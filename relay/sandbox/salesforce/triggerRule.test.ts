@@ -140,7 +140,7 @@ test('builds the event payload with a comma-separated field list, null when empt
   });
 });
 
-test("before save: counts the integration user's saves and keeps everyone else from changing the count", () => {
+test('before save: counts relay writes and keeps everyone else from changing the count', () => {
   const rule = createTriggerRule({ forceAppDir: FORCE_APP, integrationUserId: INTEGRATION_USER });
   const save = (userId: string, before: Record<string, unknown> | null, after: Record<string, unknown>) =>
     rule.beforeSave({

@@ -1,11 +1,13 @@
 import type { Task } from 'graphile-worker';
 import { describeError, isRelayError, RelayError } from '../errors.ts';
 import type { Referral, ReferralPatchOperation } from '../partner-center/referral.ts';
-import { REFERRAL_ID_FIELD } from '../salesforce/opportunityGateway.ts';
+import { AUDIT_ENTRY_FIELD, REFERRAL_ID_FIELD, WRITE_COUNT_FIELD } from '../salesforce/opportunityGateway.ts';
 import type { OpportunityRecord } from '../salesforce/opportunityGateway.ts';
+import type { ReferralSyncEventPayload } from '../salesforce/pubsubSubscriber.ts';
 import { recordAudit } from '../store/audit.ts';
 import { findLinkByOpportunity, saveLink } from '../store/links.ts';
 import type { Link } from '../store/links.ts';
+import { learnSalesforceWriteCount, snapshotIncludesRelayWrites } from '../store/salesforceWrites.ts';
 import {
   buildCreateRequests,
   canonicalFromOpportunity,
@@ -13,16 +15,17 @@ import {
   describeDecision,
   fingerprint,
   formatAuditLine,
+  getTransform,
   isTerminal,
   mapOpportunityToReferral,
   mappedOpportunityFields,
   planReferralPatch,
-  prependAudit,
   resolveConflict,
   validateForCreate,
   withEngagementId,
 } from '../sync/index.ts';
 import type { OpportunityView, Referral as SyncReferral, ReferralValues } from '../sync/index.ts';
+import { writeOpportunity } from './opportunityWrites.ts';
 import { inboundFingerprint } from './referralChanged.ts';
 import { withRetries } from './retry.ts';
 import { syncTask } from './syncTask.ts';
@@ -33,6 +36,8 @@ export interface OpportunityChangedPayload {
   opportunityId: string;
   changeKind?: string;
   changedFields?: string[];
+  /** The record as the seller saved it (Referral_Sync__e.Record_Snapshot__c), when the event had one. */
+  snapshot?: OpportunityRecord;
 }
 
 export type OutboundOutcome =
@@ -43,13 +48,55 @@ function parsePayload(payload: unknown): OpportunityChangedPayload {
   if (!p || typeof p.opportunityId !== 'string' || p.opportunityId.length === 0) {
     throw new RelayError('REQUEST_INVALID', 'sf-opportunity-changed job payload needs an opportunityId');
   }
-  return { opportunityId: p.opportunityId, changeKind: p.changeKind, changedFields: p.changedFields };
+  return {
+    opportunityId: p.opportunityId,
+    changeKind: p.changeKind,
+    changedFields: p.changedFields,
+    snapshot: isRecord(p.snapshot) ? p.snapshot : undefined,
+  };
+}
+
+function isRecord(value: unknown): value is OpportunityRecord {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/**
+ * The job for one Referral_Sync__e. A snapshot that is not a JSON object is left out (the job then
+ * queries the record), never a reason to drop the event.
+ */
+export function outboundJobPayload(event: ReferralSyncEventPayload): OpportunityChangedPayload {
+  let snapshot: OpportunityRecord | undefined;
+  if (typeof event.Record_Snapshot__c === 'string') {
+    try {
+      const parsed: unknown = JSON.parse(event.Record_Snapshot__c);
+      if (isRecord(parsed)) snapshot = parsed;
+    } catch {
+      snapshot = undefined;
+    }
+  }
+  return {
+    opportunityId: event.Opportunity_Id__c,
+    changeKind: event.Change_Kind__c ?? undefined,
+    changedFields: typeof event.Changed_Fields__c === 'string' ? event.Changed_Fields__c.split(',') : [],
+    ...(snapshot ? { snapshot } : {}),
+  };
 }
 
 const CONFLICT_RETRIES = 3;
 
 function linkFor(referralId: string, template: string): string {
   return template.replace('{id}', encodeURIComponent(referralId));
+}
+
+/**
+ * What sending a change of a paired Opportunity reads of it: every field an event snapshot must hold
+ * for the job to skip the query (a create also needs the Account, and queries).
+ */
+export function updateFields(ctx: Pick<SyncContext, 'mapping'>): string[] {
+  const compared = ctx.mapping.fields
+    .filter((entry) => !getTransform(entry.transform).inboundOnly)
+    .map((entry) => entry.opportunity);
+  return [...new Set(['Id', 'IsWon', 'IsClosed', REFERRAL_ID_FIELD, ...RELAY_FIELDS, ...compared])];
 }
 
 /** The Opportunity fields (and parent Account fields) the outbound sync reads in one SOQL query. */
@@ -75,28 +122,59 @@ function viewOf(record: OpportunityRecord): OpportunityView {
   return { opportunity: record, account: account ?? null };
 }
 
+/**
+ * The event's snapshot, when it can stand in for a query: the Opportunity is paired, the snapshot
+ * holds every field the update reads, and it already includes every write the relay made to the
+ * record (store/salesforceWrites.ts), so it cannot undo one of them in Partner Center.
+ */
+export function usableSnapshot(
+  ctx: Pick<SyncContext, 'mapping'>,
+  opportunityId: string,
+  link: Link | null,
+  snapshot: OpportunityRecord | undefined,
+): OpportunityRecord | null {
+  if (!snapshot || !link?.referralId) return null;
+  if (typeof snapshot.Id !== 'string' || snapshot.Id.slice(0, 15) !== opportunityId.slice(0, 15)) return null;
+  if (snapshot[REFERRAL_ID_FIELD] !== link.referralId) return null;
+  if (!updateFields(ctx).every((field) => field in snapshot)) return null;
+  return snapshotIncludesRelayWrites(link.salesforceWrites, snapshot[WRITE_COUNT_FIELD]) ? snapshot : null;
+}
+
 /** Salesforce → Partner Center for one Opportunity. Idempotent: a repeated event sends nothing new. */
 export async function syncOpportunityToReferral(
   ctx: SyncContext,
   opportunityId: string,
   jobId?: string,
+  snapshot?: OpportunityRecord,
 ): Promise<OutboundOutcome> {
   const log = ctx.logger.child({ opportunityId, jobId });
   const retry = <T>(what: string, op: () => Promise<T>) =>
     withRetries(op, ctx.retry, (error, attempt, delayMs) =>
       log.warn({ err: describeError(error), attempt, delayMs }, `${what} failed; retrying`),
     );
-  const record = (
-    await retry('read Opportunity', () =>
-      ctx.opportunities.readOpportunities('Id', [opportunityId], outboundFields(ctx)),
-    )
-  ).get(opportunityId);
+  const link = await findLinkByOpportunity(ctx.pool, opportunityId);
+  let record = usableSnapshot(ctx, opportunityId, link, snapshot);
+  ctx.countRecordSource?.(record ? 'snapshot' : 'query');
+  if (!record) {
+    record =
+      (
+        await retry('read Opportunity', () =>
+          ctx.opportunities.readOpportunities('Id', [opportunityId], outboundFields(ctx)),
+        )
+      ).get(opportunityId) ?? null;
+    if (record && link)
+      await learnSalesforceWriteCount(
+        ctx.pool,
+        opportunityId,
+        link.salesforceWrites,
+        Number(record[WRITE_COUNT_FIELD] ?? 0),
+      );
+  }
   if (!record) return 'not-found';
   if (record.Sync_with_Partner_Center__c !== true) return 'not-synced';
 
   // Re-read after a 412 (see below); the write-back builds on the latest copy.
   let current = record;
-  const link = await findLinkByOpportunity(ctx.pool, opportunityId);
   const canonical = canonicalFromOpportunity(record, ctx.mapping);
   const print = fingerprint(canonical);
   const referralId = link?.referralId ?? (record[REFERRAL_ID_FIELD] as string | null) ?? null;
@@ -115,12 +193,14 @@ export async function syncOpportunityToReferral(
     // Partner Center is already written: the write-back waits in a longer batching window so a
     // burst of syncs shares a few Salesforce calls (the job holds its worker slot meanwhile).
     await retry('write back to Salesforce', () =>
-      ctx.opportunities.write(
+      writeOpportunity(
+        ctx,
+        { opportunityId },
         {
           Id: opportunityId,
           ...extra,
           ...(status ? { Referral_Sync_Status__c: status } : {}),
-          Audit__c: prependAudit((current.Audit__c as string | null) ?? null, line),
+          [AUDIT_ENTRY_FIELD]: line,
         },
         { deferred: true },
       ),
@@ -349,7 +429,8 @@ export function opportunityChangedTask(ctx: SyncContext): Task {
     direction: 'outbound',
     parse: parsePayload,
     subject: ({ opportunityId }) => ({ opportunityId }),
-    run: ({ opportunityId }, jobId) => syncOpportunityToReferral(ctx, opportunityId, jobId),
+    run: ({ opportunityId, snapshot }, jobId) =>
+      syncOpportunityToReferral(ctx, opportunityId, jobId, snapshot),
     // Tell the seller on the record too; the job stays visible as a dead letter.
     onGiveUp: async ({ opportunityId }, error) => {
       const line = formatAuditLine({
@@ -358,12 +439,11 @@ export function opportunityChangedTask(ctx: SyncContext): Task {
         direction: 'outbound',
         message: describeError(error),
       });
-      const rows = await ctx.opportunities.readOpportunities('Id', [opportunityId], ['Id', 'Audit__c']);
-      await ctx.opportunities.write({
-        Id: opportunityId,
-        Referral_Sync_Status__c: 'Error',
-        Audit__c: prependAudit((rows.get(opportunityId)?.Audit__c as string | null) ?? null, line),
-      });
+      await writeOpportunity(
+        ctx,
+        { opportunityId },
+        { Id: opportunityId, Referral_Sync_Status__c: 'Error', [AUDIT_ENTRY_FIELD]: line },
+      );
     },
   });
 }

@@ -1,7 +1,7 @@
 import type { Task } from 'graphile-worker';
 import { describeError, isRelayError, RelayError } from '../errors.ts';
 import type { Referral } from '../partner-center/referral.ts';
-import { REFERRAL_ID_FIELD } from '../salesforce/opportunityGateway.ts';
+import { AUDIT_ENTRY_FIELD, REFERRAL_ID_FIELD } from '../salesforce/opportunityGateway.ts';
 import { recordAudit } from '../store/audit.ts';
 import { findLinkByEngagement, findLinkByOpportunity, findLinkByReferral, saveLink } from '../store/links.ts';
 import {
@@ -11,10 +11,10 @@ import {
   formatAuditLine,
   mappedOpportunityFields,
   mapReferralToOpportunity,
-  prependAudit,
   salesforceHeldFields,
 } from '../sync/index.ts';
 import type { Referral as SyncReferral } from '../sync/index.ts';
+import { writeOpportunity } from './opportunityWrites.ts';
 import { withRetries } from './retry.ts';
 import { syncTask } from './syncTask.ts';
 import { RELAY_FIELDS } from './syncContext.ts';
@@ -219,7 +219,7 @@ export async function syncReferralToOpportunity(
   const write: Record<string, unknown> = {
     ...changes,
     Referral_Sync_Status__c: 'Synced',
-    Audit__c: prependAudit((current?.Audit__c as string | null | undefined) ?? null, line),
+    [AUDIT_ENTRY_FIELD]: line,
   };
   if (current) write.Id = current.Id;
   else {
@@ -227,7 +227,9 @@ export async function syncReferralToOpportunity(
     // Referrals that arrive from Partner Center are synced from then on (contract §4.3).
     write.Sync_with_Partner_Center__c = true;
   }
-  const result = await retry('write Opportunity', () => ctx.opportunities.write(write));
+  const result = await retry('write Opportunity', () =>
+    writeOpportunity(ctx, { referralId }, write, { createLink: true }),
+  );
   await saveLink(ctx.pool, { referralId }, { ...linkUpdate, opportunityId: result.id });
   await recordAudit(ctx.pool, {
     direction: 'inbound',

@@ -18,7 +18,16 @@ export interface SyncContext {
   maxAttempts: number;
   logger: Logger;
   now: () => Date;
+  /** Counts where an outbound job got the Opportunity from: the event's snapshot or a query. */
+  countRecordSource?: (source: 'snapshot' | 'query') => void;
 }
 
-/** Fields the relay itself maintains on the Opportunity (never mapped, never sent to Partner Center). */
-export const RELAY_FIELDS = ['Audit__c', 'Referral_Sync_Status__c', 'Sync_with_Partner_Center__c'] as const;
+/**
+ * Fields of the package the relay reads on the Opportunity besides the mapped ones (never sent to
+ * Partner Center). Audit__c is not among them: the relay sends new lines in Audit_Entry__c.
+ */
+export const RELAY_FIELDS = [
+  'Referral_Sync_Status__c',
+  'Sync_with_Partner_Center__c',
+  'Relay_Write_Count__c',
+] as const;

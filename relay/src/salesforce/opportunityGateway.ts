@@ -18,6 +18,10 @@ import { chunkInList, soqlIn, soqlLiteral, soqlName } from './soql.ts';
  */
 
 export const REFERRAL_ID_FIELD = 'Referral_Identifier__c';
+/** Audit lines for the record; the package's trigger moves them to the top of Audit__c. */
+export const AUDIT_ENTRY_FIELD = 'Audit_Entry__c';
+/** The package's count of relay writes to the record, kept by its trigger. */
+export const WRITE_COUNT_FIELD = 'Relay_Write_Count__c';
 /** sObject Collections accept at most 200 records per call. */
 export const MAX_COLLECTION_RECORDS = 200;
 /**
@@ -390,13 +394,11 @@ export function createOpportunityGateway(options: OpportunityGatewayOptions): Op
     logger.warn({ code, records: entries.length }, 'salesforce collection call failed');
   };
 
-  // Two writes to one record inside a window become one: later values win.
+  // Two writes to one record inside a window become one: later values win, and both audit entries stay.
   const mergeWrites = (earlier: OpportunityWrite, later: OpportunityWrite): OpportunityWrite => {
     const merged = { ...earlier, ...later };
-    // Both writers prepended a line to the trail they read: keep both lines.
-    if (typeof earlier.Audit__c === 'string' && typeof later.Audit__c === 'string') {
-      merged.Audit__c = mergeAuditTrails(later.Audit__c, earlier.Audit__c);
-    }
+    const [a, b] = [earlier[AUDIT_ENTRY_FIELD], later[AUDIT_ENTRY_FIELD]];
+    if (typeof a === 'string' && typeof b === 'string') merged[AUDIT_ENTRY_FIELD] = mergeAuditTrails(b, a);
     return merged;
   };
   const writes = createBatcher<OpportunityWrite, WriteResult>({

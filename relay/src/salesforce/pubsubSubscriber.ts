@@ -36,6 +36,8 @@ export interface ReferralSyncEventPayload {
   Change_Kind__c: string | null;
   Changed_Fields__c: string | null;
   Changed_By__c: string | null;
+  /** JSON of the saved record (package versions before it was added send none). */
+  Record_Snapshot__c?: string | null;
   /** Epoch milliseconds. */
   CreatedDate: number;
   CreatedById: string;

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { SalesforceWriteState } from './salesforceWrites.ts';
 
 export type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
 export type SyncStatus = 'Synced' | 'Pending' | 'Error';
@@ -19,6 +20,8 @@ export interface Link {
   lastError: string | null;
   lastSyncedAt: Date | null;
   updatedAt: Date;
+  /** The relay's writes to the Opportunity (salesforceWrites.ts). */
+  salesforceWrites: SalesforceWriteState;
 }
 
 interface LinkRow {
@@ -37,6 +40,10 @@ interface LinkRow {
   last_error: string | null;
   last_synced_at: Date | null;
   updated_at: Date;
+  sf_write_seq: string;
+  sf_writes_pending: number;
+  sf_write_started_at: Date | null;
+  sf_writes_landed: string | null;
 }
 
 function toLink(row: LinkRow): Link {
@@ -56,6 +63,12 @@ function toLink(row: LinkRow): Link {
     lastError: row.last_error,
     lastSyncedAt: row.last_synced_at,
     updatedAt: row.updated_at,
+    salesforceWrites: {
+      seq: Number(row.sf_write_seq),
+      pending: row.sf_writes_pending,
+      startedAt: row.sf_write_started_at,
+      landed: row.sf_writes_landed === null ? null : Number(row.sf_writes_landed),
+    },
   };
 }
 

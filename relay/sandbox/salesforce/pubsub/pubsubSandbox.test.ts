@@ -48,6 +48,7 @@ test('serves the Referral_Sync__e topic with an Avro schema built from the packa
     Changed_By__c: ['null', 'string'],
     Changed_Fields__c: ['null', 'string'],
     Opportunity_Id__c: 'string',
+    Record_Snapshot__c: ['null', 'string'],
   });
 
   const again = await startSandbox();

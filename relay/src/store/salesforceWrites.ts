@@ -1,0 +1,123 @@
+import type { Queryable } from './links.ts';
+
+/**
+ * The relay's own writes to each Opportunity, counted on the link the way the package counts them on
+ * the record (Relay_Write_Count__c: one per relay write, kept by the trigger's before-save half).
+ *
+ * Why: Referral_Sync__e carries a snapshot of the record as the seller saved it. The outbound job may
+ * use it instead of querying the record only when no relay write landed after that save, or it could
+ * send Partner Center values older than what the relay itself just wrote to Salesforce. With every
+ * relay write answered (none pending) and the count known, a snapshot whose count equals the link's
+ * was taken after the last of them. Anything uncertain (a failed or unanswered write, two writes
+ * merged into one save, a write begun during a read) leaves the count unknown or different, which only
+ * costs a query; the query then re-learns the count.
+ */
+
+export type WriteKey = { opportunityId: string } | { referralId: string };
+
+export interface SalesforceWriteState {
+  /** Writes begun, ever. */
+  seq: number;
+  /** Writes begun and not yet answered. */
+  pending: number;
+  startedAt: Date | null;
+  /** Relay_Write_Count__c as the relay knows it; null when unknown. */
+  landed: number | null;
+}
+
+export interface BegunWrite {
+  seq: number;
+  /** No other write to the record was in flight when this one began. */
+  alone: boolean;
+}
+
+export type WriteOutcome = 'updated' | 'created' | 'failed';
+
+/** A write older than this is taken to have died with its process (no HTTP call lasts that long). */
+export const ABANDONED_WRITE_MINUTES = 10;
+
+function keyColumn(key: WriteKey): [string, string] {
+  return 'opportunityId' in key ? ['opportunity_id', key.opportunityId] : ['referral_id', key.referralId];
+}
+
+/**
+ * Records that a write to the linked record is about to be sent. With `createLink`, a missing link is
+ * created (an inbound create, keyed by the referral); otherwise an unlinked record is not tracked and
+ * null is returned.
+ */
+export async function beginSalesforceWrite(
+  db: Queryable,
+  key: WriteKey,
+  options: { createLink?: boolean } = {},
+): Promise<BegunWrite | null> {
+  const [column, value] = keyColumn(key);
+  const begin = `sf_write_seq = links.sf_write_seq + 1, sf_writes_pending = links.sf_writes_pending + 1, sf_write_started_at = now()`;
+  const sql = options.createLink
+    ? `insert into cosell.links as links (${column}, sf_write_seq, sf_writes_pending, sf_write_started_at)
+       values ($1, 1, 1, now())
+       on conflict (${column}) do update set ${begin}
+       returning sf_write_seq, sf_writes_pending`
+    : `update cosell.links as links set ${begin} where ${column} = $1 returning sf_write_seq, sf_writes_pending`;
+  const { rows } = await db.query<{ sf_write_seq: string; sf_writes_pending: number }>(sql, [value]);
+  return rows[0] ? { seq: Number(rows[0].sf_write_seq), alone: rows[0].sf_writes_pending === 1 } : null;
+}
+
+/**
+ * Records a write's answer. An update adds one to a known count. A create makes the count exactly 1
+ * when the write was alone from start to end (no write could have landed on the new record before
+ * it or during it). A failure makes the count unknown: the record may or may not have been saved.
+ */
+export async function endSalesforceWrite(
+  db: Queryable,
+  key: WriteKey,
+  begun: BegunWrite,
+  outcome: WriteOutcome,
+): Promise<void> {
+  const [column, value] = keyColumn(key);
+  await db.query(
+    `update cosell.links set
+       sf_writes_pending = greatest(sf_writes_pending - 1, 0),
+       sf_writes_landed = case
+         when $2 = 'failed' then null
+         when $2 = 'created' and $4 and sf_write_seq = $3 and sf_writes_pending = 1 then 1
+         when $2 = 'created' then null
+         else sf_writes_landed + 1
+       end
+     where ${column} = $1`,
+    [value, outcome, begun.seq, begun.alone],
+  );
+}
+
+/**
+ * After a query of the record: its Relay_Write_Count__c becomes the known count, provided no write was
+ * in flight when the query started (`before`, read from the link just before it) and none began since.
+ */
+export async function learnSalesforceWriteCount(
+  db: Queryable,
+  opportunityId: string,
+  before: SalesforceWriteState,
+  count: number,
+): Promise<boolean> {
+  const abandonedBefore = Date.now() - ABANDONED_WRITE_MINUTES * 60_000;
+  const quiet =
+    before.pending === 0 || (before.startedAt !== null && before.startedAt.getTime() < abandonedBefore);
+  if (!quiet || !Number.isSafeInteger(count) || count < 0) return false;
+  const { rowCount } = await db.query(
+    `update cosell.links set sf_writes_landed = $2, sf_writes_pending = 0
+     where opportunity_id = $1 and sf_write_seq = $3
+       and (sf_writes_pending = 0 or sf_write_started_at < now() - make_interval(mins => $4))`,
+    [opportunityId, count, before.seq, ABANDONED_WRITE_MINUTES],
+  );
+  return (rowCount ?? 0) > 0;
+}
+
+/**
+ * Whether a record snapshot carrying `count` (its Relay_Write_Count__c) already includes every relay
+ * write: all of them answered, the count known, and equal.
+ */
+export function snapshotIncludesRelayWrites(state: SalesforceWriteState, count: unknown): boolean {
+  const value = count === null || count === undefined ? 0 : Number(count);
+  return (
+    state.pending === 0 && state.landed !== null && Number.isSafeInteger(value) && value === state.landed
+  );
+}
