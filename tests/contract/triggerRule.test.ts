@@ -11,6 +11,8 @@ import {
   WRITE_COUNT_FIELD,
 } from '../../relay/sandbox/salesforce/triggerRule.ts';
 import { loadEventSchema } from '../../relay/sandbox/salesforce/pubsub/eventSchema.ts';
+import { updateFields } from '../../relay/src/jobs/opportunityChanged.ts';
+import { loadMapping } from '../../relay/src/sync/mappingLoader.ts';
 
 /**
  * The package's Apex trigger rule and the Salesforce sandbox's rule must describe the same fields
@@ -132,4 +134,11 @@ test('both before-save halves count relay writes and move audit entries into the
       existsSync(path.join(FORCE_APP, 'main/default/objects/Opportunity/fields', `${field}.field-meta.xml`)),
       `the package defines Opportunity.${field}`,
     );
+});
+
+test('the snapshot both sides publish holds every field the relay reads to send an update', async () => {
+  const mapping = await loadMapping(path.join(ROOT, 'config/mapping.json'), FORCE_APP);
+  const published = new Set([...SNAPSHOT_FIELDS, ...readMappedFields(FORCE_APP)]);
+  const missing = updateFields({ mapping }).filter((field) => !published.has(field));
+  assert.deepEqual(missing, [], 'with the default mapping, a seller edit needs no query');
 });

@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_INTEGRATION_USER } from '../../relay/sandbox/salesforce/users.ts';
+import { enqueue, TASKS } from '../../relay/src/store/queue.ts';
 import { sampleReferral, startTestSystem } from '../support/relayHarness.ts';
 import type { TestSystem } from '../support/relayHarness.ts';
 import { opportunity, recordWrites, referralWrites, signInSeller } from '../support/seller.ts';
@@ -414,6 +415,109 @@ describe('outbound: no echo', () => {
     } finally {
       writes.stop();
     }
+  });
+});
+
+describe('outbound: the event’s record snapshot', () => {
+  const queries = () => system.sandboxes.salesforce.counters().byEndpoint.query ?? 0;
+  const reads = (source: 'snapshot' | 'query') =>
+    system.relay.metrics.value('cosell_outbound_record_reads_total', { source });
+
+  test('a seller edit of a paired Opportunity is sent from the event, without querying the record', async () => {
+    const opportunityId = await seller.createOpportunity();
+    await seller.update(opportunityId, { Sync_with_Partner_Center__c: true });
+    const referralId = await syncedReferralOf(opportunityId);
+    await settled();
+    const edit = async (amount: number) => {
+      await seller.update(opportunityId, { Amount: amount });
+      await waitFor(
+        () => (referrals().get(referralId)?.details as Record<string, unknown>).dealValue === amount,
+        { message: `Amount ${amount} in Partner Center` },
+      );
+      await settled();
+    };
+    // The pair was made from Salesforce: the first edit's job queries the record once, which tells
+    // the relay how many of its own writes the record has had (store/salesforceWrites.ts).
+    await edit(140000);
+    const [queriesBefore, fromSnapshot] = [queries(), reads('snapshot')];
+
+    await edit(141000);
+    assert.equal(queries(), queriesBefore, 'no SOQL query');
+    assert.equal(reads('snapshot'), fromSnapshot + 1);
+    const record = opportunity(system.sandboxes, opportunityId);
+    assert.equal(record.Referral_Sync_Status__c, 'Synced');
+    assert.match(
+      String(record.Audit__c).split('\n')[0],
+      /INFO \| outbound \| Sent to Partner Center: \/details\/dealValue/,
+    );
+    assert.match(String(record.Audit__c), /Created Partner Center referral/, 'older lines stay below');
+    assert.equal(record.Audit_Entry__c ?? null, null, 'the trigger moved the entry into the trail');
+  });
+
+  test('a pair made from Partner Center needs no query for its first seller edit either', async () => {
+    const shared = referrals().createAsMicrosoft(
+      sampleReferral({ name: 'Snapshot from the start', status: 'Active', substatus: 'Accepted' }),
+    );
+    const record = await waitFor(
+      () =>
+        system.sandboxes.salesforce.store
+          .all('Opportunity')
+          .find((o) => o.Referral_Identifier__c === shared.id && o.Referral_Sync_Status__c === 'Synced'),
+      { message: 'the Opportunity for the shared referral' },
+    );
+    await settled();
+    const [queriesBefore, fromSnapshot] = [queries(), reads('snapshot')];
+
+    await seller.update(record.Id as string, { Description: 'Edited after the share' });
+    await waitFor(
+      () =>
+        (referrals().get(shared.id)?.details as Record<string, unknown>).notes === 'Edited after the share',
+      { message: 'the notes in Partner Center' },
+    );
+    await settled();
+    assert.equal(queries(), queriesBefore, 'no SOQL query: the relay created the record and knows its count');
+    assert.equal(reads('snapshot'), fromSnapshot + 1);
+  });
+
+  test('a snapshot taken before the relay’s own latest write is not used: the job queries and sends nothing stale', async () => {
+    const opportunityId = await seller.createOpportunity();
+    await seller.update(opportunityId, { Sync_with_Partner_Center__c: true });
+    const referralId = await syncedReferralOf(opportunityId);
+    await settled();
+    // The record as a seller save would have published it now, with its relay write count.
+    const stale = { ...opportunity(system.sandboxes, opportunityId) };
+
+    // Then Partner Center changes the notes, and the relay writes them to the Opportunity.
+    const referral = referrals().get(referralId)!;
+    referrals().update(referralId, {
+      details: { ...(referral.details as object), notes: 'Changed in Partner Center' },
+    });
+    await waitFor(
+      () => opportunity(system.sandboxes, opportunityId).Description === 'Changed in Partner Center',
+      {
+        message: 'the inbound write',
+      },
+    );
+    await settled();
+    const pcWritesBefore = referralWrites(system.sandboxes, referralId).length;
+    const [queriesBefore, fromQuery] = [queries(), reads('query')];
+
+    // The older event's job runs only now.
+    await enqueue(system.relay.database.pool, TASKS.opportunityChanged, { opportunityId, snapshot: stale });
+    await settled();
+
+    assert.equal(
+      (referrals().get(referralId)?.details as Record<string, unknown>).notes,
+      'Changed in Partner Center',
+      'the old notes were not sent back',
+    );
+    assert.equal(reads('query'), fromQuery + 1, 'the job took the record from a query');
+    assert.equal(queries(), queriesBefore + 1, 'one query');
+    assert.equal(
+      referralWrites(system.sandboxes, referralId).length,
+      pcWritesBefore,
+      'no Partner Center write',
+    );
   });
 });
 

@@ -1,0 +1,107 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Link } from '../store/links.ts';
+import { defaultMapping } from '../sync/testFixtures.ts';
+import { outboundJobPayload, updateFields, usableSnapshot } from './opportunityChanged.ts';
+import { writeOpportunity } from './opportunityWrites.ts';
+import type { SyncContext } from './syncContext.ts';
+
+const ctx = { mapping: defaultMapping };
+const OPPORTUNITY = '006Sb0000000001AAA';
+
+function link(overrides: Partial<Link['salesforceWrites']> = {}, referralId: string | null = 'ref-1'): Link {
+  return {
+    id: 1,
+    referralId,
+    opportunityId: OPPORTUNITY,
+    engagementId: null,
+    accountId: null,
+    referralEtag: null,
+    referralUpdatedAt: null,
+    inboundValues: null,
+    inboundFingerprint: null,
+    outboundValues: null,
+    outboundFingerprint: null,
+    syncStatus: 'Synced',
+    lastError: null,
+    lastSyncedAt: null,
+    updatedAt: new Date(),
+    salesforceWrites: { seq: 3, pending: 0, startedAt: null, landed: 3, ...overrides },
+  };
+}
+
+/** A snapshot as the package builds it: every field the update reads. */
+function snapshot(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  const values: Record<string, unknown> = Object.fromEntries(updateFields(ctx).map((f) => [f, null]));
+  return {
+    ...values,
+    Id: OPPORTUNITY,
+    Referral_Identifier__c: 'ref-1',
+    Relay_Write_Count__c: 3,
+    Amount: 2500,
+    ...overrides,
+  };
+}
+
+test('a snapshot that includes every relay write stands in for the query', () => {
+  const s = snapshot();
+  assert.equal(usableSnapshot(ctx, OPPORTUNITY, link(), s), s);
+  // The 15-character form of the id names the same record.
+  assert.equal(usableSnapshot(ctx, OPPORTUNITY.slice(0, 15), link(), s), s);
+});
+
+test('the job queries instead when the snapshot cannot be trusted or is not enough', () => {
+  const cases: Array<[string, Link | null, Record<string, unknown> | undefined]> = [
+    ['no snapshot (an older package, a reconcile job)', link(), undefined],
+    ['no link yet', null, snapshot()],
+    ['not paired yet: a create needs the Account and the contact', link({}, null), snapshot()],
+    ['taken before the relay’s latest write', link({ landed: 4 }), snapshot()],
+    ['a relay write still unanswered', link({ pending: 1 }), snapshot()],
+    ['the relay’s count unknown', link({ landed: null }), snapshot()],
+    ['another record', link(), snapshot({ Id: '006Sb0000000002AAA' })],
+    ['paired with another referral', link(), snapshot({ Referral_Identifier__c: 'ref-2' })],
+  ];
+  for (const [why, l, s] of cases) assert.equal(usableSnapshot(ctx, OPPORTUNITY, l, s), null, why);
+  const missing = snapshot();
+  delete missing.StageName;
+  assert.equal(usableSnapshot(ctx, OPPORTUNITY, link(), missing), null, 'a mapped field missing');
+});
+
+test('the job payload carries the event’s snapshot as an object, and drops one that is not JSON', () => {
+  const event = {
+    Opportunity_Id__c: OPPORTUNITY,
+    Change_Kind__c: 'Updated',
+    Changed_Fields__c: 'Amount,Description',
+    Changed_By__c: '005Sb0000000001AAA',
+    CreatedDate: 0,
+    CreatedById: '005Sb0000000001AAA',
+  };
+  assert.deepEqual(outboundJobPayload({ ...event, Record_Snapshot__c: '{"Id":"x","Amount":5}' }), {
+    opportunityId: OPPORTUNITY,
+    changeKind: 'Updated',
+    changedFields: ['Amount', 'Description'],
+    snapshot: { Id: 'x', Amount: 5 },
+  });
+  for (const bad of ['{not json', '[1,2]', 'null', null, undefined])
+    assert.equal('snapshot' in outboundJobPayload({ ...event, Record_Snapshot__c: bad }), false, String(bad));
+  assert.deepEqual(outboundJobPayload({ ...event, Changed_Fields__c: null, Change_Kind__c: null }), {
+    opportunityId: OPPORTUNITY,
+    changeKind: undefined,
+    changedFields: [],
+  });
+});
+
+test('a relay write without audit lines is refused before anything is sent', async () => {
+  // No database and no Salesforce: reaching either would fail with another error than this one.
+  await assert.rejects(
+    writeOpportunity(
+      {} as Pick<SyncContext, 'pool' | 'opportunities'>,
+      { opportunityId: OPPORTUNITY },
+      {
+        Id: OPPORTUNITY,
+        Amount: 1,
+      },
+    ),
+    /must carry Audit_Entry__c lines/,
+  );
+});
