@@ -14,6 +14,7 @@ import {
   writtenRecords,
 } from '../support/inboundChecks.ts';
 import { waitFor } from '../support/waitFor.ts';
+import { saveLink } from '../../relay/src/store/links.ts';
 
 /**
  * Inbound sync end to end: the Partner Center sandbox signs and POSTs its webhooks to the relay's
@@ -173,6 +174,34 @@ describe('inbound sync: Partner Center referral → Salesforce Opportunity', () 
     assert.equal(paired.Id, existing.Id);
     assert.equal(paired.AccountId, account.Id, 'the Opportunity keeps its Account');
     assert.equal(sf().store.all('Opportunity').length, opportunitiesBefore, 'no Opportunity was created');
+  });
+
+  it('pairs it too when the relay already keeps a link for that Opportunity alone (an earlier failed send)', async () => {
+    const seller = sf().users.byUsername('seller@cosell-sync.sandbox');
+    assert.ok(seller);
+    const existing = sf().store.insert(
+      'Opportunity',
+      { Name: 'Litware pilot', StageName: 'Qualification', CloseDate: '2026-12-31' },
+      seller.id,
+    );
+    // What the outbound job leaves when a seller's Opportunity cannot be sent yet.
+    await saveLink(
+      pool(),
+      { opportunityId: existing.Id as string },
+      { syncStatus: 'Error', lastError: 'Not sent to Partner Center: customer country missing' },
+    );
+    const referral = pc().referrals.createAsMicrosoft(
+      sampleReferral({ name: 'Litware pilot', externalReferenceId: existing.Id }),
+    );
+    const id = referral.id as string;
+    const paired = await waitFor(() => opportunityOf(id)[0], { message: 'the pairing' });
+    await waitForQueueIdle(pool());
+    assert.equal(paired.Id, existing.Id);
+    const { rows } = await pool().query<{ referral_id: string | null; sync_status: string }>(
+      'select referral_id, sync_status from cosell.links where opportunity_id = $1 or referral_id = $2',
+      [existing.Id, id],
+    );
+    assert.deepEqual(rows, [{ referral_id: id, sync_status: 'Synced' }], 'one link holds the pair');
   });
 
   it('writes only the fields that differ when a referral changes', async () => {

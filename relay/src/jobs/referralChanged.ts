@@ -3,7 +3,13 @@ import { describeError, isRelayError, RelayError } from '../errors.ts';
 import type { Referral } from '../partner-center/referral.ts';
 import { AUDIT_ENTRY_FIELD, REFERRAL_ID_FIELD } from '../salesforce/opportunityGateway.ts';
 import { recordAudit } from '../store/audit.ts';
-import { findLinkByEngagement, findLinkByOpportunity, findLinkByReferral, saveLink } from '../store/links.ts';
+import {
+  findLinkByEngagement,
+  findLinkByOpportunity,
+  findLinkByReferral,
+  pairLink,
+  saveLink,
+} from '../store/links.ts';
 import {
   canonicalFromReferral,
   diffOpportunity,
@@ -164,6 +170,10 @@ export async function syncReferralToOpportunity(
     log.info({ opportunityId: current?.Id, pairedReferralId: pairedElsewhere }, message);
     return 'related';
   }
+  // The relay may keep a link for the Opportunity alone (an outbound send that failed): join it to
+  // this referral's before anything is saved under either id.
+  if (current && link?.opportunityId !== current.Id)
+    await pairLink(ctx.pool, referralId, current.Id as string);
 
   const desired: Record<string, unknown> = { ...mapped.fields };
   let accountId = (current?.AccountId as string | null | undefined) ?? link?.accountId ?? null;

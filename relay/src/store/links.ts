@@ -184,6 +184,76 @@ export async function saveLink(
   return toLink(inserted.rows[0]);
 }
 
+/**
+ * Makes one link of a referral and the Opportunity it turned out to belong to, before either is
+ * written under the other's id. The relay may already keep a row for each half: the Opportunity's
+ * from an outbound send that failed, the referral's from an inbound job that gave up. The
+ * Opportunity's row stays (its outbound state belongs to the record) and takes the referral's id and
+ * what the referral's row knew; the relay's count of its writes becomes unknown, since the referral's
+ * row may hold writes to the record too (store/salesforceWrites.ts; unknown only costs a read).
+ * Rows that pair either half with a third party are left alone: the caller reports that conflict.
+ */
+export async function pairLink(pool: pg.Pool, referralId: string, opportunityId: string): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('begin');
+    const { rows } = await client.query<LinkRow>(
+      'select * from cosell.links where referral_id = $1 or opportunity_id = $2 order by id for update',
+      [referralId, opportunityId],
+    );
+    const byReferral = rows.find((row) => row.referral_id === referralId);
+    const byOpportunity = rows.find((row) => row.opportunity_id === opportunityId);
+    const separate =
+      byOpportunity &&
+      byOpportunity !== byReferral &&
+      byOpportunity.referral_id === null &&
+      (!byReferral || byReferral.opportunity_id === null);
+    if (separate && !byReferral) {
+      await client.query('update cosell.links set referral_id = $2, updated_at = now() where id = $1', [
+        byOpportunity.id,
+        referralId,
+      ]);
+    } else if (separate && byReferral) {
+      await client.query('delete from cosell.links where id = $1', [byReferral.id]);
+      await client.query(
+        `update cosell.links set
+           referral_id = $2,
+           engagement_id = coalesce(engagement_id, $3),
+           account_id = coalesce(account_id, $4),
+           referral_etag = $5,
+           referral_updated_at = $6,
+           inbound_values = $7,
+           inbound_fingerprint = $8,
+           sf_write_seq = sf_write_seq + $9,
+           sf_writes_pending = sf_writes_pending + $10,
+           sf_write_started_at = greatest(sf_write_started_at, $11),
+           sf_writes_landed = case when $9 > 0 then null else sf_writes_landed end,
+           updated_at = now()
+         where id = $1`,
+        [
+          byOpportunity.id,
+          referralId,
+          byReferral.engagement_id,
+          byReferral.account_id,
+          byReferral.referral_etag,
+          byReferral.referral_updated_at,
+          byReferral.inbound_values === null ? null : JSON.stringify(byReferral.inbound_values),
+          byReferral.inbound_fingerprint,
+          Number(byReferral.sf_write_seq),
+          byReferral.sf_writes_pending,
+          byReferral.sf_write_started_at,
+        ],
+      );
+    }
+    await client.query('commit');
+  } catch (error) {
+    await client.query('rollback').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
 export async function listLinks(
   db: Queryable,
   options: { limit?: number; status?: SyncStatus } = {},

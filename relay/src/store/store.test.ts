@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { createTestDatabase } from '../../../tests/support/postgres.ts';
 import { migrate } from './migrate.ts';
-import { findLinkByOpportunity, findLinkByReferral, saveLink } from './links.ts';
+import { findLinkByOpportunity, findLinkByReferral, pairLink, saveLink } from './links.ts';
 import { createTokenCacheStore } from './tokenCache.ts';
 import { acceptDelivery } from './webhookReceipts.ts';
 import { installQueueSchema, countJobs } from './queue.ts';
@@ -43,6 +43,62 @@ test('a link created from Partner Center is completed by its opportunity id', as
     assert.ok(link.lastSyncedAt);
     assert.equal((await findLinkByOpportunity(pool, '006000000000001AAA'))?.referralId, 'ref-1');
     assert.equal(await findLinkByReferral(pool, 'nope'), null);
+  } finally {
+    await pool.end();
+  }
+});
+
+test('pairing a referral with an Opportunity joins the rows the relay kept for each half', async () => {
+  const pool = await freshPool();
+  const rowsFor = async (referralId: string, opportunityId: string) =>
+    (
+      await pool.query(
+        'select referral_id, opportunity_id, sync_status, referral_etag, sf_writes_landed from cosell.links where referral_id = $1 or opportunity_id = $2',
+        [referralId, opportunityId],
+      )
+    ).rows;
+  try {
+    // The Opportunity's row alone (a failed send): it takes the referral.
+    await saveLink(
+      pool,
+      { opportunityId: '006000000000001AAA' },
+      { syncStatus: 'Error', lastError: 'no country' },
+    );
+    await pairLink(pool, 'ref-a', '006000000000001AAA');
+    assert.deepEqual(await rowsFor('ref-a', '006000000000001AAA'), [
+      {
+        referral_id: 'ref-a',
+        opportunity_id: '006000000000001AAA',
+        sync_status: 'Error',
+        referral_etag: null,
+        sf_writes_landed: null,
+      },
+    ]);
+
+    // A row for each half: one row stays, with what the referral's knew; the write count is unknown.
+    await saveLink(pool, { opportunityId: '006000000000002AAA' }, { syncStatus: 'Error' });
+    await saveLink(pool, { referralId: 'ref-b' }, { referralEtag: '"e7"', syncStatus: 'Error' });
+    await pool.query(`update cosell.links set sf_write_seq = 1 where referral_id = 'ref-b'`);
+    await pairLink(pool, 'ref-b', '006000000000002AAA');
+    assert.deepEqual(await rowsFor('ref-b', '006000000000002AAA'), [
+      {
+        referral_id: 'ref-b',
+        opportunity_id: '006000000000002AAA',
+        sync_status: 'Error',
+        referral_etag: '"e7"',
+        sf_writes_landed: null,
+      },
+    ]);
+
+    // Already paired with another referral: left alone, for the caller to report.
+    await saveLink(pool, { opportunityId: '006000000000003AAA' }, { referralId: 'ref-other' });
+    await pairLink(pool, 'ref-c', '006000000000003AAA');
+    assert.equal((await findLinkByOpportunity(pool, '006000000000003AAA'))?.referralId, 'ref-other');
+    assert.equal(await findLinkByReferral(pool, 'ref-c'), null);
+
+    // Nothing kept for either half: nothing to join.
+    await pairLink(pool, 'ref-d', '006000000000004AAA');
+    assert.equal(await findLinkByReferral(pool, 'ref-d'), null);
   } finally {
     await pool.end();
   }
