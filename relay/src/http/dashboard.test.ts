@@ -2,6 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { sampleReferral, startTestSystem } from '../../../tests/support/relayHarness.ts';
 import type { TestSystem } from '../../../tests/support/relayHarness.ts';
+import { waitForQueueIdle } from '../../../tests/support/inboundChecks.ts';
 import { waitFor } from '../../../tests/support/waitFor.ts';
 import { recordAudit } from '../store/audit.ts';
 
@@ -18,6 +19,8 @@ describe('dashboard', () => {
   after(() => system?.stop());
 
   async function deadLetter(): Promise<string> {
+    // A job still running (a dead letter just retried) would take some of the failures meant for this one.
+    await waitForQueueIdle(system.relay.database.pool);
     const known = new Set((await system.relay.operations.listFailedJobs()).map((j) => j.id));
     system.sandboxes.partnerCenter.faults.failNext(4);
     system.sandboxes.partnerCenter.referrals.createAsMicrosoft(sampleReferral());
