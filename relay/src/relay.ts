@@ -41,6 +41,7 @@ import {
 } from './store/queue.ts';
 import type { QueueRunner } from './store/queue.ts';
 import { createTokenCacheStore } from './store/tokenCache.ts';
+import { withTransaction } from './store/transaction.ts';
 import { createDeliveryIntake, pruneReceipts } from './store/webhookReceipts.ts';
 import { opportunityChangedTask, outboundJobPayload } from './jobs/opportunityChanged.ts';
 import { referralChangedTask } from './jobs/referralChanged.ts';
@@ -227,10 +228,8 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
 
   // ---- Pub/Sub subscriber, on the leader only ----------------------------------------------
   let subscriber: PubSubSubscriber | null = null;
-  const onBatch = async (events: DecodedEvent[], replayId: Buffer) => {
-    const client = await pool.connect();
-    try {
-      await client.query('begin');
+  const onBatch = (events: DecodedEvent[], replayId: Buffer) =>
+    withTransaction(pool, async (client) => {
       // One job per Opportunity however many of its events the batch holds: the latest, whose snapshot
       // is the newest.
       const latest = new Map<string, DecodedEvent>();
@@ -250,14 +249,7 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
       // The jobs and the position they came from commit together: a crash either keeps both or
       // neither, and the stream resumes right after the last event that became a job.
       await saveCheckpoint(client, REPLAY_CHECKPOINT, replayId);
-      await client.query('commit');
-    } catch (error) {
-      await client.query('rollback').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
-  };
+    });
   const subscribe = options.subscribe ?? true;
   const election: LeaderElection | null = subscribe
     ? createLeaderElection({

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { SalesforceWriteState } from './salesforceWrites.ts';
+import { withTransaction } from './transaction.ts';
 
 export type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
 export type SyncStatus = 'Synced' | 'Pending' | 'Error';
@@ -194,9 +195,7 @@ export async function saveLink(
  * Rows that pair either half with a third party are left alone: the caller reports that conflict.
  */
 export async function pairLink(pool: pg.Pool, referralId: string, opportunityId: string): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query('begin');
+  await withTransaction(pool, async (client) => {
     const { rows } = await client.query<LinkRow>(
       'select * from cosell.links where referral_id = $1 or opportunity_id = $2 order by id for update',
       [referralId, opportunityId],
@@ -245,13 +244,7 @@ export async function pairLink(pool: pg.Pool, referralId: string, opportunityId:
         ],
       );
     }
-    await client.query('commit');
-  } catch (error) {
-    await client.query('rollback').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 export async function listLinks(

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { enqueueSyncJobs } from './queue.ts';
+import { withTransaction } from './transaction.ts';
 
 export interface DeliveryKey {
   eventName: string;
@@ -17,6 +18,8 @@ export interface IntakeOptions {
   coalesceMs: number;
 }
 
+const keyOf = (d: DeliveryKey) => `${d.eventName}\u0000${d.referralId}\u0000${d.changeDate}`;
+
 /**
  * Records webhook deliveries and adds their jobs in one transaction. A repeated delivery (same
  * event name, referral and ResourceChangeUtcDate) finds its receipt and adds nothing. Results come
@@ -27,9 +30,7 @@ export async function acceptDeliveries(
   deliveries: DeliveryKey[],
   options: IntakeOptions,
 ): Promise<DeliveryResult[]> {
-  const client = await pool.connect();
-  try {
-    await client.query('begin');
+  const { fresh, jobIds } = await withTransaction(pool, async (client) => {
     const inserted = await client.query<{ event_name: string; referral_id: string; change_date: string }>(
       `insert into cosell.webhook_receipts (event_name, referral_id, change_date)
        select * from unnest($1::text[], $2::text[], $3::text[])
@@ -41,8 +42,6 @@ export async function acceptDeliveries(
         deliveries.map((d) => d.changeDate),
       ],
     );
-    const keyOf = (d: { eventName: string; referralId: string; changeDate: string }) =>
-      `${d.eventName}\u0000${d.referralId}\u0000${d.changeDate}`;
     const fresh = new Set(
       inserted.rows.map((r) =>
         keyOf({ eventName: r.event_name, referralId: r.referral_id, changeDate: r.change_date }),
@@ -61,20 +60,15 @@ export async function acceptDeliveries(
       })),
       options,
     );
-    await client.query('commit');
-    const claimed = new Set<string>();
-    return deliveries.map((d) => {
-      const key = keyOf(d);
-      if (!fresh.has(key) || claimed.has(key)) return { duplicate: true };
-      claimed.add(key);
-      return { duplicate: false, jobId: jobIds.get(d.referralId) };
-    });
-  } catch (error) {
-    await client.query('rollback').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+    return { fresh, jobIds };
+  });
+  const claimed = new Set<string>();
+  return deliveries.map((d) => {
+    const key = keyOf(d);
+    if (!fresh.has(key) || claimed.has(key)) return { duplicate: true };
+    claimed.add(key);
+    return { duplicate: false, jobId: jobIds.get(d.referralId) };
+  });
 }
 
 export async function acceptDelivery(
