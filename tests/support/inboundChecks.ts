@@ -84,12 +84,16 @@ export async function receiptsForReferral(pool: pg.Pool, referralId: string): Pr
   return Number(rows[0].n);
 }
 
-/** Waits until no pc-referral-changed job is pending or running. */
+/**
+ * Waits until no pc-referral-changed job is pending or running. A running job counts by its lock:
+ * graphile-worker adds the attempt when it takes the job, so a job on its last attempt already
+ * shows attempts = max_attempts while it runs.
+ */
 export async function waitForQueueIdle(pool: pg.Pool, message = 'the inbound queue to drain'): Promise<void> {
   await waitFor(
     async () => {
       const { rows } = await pool.query<{ n: string }>(
-        `select count(*) as n from graphile_worker.jobs where task_identifier = 'pc-referral-changed' and attempts < max_attempts`,
+        `select count(*) as n from graphile_worker.jobs where task_identifier = 'pc-referral-changed' and (attempts < max_attempts or locked_at is not null)`,
       );
       return Number(rows[0].n) === 0;
     },
