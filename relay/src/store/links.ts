@@ -202,17 +202,15 @@ export async function pairLink(pool: pg.Pool, referralId: string, opportunityId:
     );
     const byReferral = rows.find((row) => row.referral_id === referralId);
     const byOpportunity = rows.find((row) => row.opportunity_id === opportunityId);
-    const separate =
-      byOpportunity &&
-      byOpportunity !== byReferral &&
-      byOpportunity.referral_id === null &&
-      (!byReferral || byReferral.opportunity_id === null);
-    if (separate && !byReferral) {
+    // Nothing kept for the Opportunity, already one row, or a half paired with a third party.
+    if (!byOpportunity || byOpportunity === byReferral || byOpportunity.referral_id !== null) return;
+    if (byReferral?.opportunity_id) return;
+    if (!byReferral) {
       await client.query('update cosell.links set referral_id = $2, updated_at = now() where id = $1', [
         byOpportunity.id,
         referralId,
       ]);
-    } else if (separate && byReferral) {
+    } else {
       await client.query('delete from cosell.links where id = $1', [byReferral.id]);
       await client.query(
         `update cosell.links set
