@@ -4,10 +4,19 @@
  * trigger rule and publish Referral_Sync__e on its Pub/Sub API. `relaySettings` is what the relay
  * needs to reach them: URLs, credentials and trust anchors — the only things that differ from
  * production. Used by `npm start` (sandbox mode), the end-to-end tests and the benchmarks.
+ *
+ * TLS: one sandbox CA per process issues the certificate of every TLS listener — Entra and the
+ * Partner Center certificate host (always), the Pub/Sub gRPC server (always, as the real
+ * endpoint), and the Partner Center and Salesforce REST APIs with `https: true`. This process
+ * trusts the CA at start; another process (a production-mode relay pointed at these sandboxes)
+ * trusts it with NODE_EXTRA_CA_CERTS=`tls.caFile`.
  */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { RelayConnectionSettings } from '../src/connectionSettings.ts';
 import type { Logger } from '../src/logger.ts';
+import { sandboxTls } from './partner-center/certificates.ts';
 import { createEntraAuthority, trustSandboxCertificate } from './partner-center/entraAuthority.ts';
 import type { EntraAuthority } from './partner-center/entraAuthority.ts';
 import { createPartnerCenterSandbox } from './partner-center/index.ts';
@@ -43,7 +52,18 @@ export interface StartSandboxesOptions {
   partnerCenter?: Partial<Omit<PartnerCenterSandboxOptions, 'verifyAccessToken'>>;
   pubsub?: { keepaliveMs?: number; idleTimeoutMs?: number; retentionMs?: number };
   salesforce?: { tokenTtlMs?: number };
+  /** Serve the Partner Center and Salesforce REST APIs over HTTPS too (Entra and Pub/Sub always are). */
+  https?: boolean;
+  /** Where to write the sandbox CA's PEM; by default a temporary file removed by `close`. */
+  caFile?: string;
   logger?: Logger;
+}
+
+export interface SandboxTrust {
+  /** The CA behind every sandbox TLS certificate of this process. */
+  caPem: string;
+  /** A file holding `caPem`, for NODE_EXTRA_CA_CERTS of another process. */
+  caFile: string;
 }
 
 export interface Sandboxes {
@@ -51,6 +71,7 @@ export interface Sandboxes {
   partnerCenter: PartnerCenterSandbox;
   salesforce: SalesforceRestSandbox;
   pubsub: PubSubSandbox;
+  tls: SandboxTrust;
   relaySettings: RelayConnectionSettings;
   close(): Promise<void>;
 }
@@ -58,6 +79,13 @@ export interface Sandboxes {
 export async function startSandboxes(options: StartSandboxesOptions): Promise<Sandboxes> {
   const forceAppDir = path.resolve(options.forceAppDir);
   const ports = options.ports ?? {};
+  const { caPem } = await sandboxTls();
+  // Before any TLS connection: fetch, MSAL and jsforce of this process then accept every sandbox.
+  trustSandboxCertificate(caPem);
+  const tempCaDir = options.caFile ? undefined : mkdtempSync(path.join(os.tmpdir(), 'cosell-sandbox-ca-'));
+  const caFile = options.caFile ?? path.join(tempCaDir!, 'sandbox-ca.pem');
+  mkdirSync(path.dirname(caFile), { recursive: true });
+  writeFileSync(caFile, caPem);
   const entra = await createEntraAuthority({
     port: ports.entra,
     tenantId: SANDBOX_TENANT_ID,
@@ -70,16 +98,16 @@ export async function startSandboxes(options: StartSandboxesOptions): Promise<Sa
       },
     ],
   });
-  // MSAL only talks HTTPS; this process must trust the authority's self-signed certificate.
-  trustSandboxCertificate(entra.certificatePem);
   const partnerCenter = await createPartnerCenterSandbox({
     ...options.partnerCenter,
+    https: options.https ?? options.partnerCenter?.https,
     port: ports.partnerCenter,
     certificatePort: ports.partnerCenterCertificates,
     verifyAccessToken: (token) => entra.verifyAccessToken(token),
   });
   const salesforce = await createSalesforceRestSandbox({
     port: ports.salesforce,
+    https: options.https,
     tokenTtlMs: options.salesforce?.tokenTtlMs,
     logger: options.logger,
   });
@@ -104,6 +132,7 @@ export async function startSandboxes(options: StartSandboxesOptions): Promise<Sa
     partnerCenter,
     salesforce,
     pubsub,
+    tls: { caPem, caFile },
     relaySettings: {
       partnerCenter: {
         referralsBaseUrl: partnerCenter.url,
@@ -127,12 +156,14 @@ export async function startSandboxes(options: StartSandboxesOptions): Promise<Sa
       salesforce: {
         ...salesforce.relayCredentials,
         pubsubEndpoint: pubsub.endpoint,
-        pubsubTls: false,
+        pubsubTls: true,
+        pubsubCaPem: caPem,
       },
     },
     async close() {
       disconnect();
       await Promise.allSettled([pubsub.close(), salesforce.close(), partnerCenter.close(), entra.close()]);
+      if (tempCaDir) rmSync(tempCaDir, { recursive: true, force: true });
     },
   };
 }

@@ -34,6 +34,8 @@ export interface RelayConnectionSettings {
     clientSecret: string;
     pubsubEndpoint: string;
     pubsubTls: boolean;
+    /** Extra trust for the Pub/Sub channel: the sandbox CA in sandbox mode; production uses the system roots. */
+    pubsubCaPem?: string;
   };
 }
 

@@ -262,6 +262,7 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
             endpoint: settings.salesforce.pubsubEndpoint,
             topic: config.SF_EVENT_TOPIC,
             tls: settings.salesforce.pubsubTls,
+            caPem: settings.salesforce.pubsubCaPem,
             getAuth: async () => {
               const c = await salesforce.connect();
               return {

@@ -79,10 +79,10 @@ export function productionEnv(
     SF_CLIENT_ID: salesforce.relayCredentials.clientId,
     SF_CLIENT_SECRET: salesforce.relayCredentials.clientSecret,
     SF_PUBSUB_ENDPOINT: pubsub.endpoint,
-    SF_PUBSUB_TLS: 'false',
-    // Entra is only reachable over https; the process trusts the sandbox authority's certificate
-    // the way a production host trusts a corporate CA.
-    NODE_EXTRA_CA_CERTS: options.files.write('entra-ca.pem', entra.certificatePem),
+    SF_PUBSUB_TLS: 'true',
+    // Entra and Pub/Sub are only reachable over TLS; the process trusts the sandbox CA the way a
+    // production host trusts a corporate CA.
+    NODE_EXTRA_CA_CERTS: sandboxes.tls.caFile,
     BATCH_WINDOW_MS: '10',
     WORKER_STALE_SECONDS: '5',
     RECONCILE_CRON: '0 0 1 1 *',

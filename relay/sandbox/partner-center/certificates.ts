@@ -6,8 +6,10 @@ import forge from 'node-forge';
  * The sandbox's PKI. Two independent hierarchies, as in the real world:
  *  - signing: a root CA and an intermediate (both O=Microsoft Corporation) issuing the leaf
  *    `CN=pcnotifications-dispatch.microsoft.com` that signs webhook deliveries;
- *  - TLS: a separate CA issuing the 127.0.0.1/localhost server certificate of the HTTPS listener
- *    that serves the signing certificate (the verifier downloads it over HTTPS only).
+ *  - TLS: one sandbox CA per process (`sandboxTls`) issuing the 127.0.0.1/localhost server
+ *    certificate every sandbox listener serves: the Partner Center certificate host (the verifier
+ *    downloads the signing certificate over HTTPS only), Entra, the Pub/Sub gRPC server, and the
+ *    Partner Center and Salesforce REST APIs when they are asked to speak HTTPS.
  * Extra signing identities exist so tests can drive the verifier's negative paths through the
  * real delivery code: an expired leaf, a leaf of another organisation, a leaf chaining to a root
  * nobody trusts, and a valid certificate served while deliveries are signed with another key.
@@ -36,13 +38,22 @@ export interface SigningIdentity {
   signingKeyPem: string;
 }
 
+/** The sandbox CA and the server certificate it issued for 127.0.0.1 and localhost. */
+export interface SandboxTls {
+  /** What a client trusts (NODE_EXTRA_CA_CERTS, grpc's root certificates, `ca` of a request). */
+  caPem: string;
+  keyPem: string;
+  /** The server certificate alone; the CA is the trust anchor, so no chain is sent. */
+  certPem: string;
+}
+
 export interface SandboxPki {
   trustedRootPem: string;
   intermediatePem: string;
   /** A root of O=Microsoft Corporation that no verifier is told to trust. */
   untrustedRootPem: string;
   identities: Record<SigningIdentityName, SigningIdentity>;
-  tls: { caPem: string; keyPem: string; certPem: string };
+  tls: SandboxTls;
 }
 
 interface Issuer {
@@ -131,6 +142,43 @@ const toPem = (cert: forge.pki.Certificate): string => forge.pki.certificateToPe
 const toDer = (cert: forge.pki.Certificate): Buffer =>
   Buffer.from(forge.asn1.toDer(forge.pki.certificateToAsn1(cert)).getBytes(), 'binary');
 
+// One CA per process, whoever asks first: a client that trusted it (Node's fetch keeps the trust
+// store it first saw) then reaches every sandbox this process starts, in any order.
+let sharedTls: Promise<SandboxTls> | undefined;
+
+/** The process's sandbox CA and server certificate, generated on first use. */
+export function sandboxTls(): Promise<SandboxTls> {
+  sharedTls ??= createTlsIdentity().catch((error: unknown) => {
+    sharedTls = undefined;
+    throw error;
+  });
+  return sharedTls;
+}
+
+async function createTlsIdentity(): Promise<SandboxTls> {
+  const now = Date.now();
+  const since = new Date(now - DAY_MS);
+  const until = new Date(now + 365 * DAY_MS);
+  const [caKeys, serverKeys] = await Promise.all([newKeyPair(2048), newKeyPair(2048)]);
+  const ca = issue({
+    subject: { CN: 'cosell-sync Sandbox CA', O: 'cosell-sync sandbox' },
+    keys: caKeys,
+    ca: true,
+    notBefore: since,
+    notAfter: until,
+  });
+  const server = issue({
+    subject: { CN: '127.0.0.1', O: 'cosell-sync sandbox' },
+    keys: serverKeys,
+    issuer: { cert: ca, key: caKeys.privateKey },
+    ca: false,
+    notBefore: since,
+    notAfter: until,
+    altNames: { dns: ['localhost'], ips: ['127.0.0.1'] },
+  });
+  return { caPem: toPem(ca), keyPem: serverKeys.privateKeyPem, certPem: toPem(server) };
+}
+
 export async function createSandboxPki(options: { keyBits?: number; now?: Date } = {}): Promise<SandboxPki> {
   const bits = options.keyBits ?? 2048;
   const now = options.now ?? new Date();
@@ -145,9 +193,8 @@ export async function createSandboxPki(options: { keyBits?: number; now?: Date }
     strayRootKeys,
     strayLeafKeys,
     wrongKeys,
-    tlsCaKeys,
-    tlsKeys,
-  ] = await Promise.all(Array.from({ length: 10 }, () => newKeyPair(bits)));
+  ] = await Promise.all(Array.from({ length: 8 }, () => newKeyPair(bits)));
+  const tls = await sandboxTls();
 
   const root = issue({
     subject: { CN: 'Sandbox Microsoft Root Certificate Authority', O: MICROSOFT },
@@ -203,23 +250,6 @@ export async function createSandboxPki(options: { keyBits?: number; now?: Date }
     signingKeyPem: keys.privateKeyPem,
   });
 
-  const tlsCa = issue({
-    subject: { CN: 'Sandbox TLS CA', O: 'cosell-sync sandbox' },
-    keys: tlsCaKeys,
-    ca: true,
-    notBefore: since,
-    notAfter: until,
-  });
-  const tlsCert = issue({
-    subject: { CN: '127.0.0.1', O: 'cosell-sync sandbox' },
-    keys: tlsKeys,
-    issuer: { cert: tlsCa, key: tlsCaKeys.privateKey },
-    ca: false,
-    notBefore: since,
-    notAfter: until,
-    altNames: { dns: ['localhost'], ips: ['127.0.0.1'] },
-  });
-
   return {
     trustedRootPem: toPem(root),
     intermediatePem: toPem(intermediate),
@@ -231,6 +261,6 @@ export async function createSandboxPki(options: { keyBits?: number; now?: Date }
       'untrusted-root': identity('untrusted-root', strayLeaf, [strayRoot], strayLeafKeys),
       'wrong-key': { ...identity('wrong-key', leaf, [intermediate], wrongKeys), fileName: `${LEAF_CN}.cer` },
     },
-    tls: { caPem: toPem(tlsCa), keyPem: tlsKeys.privateKeyPem, certPem: toPem(tlsCert) },
+    tls,
   };
 }

@@ -12,15 +12,15 @@ import { createServer } from 'node:https';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getCACertificates, setDefaultCACertificates } from 'node:tls';
-import forge from 'node-forge';
+import { sandboxTls } from './certificates.ts';
 
 /**
  * An Entra-ID-like authority for the sandbox. It implements the slice of the Microsoft identity
  * platform v2.0 endpoints that @azure/msal-node's production code path uses, so the relay runs the
  * same MSAL calls against it as against login.microsoftonline.com:
  *
- * - MSAL refuses non-https authorities, so the server speaks TLS with a self-signed certificate;
- *   the process that talks to it trusts that certificate with `trustSandboxCertificate`.
+ * - MSAL refuses non-https authorities, so the server speaks TLS with a certificate from the
+ *   sandbox CA; the process that talks to it trusts that CA with `trustSandboxCertificate`.
  * - MSAL is given `authorityMetadata` (the OpenID configuration) and `cloudDiscoveryMetadata`, so it
  *   makes no instance-discovery call to login.microsoftonline.com.
  * - /authorize auto-approves the sandbox user (password + MFA) and redirects with `code` and `state`.
@@ -86,7 +86,10 @@ export interface EntraAuthority {
   cloudDiscoveryMetadata: string;
   /** For MSAL's `auth.knownAuthorities`. */
   knownAuthorities: string[];
-  /** PEM of the self-signed TLS certificate; pass it to `trustSandboxCertificate`. */
+  /**
+   * PEM of the sandbox CA that issued the authority's TLS certificate (the same CA for every
+   * sandbox of this process); pass it to `trustSandboxCertificate` or NODE_EXTRA_CA_CERTS.
+   */
   certificatePem: string;
   verifyAccessToken(token: string): VerifiedAccessToken | null;
   /** Revokes every refresh token of the user, as a password or MFA reset does in Entra. Returns how many. */
@@ -133,58 +136,15 @@ class OAuthError extends Error {
 const base64url = (input: Buffer | string): string => Buffer.from(input).toString('base64url');
 
 /**
- * Adds the sandbox certificate to this process's default trust store, so the global `fetch` MSAL
- * uses accepts the authority's TLS certificate. Sandbox and tests only: production trusts the
- * system roots and never calls this.
+ * Adds the sandbox CA to this process's default trust store, so the global `fetch`, MSAL's
+ * https client and jsforce accept the sandboxes' TLS certificates. Sandbox and tests only:
+ * production trusts the system roots (plus NODE_EXTRA_CA_CERTS) and never calls this. Node's
+ * fetch keeps the store it first saw, hence one CA per process (`sandboxTls`).
  */
 export function trustSandboxCertificate(certificatePem: string): void {
   const current = getCACertificates('default');
   if (current.includes(certificatePem)) return;
   setDefaultCACertificates([...current, certificatePem]);
-}
-
-// One TLS identity per process, shared by every authority it starts: Node's fetch keeps using the
-// trust store it first saw, so a certificate trusted after the first TLS connection is ignored.
-let sandboxTlsIdentity: { keyPem: string; certificatePem: string } | undefined;
-
-function sandboxCertificate(host: string): { keyPem: string; certificatePem: string } {
-  sandboxTlsIdentity ??= selfSignedCertificate(host);
-  return sandboxTlsIdentity;
-}
-
-function selfSignedCertificate(host: string): { keyPem: string; certificatePem: string } {
-  // Node generates the key natively (fast); forge only assembles and signs the certificate.
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const certificate = forge.pki.createCertificate();
-  certificate.publicKey = forge.pki.publicKeyFromPem(
-    publicKey.export({ type: 'spki', format: 'pem' }).toString(),
-  );
-  certificate.serialNumber = `01${randomBytes(8).toString('hex')}`;
-  certificate.validity.notBefore = new Date(Date.now() - 60_000);
-  certificate.validity.notAfter = new Date(Date.now() + 7 * 24 * 3600_000);
-  const subject = [{ name: 'commonName', value: 'cosell-sync sandbox Entra authority' }];
-  certificate.setSubject(subject);
-  certificate.setIssuer(subject);
-  certificate.setExtensions([
-    { name: 'basicConstraints', cA: true },
-    { name: 'keyUsage', keyCertSign: true, digitalSignature: true, keyEncipherment: true },
-    { name: 'extKeyUsage', serverAuth: true },
-    {
-      name: 'subjectAltName',
-      altNames: [
-        { type: 7, ip: host },
-        { type: 2, value: 'localhost' },
-      ],
-    },
-  ]);
-  certificate.sign(
-    forge.pki.privateKeyFromPem(privateKey.export({ type: 'pkcs1', format: 'pem' }).toString()),
-    forge.md.sha256.create(),
-  );
-  return {
-    keyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-    certificatePem: forge.pki.certificateToPem(certificate),
-  };
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {
@@ -269,7 +229,7 @@ export async function createEntraAuthority(options: EntraAuthorityOptions): Prom
     tokenErrors: 0,
     grants: { authorization_code: 0, refresh_token: 0, client_credentials: 0 },
   };
-  const { keyPem, certificatePem } = sandboxCertificate(host);
+  const tls = await sandboxTls();
 
   // Filled once the server listens; handlers only run after that.
   let url = '';
@@ -654,7 +614,7 @@ export async function createEntraAuthority(options: EntraAuthorityOptions): Prom
     }
   }
 
-  const server: Server = createServer({ key: keyPem, cert: certificatePem }, (req, res) => {
+  const server: Server = createServer({ key: tls.keyPem, cert: tls.certPem }, (req, res) => {
     handle(req, res).catch((error: unknown) => {
       if (!res.headersSent) sendJson(res, 500, { error: 'server_error', error_description: String(error) });
       else res.destroy();
@@ -722,7 +682,7 @@ export async function createEntraAuthority(options: EntraAuthorityOptions): Prom
       metadata: [{ preferred_network: hostAndPort, preferred_cache: hostAndPort, aliases: [hostAndPort] }],
     }),
     knownAuthorities: [hostAndPort],
-    certificatePem,
+    certificatePem: tls.caPem,
     verifyAccessToken,
     revokeRefreshTokens(username) {
       let revoked = 0;

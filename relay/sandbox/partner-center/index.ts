@@ -5,12 +5,12 @@
  * the real services except by URL.
  *
  * Two listeners on 127.0.0.1:
- *  - `url` (HTTP): `/v1.0/engagements/referrals…` (delegated Bearer tokens only, else 403),
+ *  - `url` (HTTP, or HTTPS with `https: true`): `/v1.0/engagements/referrals…` (delegated Bearer tokens only, else 403),
  *    `/webhooks/v1/registration…` (delegated or app-only), and the `/_sandbox/…` admin API
  *    (no auth) for separate processes: GET/PUT `faults`, GET `counters`, GET `deliveries`,
  *    GET/POST `referrals`, GET/PATCH `referrals/{id}[?force=true]` (acting as Microsoft/the
  *    customer: these fire webhooks), GET/PUT `signing-identity`, POST `reset`.
- *  - `certificateBaseUrl` (HTTPS, certificate from a separate sandbox TLS CA: trust `httpsCaPem`):
+ *  - `certificateBaseUrl` (HTTPS, certificate from the process's sandbox TLS CA: trust `httpsCaPem`):
  *    `/cert/pcnotifications-dispatch.microsoft.com.cer`, the signing certificate that
  *    `x-ms-certificate-url` points at, and one file per alternative signing identity.
  *
@@ -58,8 +58,10 @@ export { REFERRAL_EVENTS, SUPPORTED_EVENTS } from './webhookDispatcher.ts';
 export interface PartnerCenterSandboxOptions {
   /** Decides who a Bearer token belongs to (the sandbox Entra authority, or a test's own). */
   verifyAccessToken: AccessTokenVerifier;
-  /** Port of the HTTP API listener; 0 (default) picks a free one. */
+  /** Port of the API listener; 0 (default) picks a free one. */
   port?: number;
+  /** Serve the API over HTTPS with the sandbox CA's certificate (as the real host does); default plain HTTP. */
+  https?: boolean;
   /** Port of the HTTPS certificate listener; 0 (default) picks a free one. */
   certificatePort?: number;
   /** Token audience the referrals API requires; null accepts any. Default `https://api.partner.microsoft.com`. */
@@ -193,29 +195,30 @@ export async function createPartnerCenterSandbox(
     faults.reset();
   };
 
-  const apiServer = http.createServer(
-    createRequestHandler({
-      baseUrl: () => baseUrl,
-      store,
-      dispatcher,
-      faults,
-      counters,
-      verifyAccessToken: options.verifyAccessToken,
-      referralsAudience:
-        options.referralsAudience === undefined
-          ? 'https://api.partner.microsoft.com'
-          : options.referralsAudience,
-      webhooksAudience:
-        options.webhooksAudience === undefined
-          ? 'https://api.partnercenter.microsoft.com'
-          : options.webhooksAudience,
-      partnerTenantId: options.partnerTenantId ?? randomUUID(),
-      defaultPageSize: options.defaultPageSize ?? 100,
-      maxPageSize: options.maxPageSize ?? 1000,
-      validationEventsPerMinute: options.validationEventsPerMinute ?? 2,
-      reset,
-    }),
-  );
+  const apiHandler = createRequestHandler({
+    baseUrl: () => baseUrl,
+    store,
+    dispatcher,
+    faults,
+    counters,
+    verifyAccessToken: options.verifyAccessToken,
+    referralsAudience:
+      options.referralsAudience === undefined
+        ? 'https://api.partner.microsoft.com'
+        : options.referralsAudience,
+    webhooksAudience:
+      options.webhooksAudience === undefined
+        ? 'https://api.partnercenter.microsoft.com'
+        : options.webhooksAudience,
+    partnerTenantId: options.partnerTenantId ?? randomUUID(),
+    defaultPageSize: options.defaultPageSize ?? 100,
+    maxPageSize: options.maxPageSize ?? 1000,
+    validationEventsPerMinute: options.validationEventsPerMinute ?? 2,
+    reset,
+  });
+  const apiServer = options.https
+    ? https.createServer({ key: pki.tls.keyPem, cert: pki.tls.certPem }, apiHandler)
+    : http.createServer(apiHandler);
 
   const format = options.certificateFormat ?? 'pem';
   const certificateServer = https.createServer({ key: pki.tls.keyPem, cert: pki.tls.certPem }, (req, res) => {
@@ -244,7 +247,7 @@ export async function createPartnerCenterSandbox(
   };
   const apiPort = await listen(apiServer, options.port ?? 0);
   const certificatePort = await listen(certificateServer, options.certificatePort ?? 0);
-  baseUrl = `http://127.0.0.1:${apiPort}`;
+  baseUrl = `${options.https ? 'https' : 'http'}://127.0.0.1:${apiPort}`;
   certificateBaseUrl = `https://127.0.0.1:${certificatePort}`;
 
   const closeServer = (server: http.Server | https.Server): Promise<void> =>

@@ -1,10 +1,12 @@
-import { createServer } from 'node:http';
+import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from '../../src/logger.ts';
+import { sandboxTls } from '../partner-center/certificates.ts';
 import { createSandboxAuth } from './auth.ts';
 import type { SandboxAuth, Session } from './auth.ts';
 import { createSandboxControls } from './controls.ts';
@@ -799,6 +801,8 @@ export interface SalesforceRestSandboxOptions {
   host?: string;
   /** 0 (default) picks a free port. */
   port?: number;
+  /** Serve over HTTPS with the sandbox CA's certificate (127.0.0.1 / localhost); default plain HTTP. */
+  https?: boolean;
   tokenTtlMs?: number;
   apiLimit?: number;
   faults?: Partial<SandboxFaults>;
@@ -806,7 +810,7 @@ export interface SalesforceRestSandboxOptions {
 }
 
 export interface SalesforceRestSandbox {
-  /** Login URL and instance URL alike, e.g. http://127.0.0.1:43123. */
+  /** Login URL and instance URL alike, e.g. http://127.0.0.1:43123 (https://… with `https: true`). */
   readonly url: string;
   readonly store: RecordStore;
   readonly users: UserDirectory;
@@ -837,13 +841,16 @@ export async function createSalesforceRestSandbox(
   const auth = createSandboxAuth(users, { tokenTtlMs: options.tokenTtlMs });
   const controls = createSandboxControls({ apiLimit: options.apiLimit, faults: options.faults });
   const app = createSalesforceRestApp({ store, users, auth, controls, logger: options.logger });
-  const server = createServer(app);
+  const tls = options.https ? await sandboxTls() : undefined;
+  const server = tls
+    ? https.createServer({ key: tls.keyPem, cert: tls.certPem }, app)
+    : http.createServer(app);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
   });
   const address = server.address() as AddressInfo;
-  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  const url = `${tls ? 'https' : 'http'}://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
   const relayApp = users.apps.find((a) => a.runAsUsername === users.integrationUser.username);
   if (!relayApp) throw new Error('No connected app runs as the integration user');
   return {

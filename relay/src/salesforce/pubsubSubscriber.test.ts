@@ -51,7 +51,8 @@ function subscriberFor(
   return createPubSubSubscriber({
     endpoint: sandbox.endpoint,
     topic: TOPIC,
-    tls: false,
+    tls: true,
+    caPem: sandbox.caPem,
     getAuth: async () => AUTH,
     refreshAuth: async () => undefined,
     batchSize: 10,

@@ -54,8 +54,13 @@ export interface PubSubSubscriberOptions {
   /** `host:port`, e.g. `api.pubsub.salesforce.com:7443`. */
   endpoint: string;
   topic: string;
-  /** false only for the local sandbox. */
+  /** The real endpoint and the sandbox speak TLS only; false is for a plaintext proxy in front of it. */
   tls: boolean;
+  /**
+   * Roots to trust instead of the system's (the sandbox CA in sandbox mode). Unset, grpc-js uses
+   * Node's default store, so NODE_EXTRA_CA_CERTS covers a private CA in production.
+   */
+  caPem?: string;
   getAuth: () => Promise<PubSubAuth>;
   refreshAuth: () => Promise<void>;
   /** Flow-control window: events requested or received but not yet processed (1–100). */
@@ -114,7 +119,9 @@ export function createPubSubSubscriber(options: PubSubSubscriberOptions): PubSub
   const { Client } = loadPubSubDefinition();
   const client: PubSubServiceClient = new Client(
     options.endpoint,
-    options.tls ? grpc.credentials.createSsl() : grpc.credentials.createInsecure(),
+    options.tls
+      ? grpc.credentials.createSsl(options.caPem ? Buffer.from(options.caPem) : null)
+      : grpc.credentials.createInsecure(),
     // HTTP/2 pings notice a dead connection during quiet periods, before the platform's keepalive
     // would (it can take up to 270 s).
     { 'grpc.keepalive_time_ms': 60_000, 'grpc.keepalive_timeout_ms': 20_000 },

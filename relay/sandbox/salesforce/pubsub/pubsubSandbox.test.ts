@@ -19,7 +19,7 @@ import {
 
 test('serves the Referral_Sync__e topic with an Avro schema built from the package fields', async (t) => {
   const sandbox = await startSandbox();
-  const client = rawClient(sandbox.endpoint);
+  const client = rawClient(sandbox);
   t.after(async () => {
     client.close();
     await sandbox.close();
@@ -58,7 +58,7 @@ test('serves the Referral_Sync__e topic with an Avro schema built from the packa
 
 test('publishes over gRPC with replay ids and correlation keys, and refuses an unknown topic', async (t) => {
   const sandbox = await startSandbox();
-  const client = rawClient(sandbox.endpoint);
+  const client = rawClient(sandbox);
   t.after(async () => {
     client.close();
     await sandbox.close();
@@ -92,7 +92,7 @@ test('publishes over gRPC with replay ids and correlation keys, and refuses an u
 
 test('rejects a bad token with UNAUTHENTICATED and the auth error-code trailer', async (t) => {
   const sandbox = await startSandbox();
-  const client = rawClient(sandbox.endpoint);
+  const client = rawClient(sandbox);
   t.after(async () => {
     client.close();
     await sandbox.close();
@@ -113,7 +113,7 @@ test('rejects a bad token with UNAUTHENTICATED and the auth error-code trailer',
 
 test('delivers in order and never more than 100 outstanding events across requests', async (t) => {
   const sandbox = await startSandbox();
-  const client = rawClient(sandbox.endpoint);
+  const client = rawClient(sandbox);
   t.after(async () => {
     client.close();
     await sandbox.close();
@@ -140,7 +140,7 @@ test('delivers in order and never more than 100 outstanding events across reques
 
 test('starts an EARLIEST subscription at the oldest retained event', async (t) => {
   const sandbox = await startSandbox();
-  const client = rawClient(sandbox.endpoint);
+  const client = rawClient(sandbox);
   t.after(async () => {
     client.close();
     await sandbox.close();
@@ -162,7 +162,7 @@ test('starts an EARLIEST subscription at the oldest retained event', async (t) =
 
 test('sends keepalives with a position that CUSTOM replay resumes after', async (t) => {
   const sandbox = await startSandbox({ keepaliveMs: 30 });
-  const client = rawClient(sandbox.endpoint);
+  const client = rawClient(sandbox);
   t.after(async () => {
     client.close();
     await sandbox.close();
@@ -197,7 +197,7 @@ test('sends keepalives with a position that CUSTOM replay resumes after', async 
 
 test('ends a stream whose client stops requesting after the idle window', async (t) => {
   const sandbox = await startSandbox({ idleTimeoutMs: 50, keepaliveMs: 10_000 });
-  const client = rawClient(sandbox.endpoint);
+  const client = rawClient(sandbox);
   t.after(async () => {
     client.close();
     await sandbox.close();
@@ -213,7 +213,7 @@ test('ends a stream whose client stops requesting after the idle window', async 
 
 test('refuses a topic change on a later request with INVALID_ARGUMENT', async (t) => {
   const sandbox = await startSandbox();
-  const client = rawClient(sandbox.endpoint);
+  const client = rawClient(sandbox);
   t.after(async () => {
     client.close();
     await sandbox.close();
@@ -226,7 +226,7 @@ test('refuses a topic change on a later request with INVALID_ARGUMENT', async (t
 
 test('rejects unknown and expired replay ids with the corrupted error code', async (t) => {
   const sandbox = await startSandbox();
-  const client = rawClient(sandbox.endpoint);
+  const client = rawClient(sandbox);
   t.after(async () => {
     client.close();
     await sandbox.close();
@@ -260,7 +260,7 @@ test('rejects unknown and expired replay ids with the corrupted error code', asy
 
 test('drops a stream mid-batch: some events of the batch, then UNAVAILABLE', async (t) => {
   const sandbox = await startSandbox();
-  const client = rawClient(sandbox.endpoint);
+  const client = rawClient(sandbox);
   t.after(async () => {
     client.close();
     await sandbox.close();
@@ -287,7 +287,7 @@ test('refuses an in-process publish that misses a required field', async (t) => 
 
 test('decodes an in-process event with the schema it names', async (t) => {
   const sandbox = await startSandbox();
-  const client = rawClient(sandbox.endpoint);
+  const client = rawClient(sandbox);
   t.after(async () => {
     client.close();
     await sandbox.close();
@@ -312,7 +312,7 @@ test('decodes an in-process event with the schema it names', async (t) => {
 
 test('answers PublishStream with one response per request', async (t) => {
   const sandbox = await startSandbox();
-  const client = rawClient(sandbox.endpoint);
+  const client = rawClient(sandbox);
   t.after(async () => {
     client.close();
     await sandbox.close();
@@ -339,7 +339,7 @@ test('answers PublishStream with one response per request', async (t) => {
 
 test('adds the configured latency before answering', async (t) => {
   const sandbox = await startSandbox();
-  const client = rawClient(sandbox.endpoint);
+  const client = rawClient(sandbox);
   t.after(async () => {
     client.close();
     await sandbox.close();

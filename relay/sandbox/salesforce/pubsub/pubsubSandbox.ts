@@ -3,6 +3,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
 import { silentLogger } from '../../../src/logger.ts';
 import type { Logger } from '../../../src/logger.ts';
+import { sandboxTls } from '../../partner-center/certificates.ts';
 import {
   ERROR_CODE_TRAILER,
   MAX_NUM_REQUESTED,
@@ -31,6 +32,8 @@ import type { EventSchema } from './eventSchema.ts';
  * package's platform events with schemas built from force-app, Avro payloads, opaque replay ids
  * with a retention window, pull-based Subscribe with the platform's flow-control rules, keepalives,
  * idle close, and errors as gRPC status plus `error-code` trailer (contracts/salesforce.md §1).
+ * Like api.pubsub.salesforce.com:7443 it speaks TLS only, with a certificate from the process's
+ * sandbox CA (`caPem`): a client must use SSL channel credentials that trust it.
  */
 
 export interface CallAuth {
@@ -45,7 +48,7 @@ export interface Principal {
 }
 
 export interface PubSubSandboxOptions {
-  /** Port on 127.0.0.1; 0 (the default) picks a free one. */
+  /** Port on localhost; 0 (the default) picks a free one. */
   port?: number;
   /** Checks the `accesstoken` / `instanceurl` / `tenantid` metadata of a call; null rejects it. */
   authenticate: (auth: CallAuth) => Principal | null;
@@ -91,8 +94,10 @@ export interface PublishedEvent {
 }
 
 export interface PubSubSandbox {
-  /** `host:port`, for a client with insecure channel credentials. */
+  /** `localhost:port`; TLS only, so a client needs `grpc.credentials.createSsl(caPem)`. */
   endpoint: string;
+  /** The sandbox CA that issued the server's certificate. */
+  caPem: string;
   /** Publishes as Apex would (validates required fields and lengths), e.g. from the trigger hook. */
   publish(topic: string, payload: Record<string, unknown>): PublishedEvent;
   schemaFor(topic: string): EventSchema;
@@ -490,17 +495,23 @@ export async function createPubSubSandbox(options: PubSubSandboxOptions): Promis
     Subscribe: subscribe,
   });
 
+  const tls = await sandboxTls();
   const port = await new Promise<number>((resolve, reject) => {
+    // A host name, as the real endpoint has: TLS clients send it as SNI (an IP address there is
+    // deprecated in Node), and the certificate names both localhost and 127.0.0.1.
     server.bindAsync(
-      `127.0.0.1:${options.port ?? 0}`,
-      grpc.ServerCredentials.createInsecure(),
+      `localhost:${options.port ?? 0}`,
+      grpc.ServerCredentials.createSsl(null, [
+        { private_key: Buffer.from(tls.keyPem), cert_chain: Buffer.from(tls.certPem) },
+      ]),
       (error, boundPort) => (error ? reject(error) : resolve(boundPort)),
     );
   });
-  logger.info({ port, topics: [...topics.keys()] }, 'pub/sub sandbox listening');
+  logger.info({ port, topics: [...topics.keys()] }, 'pub/sub sandbox listening (TLS)');
 
   return {
-    endpoint: `127.0.0.1:${port}`,
+    endpoint: `localhost:${port}`,
+    caPem: tls.caPem,
     counters,
     publish(topicName, payload) {
       const topic = topics.get(topicName);

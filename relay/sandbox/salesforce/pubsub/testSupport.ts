@@ -40,9 +40,10 @@ export function opportunityEvent(n: number): Record<string, unknown> {
   };
 }
 
-export function rawClient(endpoint: string): PubSubServiceClient {
+/** A plain client of the sandbox, trusting its CA (the sandbox speaks TLS only). */
+export function rawClient(sandbox: Pick<PubSubSandbox, 'endpoint' | 'caPem'>): PubSubServiceClient {
   const { Client } = loadPubSubDefinition();
-  return new Client(endpoint, grpc.credentials.createInsecure());
+  return new Client(sandbox.endpoint, grpc.credentials.createSsl(Buffer.from(sandbox.caPem)));
 }
 
 export interface RawStream {

@@ -43,7 +43,8 @@ test('a seller save that the rule accepts reaches a relay subscriber as Referral
   const subscriber = createPubSubSubscriber({
     endpoint: org.pubsub.endpoint,
     topic: TOPIC,
-    tls: false,
+    tls: true,
+    caPem: org.pubsub.caPem,
     getAuth: async () => ({
       accessToken: token.access_token,
       instanceUrl: 'http://127.0.0.1',
