@@ -4,9 +4,6 @@ module.exports = {
   ...jestConfig,
   // Only the components' tests: relay and cross-cutting suites run under node:test.
   testMatch: ['<rootDir>/force-app/**/lwc/**/__tests__/**/*.test.js'],
-  moduleNameMapper: {
-    '^lightning/empApi$': '<rootDir>/force-app/test/jest-mocks/lightning/empApi',
-  },
   setupFilesAfterEnv: [...(jestConfig.setupFilesAfterEnv ?? []), '<rootDir>/jest-sa11y-setup.js'],
   testTimeout: 10000,
 };

@@ -4,7 +4,9 @@
 //   3. every XML file is well formed;
 //   4. the Referral_Mapped_Field records match config/mapping.json;
 //   5. every field named by permission sets, layouts, custom metadata records and the components'
-//      @salesforce/schema imports exists.
+//      @salesforce/schema imports exists;
+//   6. no permission set but the integration user's reads a platform event, and no component
+//      subscribes to a streaming channel (events ignore sharing, see checkEventAccess).
 //
 //   node scripts/validatePackage.ts [--root <dir>]
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -314,6 +316,69 @@ export function checkReferences(root: string): CheckResult {
   return result;
 }
 
+/** The only permission set that may read the package's platform events. */
+export const EVENT_READER = 'Cosell_Integration_User';
+
+/**
+ * A platform event reaches every subscriber with read access to it, whatever the sharing of the
+ * record it describes and the subscriber's field-level security. Referral_Sync__e carries the saved
+ * record (Record_Snapshot__c), so a seller able to read it would receive every synced Opportunity.
+ * Only the integration user's permission set may read an event, and the components refresh through
+ * Lightning Data Service (which applies sharing) instead of a lightning/empApi subscription.
+ */
+export function checkEventAccess(root: string): CheckResult {
+  const result: CheckResult = { name: 'event access', summary: '', failures: [], warnings: [] };
+  const base = path.join(root, 'force-app', 'main', 'default');
+  const files = (dir: string, suffix: string) => {
+    try {
+      return walk(dir).filter((file) => file.endsWith(suffix));
+    } catch {
+      return [];
+    }
+  };
+  let events: string[] = [];
+  try {
+    events = readdirSync(path.join(base, 'objects')).filter((name) => name.endsWith('__e'));
+  } catch {
+    events = [];
+  }
+  for (const file of files(path.join(base, 'permissionsets'), '.permissionset-meta.xml')) {
+    const name = path.basename(file, '.permissionset-meta.xml');
+    let permissionSet: { objectPermissions?: unknown } = {};
+    try {
+      permissionSet = xmlParser.parse(readFileSync(file, 'utf8')).PermissionSet ?? {};
+    } catch {
+      permissionSet = {};
+    }
+    for (const permission of asArray<{ object?: string; allowRead?: string }>(
+      permissionSet.objectPermissions as never,
+    )) {
+      const object = String(permission.object ?? '');
+      if (object.endsWith('__e') && String(permission.allowRead).trim() === 'true' && name !== EVENT_READER) {
+        result.failures.push(
+          `${relative(root, file)}: reads ${object}; platform events ignore sharing, only ${EVENT_READER} may read one`,
+        );
+      }
+    }
+  }
+  const components = files(path.join(base, 'lwc'), '.js').filter(
+    (file) => !file.includes(`${path.sep}__tests__${path.sep}`),
+  );
+  for (const file of components) {
+    const source = readFileSync(file, 'utf8');
+    if (/from\s+['"]lightning\/empApi['"]/.test(source)) {
+      result.failures.push(
+        `${relative(root, file)}: subscribes with lightning/empApi; refresh through Lightning Data Service, which applies sharing`,
+      );
+    }
+    for (const match of source.matchAll(/from\s+['"]@salesforce\/schema\/([A-Za-z0-9_]+__e)[.'"]/g)) {
+      result.failures.push(`${relative(root, file)}: imports the platform event ${match[1]}`);
+    }
+  }
+  result.summary = `${events.length} event(s), readable by ${EVENT_READER} only; ${components.length} component file(s) without streaming`;
+  return result;
+}
+
 export async function validatePackage(root: string): Promise<CheckResult[]> {
   return [
     await checkConversion(root),
@@ -321,6 +386,7 @@ export async function validatePackage(root: string): Promise<CheckResult[]> {
     checkXml(root),
     checkMappedFieldRecords(root),
     checkReferences(root),
+    checkEventAccess(root),
   ];
 }
 

@@ -28,7 +28,14 @@ describe('package:validate', () => {
     assert.ok(ok, text);
     assert.deepEqual(
       results.map((result) => result.name),
-      ['metadata conversion', 'Apex syntax', 'XML well-formed', 'mapped-field metadata', 'field references'],
+      [
+        'metadata conversion',
+        'Apex syntax',
+        'XML well-formed',
+        'mapped-field metadata',
+        'field references',
+        'event access',
+      ],
     );
   });
 
@@ -136,6 +143,64 @@ describe('package:validate', () => {
       assert.equal(code, 1, output);
       assert.match(output, /✘ field references/);
       assert.ok(output.includes(`${file}: unknown field Opportunity.Audit_Trail__c`), output);
+    } finally {
+      copy.remove();
+    }
+  });
+
+  it("fails naming the permission set when a seller may read the relay's event", async () => {
+    const copy = copyProject();
+    try {
+      const file = path.join(
+        'force-app',
+        'main',
+        'default',
+        'permissionsets',
+        'Cosell_Seller.permissionset-meta.xml',
+      );
+      const source = readFileSync(path.join(copy.root, file), 'utf8');
+      const eventRead = [
+        '    <objectPermissions>',
+        '        <allowCreate>false</allowCreate>',
+        '        <allowDelete>false</allowDelete>',
+        '        <allowEdit>false</allowEdit>',
+        '        <allowRead>true</allowRead>',
+        '        <modifyAllRecords>false</modifyAllRecords>',
+        '        <object>Referral_Sync__e</object>',
+        '        <viewAllRecords>false</viewAllRecords>',
+        '    </objectPermissions>',
+        '</PermissionSet>',
+      ].join('\n');
+      writeFileSync(path.join(copy.root, file), source.replace('</PermissionSet>', eventRead));
+
+      const { code, output } = await validateCopy(copy.root);
+
+      assert.equal(code, 1, output);
+      assert.match(output, /✘ event access/);
+      assert.ok(output.includes(`${file}: reads Referral_Sync__e`), output);
+    } finally {
+      copy.remove();
+    }
+  });
+
+  it('fails naming the component when it subscribes to a streaming channel', async () => {
+    const copy = copyProject();
+    try {
+      const file = path.join('force-app', 'main', 'default', 'lwc', 'referralPanel', 'referralPanel.js');
+      const source = readFileSync(path.join(copy.root, file), 'utf8');
+      writeFileSync(
+        path.join(copy.root, file),
+        "import { subscribe } from 'lightning/empApi';\n" +
+          "import SYNC_EVENT from '@salesforce/schema/Referral_Sync__e';\n" +
+          source,
+      );
+
+      const { code, output } = await validateCopy(copy.root);
+
+      assert.equal(code, 1, output);
+      assert.match(output, /✘ event access/);
+      assert.ok(output.includes(`${file}: subscribes with lightning/empApi`), output);
+      assert.ok(output.includes(`${file}: imports the platform event Referral_Sync__e`), output);
     } finally {
       copy.remove();
     }

@@ -2,7 +2,6 @@ import { LightningElement, api, wire } from 'lwc';
 import { getRecord, getFieldValue, updateRecord, notifyRecordUpdateAvailable } from 'lightning/uiRecordApi';
 import { getObjectInfo, getPicklistValues } from 'lightning/uiObjectInfoApi';
 import { ShowToastEvent } from 'lightning/platformShowToastEvent';
-import { subscribe, unsubscribe, onError, isEmpEnabled } from 'lightning/empApi';
 
 import OPPORTUNITY_OBJECT from '@salesforce/schema/Opportunity';
 import SYNC_FIELD from '@salesforce/schema/Opportunity.Sync_with_Partner_Center__c';
@@ -15,8 +14,6 @@ import STATUS_FIELD from '@salesforce/schema/Opportunity.Referral_Status__c';
 import SUBSTATUS_FIELD from '@salesforce/schema/Opportunity.Referral_Substatus__c';
 import SYNC_STATUS_FIELD from '@salesforce/schema/Opportunity.Referral_Sync_Status__c';
 import AUDIT_FIELD from '@salesforce/schema/Opportunity.Audit__c';
-import SYNC_EVENT from '@salesforce/schema/Referral_Sync__e';
-import EVENT_OPPORTUNITY_ID_FIELD from '@salesforce/schema/Referral_Sync__e.Opportunity_Id__c';
 
 import { parseAuditTrail, newestError } from './auditTrail';
 import { reduceErrors } from './reduceErrors';
@@ -35,25 +32,35 @@ const FIELDS = [
 ];
 
 /*
- * How the panel notices the relay's write-back without a page reload.
+ * How the panel notices the relay's write-back without a page reload: it re-reads the record
+ * through Lightning Data Service while the record shows Pending, and only then.
  *
- * The relay writes as the integration user, whose saves publish no Referral_Sync__e, so listening
- * to that event alone never sees the result. Change Data Capture (/data/OpportunityChangeEvent)
- * would, but a CDC subscriber needs View All on Opportunity (sellers rarely have it), the org
- * must select Opportunity for CDC (a limited number of entities), and every Opportunity change in
- * the org would be streamed to every open panel.
+ * Every re-read is a User Interface API read as the seller, so the record's sharing and the
+ * seller's field-level security apply to it as to the record page itself: the panel learns
+ * nothing the seller could not open. No streaming channel is involved. A platform event ignores
+ * sharing and field-level security (any subscriber gets every message), which is why sellers get
+ * no read access to Referral_Sync__e, whose snapshot carries the record's data; Change Data
+ * Capture would need View All on Opportunity and streams every change in the org.
  *
- * Instead a sync in flight is watched: it starts when this panel saves with sync on, when a
- * Referral_Sync__e for this record arrives (another tab or user edited it; the relay will write
- * back within seconds), or when the record shows Pending. While watching, the panel asks Lightning
- * Data Service to refetch the record from the server (notifyRecordUpdateAvailable) every
- * POLL_INTERVAL_MS, at most POLL_LIMIT times, and stops as soon as the record shows the relay's
- * answer: a new audit line or a sync status other than Pending. One minute covers the relay's
- * retry budget for a single Partner Center call; past it the record keeps showing Pending and a
- * later event or save starts a new watch.
+ * The trigger marks a save it publishes Pending, so the record itself says when to watch: a
+ * Pending record starts a watch when the panel loads it or Lightning Data Service hands it a newer
+ * copy (after this panel's save or an edit on the same record page); an edit by someone else shows
+ * on the next reload. A watch asks for a fresh copy (notifyRecordUpdateAvailable) after
+ * FIRST_REFRESH_MS, then after twice the last delay, at most MAX_REFRESH_MS apart and
+ * MAX_REFRESHES times, and ends as soon as the record shows the relay's answer (Synced or Error)
+ * or the panel is removed. The relay usually answers within a second, so the first re-read mostly
+ * finds the answer; the backoff keeps a relay outage from turning every open panel into a steady
+ * poll. After the last re-read (three and a half minutes in) the badge stays Pending; a reload or
+ * the next save starts a new watch.
  */
-export const POLL_INTERVAL_MS = 3000;
-export const POLL_LIMIT = 20;
+export const FIRST_REFRESH_MS = 2000;
+export const MAX_REFRESH_MS = 30000;
+export const MAX_REFRESHES = 10;
+
+/** Delay before re-read number `attempt` (0-based) of one watch. */
+export function refreshDelay(attempt) {
+  return Math.min(FIRST_REFRESH_MS * 2 ** attempt, MAX_REFRESH_MS);
+}
 
 const STATUS_SYNCED = 'Synced';
 const STATUS_ERROR = 'Error';
@@ -73,7 +80,6 @@ export default class ReferralPanel extends LightningElement {
   watch = null;
   refreshTimer;
   lastAutoWatchKey;
-  subscription;
   connected = false;
 
   @wire(getRecord, { recordId: '$recordId', fields: FIELDS })
@@ -106,16 +112,11 @@ export default class ReferralPanel extends LightningElement {
 
   connectedCallback() {
     this.connected = true;
-    this.subscribeToSyncEvents();
   }
 
   disconnectedCallback() {
     this.connected = false;
     this.stopWatching();
-    if (this.subscription) {
-      unsubscribe(this.subscription, () => {});
-      this.subscription = undefined;
-    }
   }
 
   // ----- derived state for the template
@@ -338,51 +339,24 @@ export default class ReferralPanel extends LightningElement {
     return fields;
   }
 
-  // ----- live refresh (see the comment at POLL_INTERVAL_MS)
+  // ----- live refresh (see the comment at FIRST_REFRESH_MS)
 
-  async subscribeToSyncEvents() {
-    try {
-      const enabled = await isEmpEnabled();
-      if (!enabled || !this.connected) {
-        return;
-      }
-      onError(() => {
-        // The streaming connection dropped; the Pending watch still refreshes the panel.
-        this.subscription = undefined;
-      });
-      const subscription = await subscribe(`/event/${SYNC_EVENT.objectApiName}`, -1, (message) =>
-        this.handleSyncEvent(message),
-      );
-      if (this.connected) {
-        this.subscription = subscription;
-      } else {
-        unsubscribe(subscription, () => {});
-      }
-    } catch {
-      this.subscription = undefined;
-    }
-  }
-
-  handleSyncEvent(message) {
-    const payload = message?.data?.payload ?? {};
-    const opportunityId = payload[EVENT_OPPORTUNITY_ID_FIELD.fieldApiName];
-    if (opportunityId && this.recordId && sameId(opportunityId, this.recordId)) {
-      this.startWatching();
-    }
+  get awaitingRelay() {
+    return this.syncOn && this.syncStatus === STATUS_PENDING;
   }
 
   trackSyncProgress() {
-    const auditHead = this.auditHead();
-    const syncStatus = this.syncStatus;
-    if (this.watch) {
-      const answered = auditHead !== this.watch.auditHead || syncStatus !== this.watch.syncStatus;
-      if (answered && syncStatus !== STATUS_PENDING) {
-        this.stopWatching();
-      }
+    if (!this.awaitingRelay) {
+      this.stopWatching();
       return;
     }
-    const key = `${syncStatus}|${auditHead}`;
-    if (this.syncOn && this.status.label === STATUS_PENDING && key !== this.lastAutoWatchKey) {
+    if (this.watch) {
+      return;
+    }
+    // Lightning Data Service hands the wire a record again only when it changed; the key keeps a
+    // watch that ran out from restarting on the same unanswered state.
+    const key = `${this.syncStatus}|${this.auditHead()}`;
+    if (key !== this.lastAutoWatchKey) {
       this.lastAutoWatchKey = key;
       this.startWatching();
     }
@@ -395,22 +369,28 @@ export default class ReferralPanel extends LightningElement {
 
   startWatching() {
     this.stopWatching();
-    this.watch = { auditHead: this.auditHead(), syncStatus: this.syncStatus, polls: 0 };
+    this.watch = { refreshes: 0 };
     this.scheduleRefresh();
   }
 
   scheduleRefresh() {
-    // eslint-disable-next-line @lwc/lwc/no-async-operation -- bounded refresh of a sync in flight
-    this.refreshTimer = setTimeout(() => this.refreshFromServer(), POLL_INTERVAL_MS);
+    // eslint-disable-next-line @lwc/lwc/no-async-operation -- bounded re-read of a sync in flight
+    this.refreshTimer = setTimeout(() => this.refreshFromServer(), refreshDelay(this.watch.refreshes));
   }
 
   refreshFromServer() {
+    this.refreshTimer = undefined;
     if (!this.watch || !this.connected) {
       return;
     }
-    this.watch.polls += 1;
+    // A save that published nothing leaves the last answer in place; there is nothing to wait for.
+    if (!this.awaitingRelay) {
+      this.stopWatching();
+      return;
+    }
+    this.watch.refreshes += 1;
     notifyRecordUpdateAvailable([{ recordId: this.recordId }]);
-    if (this.watch.polls < POLL_LIMIT) {
+    if (this.watch.refreshes < MAX_REFRESHES) {
       this.scheduleRefresh();
     } else {
       this.stopWatching();
@@ -422,9 +402,4 @@ export default class ReferralPanel extends LightningElement {
     this.refreshTimer = undefined;
     this.watch = null;
   }
-}
-
-// Event payloads carry 18-character ids; a record page may hand the component either form.
-function sameId(a, b) {
-  return a.substring(0, 15) === b.substring(0, 15);
 }

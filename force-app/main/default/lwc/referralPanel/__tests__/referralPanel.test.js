@@ -1,14 +1,12 @@
 import { createElement } from '@lwc/engine-dom';
-import ReferralPanel, { POLL_INTERVAL_MS, POLL_LIMIT } from 'c/referralPanel';
+import ReferralPanel, {
+  FIRST_REFRESH_MS,
+  MAX_REFRESH_MS,
+  MAX_REFRESHES,
+  refreshDelay,
+} from 'c/referralPanel';
 import { getRecord, updateRecord, notifyRecordUpdateAvailable } from 'lightning/uiRecordApi';
 import { getObjectInfo, getPicklistValues } from 'lightning/uiObjectInfoApi';
-import {
-  subscribe,
-  unsubscribe,
-  jestMockPublish,
-  jestMockReset,
-  jestMockSetEmpEnabled,
-} from 'lightning/empApi';
 
 const mockRecordNotSynced = require('./data/getRecordNotSynced.json');
 const mockRecordPending = require('./data/getRecordPending.json');
@@ -20,7 +18,6 @@ const mockHelpValues = require('./data/getPicklistValuesHelp.json');
 const mockUpdateError = require('./data/updateRecordError.json');
 
 const RECORD_ID = mockRecordSynced.id;
-const CHANNEL = '/event/Referral_Sync__e';
 const TOAST_EVENT = 'lightning__showtoast';
 
 // Microtask-only, so it also works while Jest's fake timers hold setTimeout.
@@ -74,7 +71,6 @@ describe('c-referral-panel', () => {
     }
     jest.clearAllMocks();
     jest.useRealTimers();
-    jestMockReset();
   });
 
   it('shows a spinner when the record is still loading', async () => {
@@ -207,7 +203,7 @@ describe('c-referral-panel', () => {
     await expect(element).toBeAccessible();
   });
 
-  it('switches sync on and starts watching for the relay when the seller saves', async () => {
+  it('switches sync on and re-reads the record when the seller saves', async () => {
     jest.useFakeTimers();
     const element = await renderWith(mockRecordNotSynced);
 
@@ -217,70 +213,145 @@ describe('c-referral-panel', () => {
     await flushPromises();
     byId(element, 'save').click();
     await flushPromises();
+    // What updateRecord hands back: the trigger marked the published save Pending.
+    getRecord.emit(mockRecordPending);
+    await flushPromises();
 
     expect(updateRecord).toHaveBeenCalledWith({
       fields: { Id: RECORD_ID, Sync_with_Partner_Center__c: true },
     });
-    jest.advanceTimersByTime(POLL_INTERVAL_MS);
+    jest.advanceTimersByTime(FIRST_REFRESH_MS);
     expect(notifyRecordUpdateAvailable).toHaveBeenCalledWith([{ recordId: RECORD_ID }]);
+    expect(byId(element, 'status-badge').label).toBe('Pending');
+    jest.useRealTimers();
+    await expect(element).toBeAccessible();
   });
 
-  it('refreshes from the server until the relay answers when a sync event for this record arrives', async () => {
+  it('re-reads a Pending record with growing delays until it shows Synced', async () => {
     jest.useFakeTimers();
-    const element = await renderWith(mockRecordSynced);
-    expect(subscribe).toHaveBeenCalledWith(CHANNEL, -1, expect.any(Function));
+    const element = await renderWith(mockRecordPending);
 
-    jestMockPublish(CHANNEL, {
-      channel: CHANNEL,
-      data: { payload: { Opportunity_Id__c: RECORD_ID, Change_Kind__c: 'Updated' } },
-    });
-    jest.advanceTimersByTime(POLL_INTERVAL_MS * 2);
+    jest.advanceTimersByTime(FIRST_REFRESH_MS - 1);
+    expect(notifyRecordUpdateAvailable).not.toHaveBeenCalled();
+    jest.advanceTimersByTime(1);
+    expect(notifyRecordUpdateAvailable).toHaveBeenCalledTimes(1);
+    expect(notifyRecordUpdateAvailable).toHaveBeenCalledWith([{ recordId: RECORD_ID }]);
+    jest.advanceTimersByTime(2 * FIRST_REFRESH_MS - 1);
+    expect(notifyRecordUpdateAvailable).toHaveBeenCalledTimes(1);
+    jest.advanceTimersByTime(1);
     expect(notifyRecordUpdateAvailable).toHaveBeenCalledTimes(2);
+    jest.advanceTimersByTime(4 * FIRST_REFRESH_MS);
+    expect(notifyRecordUpdateAvailable).toHaveBeenCalledTimes(3);
+
+    getRecord.emit(mockRecordSynced);
+    await flushPromises();
+    jest.advanceTimersByTime(MAX_REFRESH_MS * MAX_REFRESHES);
+
+    expect(notifyRecordUpdateAvailable).toHaveBeenCalledTimes(3);
+    expect(byId(element, 'status-badge').label).toBe('✔ Synced');
+    jest.useRealTimers();
+    await expect(element).toBeAccessible();
+  });
+
+  it('stops re-reading and shows the reason when the record shows Error', async () => {
+    jest.useFakeTimers();
+    const element = await renderWith(mockRecordPending);
+    jest.advanceTimersByTime(FIRST_REFRESH_MS);
+    expect(notifyRecordUpdateAvailable).toHaveBeenCalledTimes(1);
 
     getRecord.emit(
       withAudit(
-        mockRecordSynced,
-        `2026-11-25T09:00:00Z | ERROR | outbound | Deal value must be positive\n${mockRecordSynced.fields.Audit__c.value}`,
+        mockRecordPending,
+        `2026-11-25T09:00:00Z | ERROR | outbound | Deal value must be positive\n${mockRecordPending.fields.Audit__c.value}`,
         'Error',
       ),
     );
     await flushPromises();
+    jest.advanceTimersByTime(MAX_REFRESH_MS * MAX_REFRESHES);
+
+    expect(notifyRecordUpdateAvailable).toHaveBeenCalledTimes(1);
     expect(byId(element, 'status-badge').label).toBe('✘ Error');
     expect(byId(element, 'status-reason').textContent).toBe('Deal value must be positive');
-
-    jest.advanceTimersByTime(POLL_INTERVAL_MS * 5);
-    expect(notifyRecordUpdateAvailable).toHaveBeenCalledTimes(2);
+    jest.useRealTimers();
+    await expect(element).toBeAccessible();
   });
 
-  it('ignores sync events when they are for another opportunity', async () => {
-    jest.useFakeTimers();
-    await renderWith(mockRecordSynced);
-
-    jestMockPublish(CHANNEL, { data: { payload: { Opportunity_Id__c: '006AZ00000OtherAAA' } } });
-    jest.advanceTimersByTime(POLL_INTERVAL_MS * 3);
-
-    expect(notifyRecordUpdateAvailable).not.toHaveBeenCalled();
-  });
-
-  it('stops refreshing after the poll limit when the record stays pending', async () => {
-    jest.useFakeTimers();
-    jestMockSetEmpEnabled(false);
-    await renderWith(mockRecordPending);
-
-    expect(subscribe).not.toHaveBeenCalled();
-    jest.advanceTimersByTime(POLL_INTERVAL_MS * (POLL_LIMIT + 10));
-
-    expect(notifyRecordUpdateAvailable).toHaveBeenCalledTimes(POLL_LIMIT);
-  });
-
-  it('unsubscribes and stops refreshing when the panel is removed', async () => {
+  it('waits at most the longest delay between re-reads and gives up after the last one while the record stays Pending', async () => {
     jest.useFakeTimers();
     const element = await renderWith(mockRecordPending);
 
-    document.body.removeChild(element);
-    jest.advanceTimersByTime(POLL_INTERVAL_MS * 3);
+    let elapsed = 0;
+    for (let attempt = 0; attempt < MAX_REFRESHES; attempt += 1) {
+      expect(refreshDelay(attempt)).toBeLessThanOrEqual(MAX_REFRESH_MS);
+      jest.advanceTimersByTime(refreshDelay(attempt));
+      elapsed += refreshDelay(attempt);
+      expect(notifyRecordUpdateAvailable).toHaveBeenCalledTimes(attempt + 1);
+    }
+    jest.advanceTimersByTime(MAX_REFRESH_MS * 10);
 
-    expect(unsubscribe).toHaveBeenCalledTimes(1);
+    expect(notifyRecordUpdateAvailable).toHaveBeenCalledTimes(MAX_REFRESHES);
+    expect(refreshDelay(MAX_REFRESHES - 1)).toBe(MAX_REFRESH_MS);
+    expect(elapsed).toBeLessThan(5 * 60 * 1000);
+    expect(byId(element, 'status-badge').label).toBe('Pending');
+  });
+
+  it('does not start another watch when the same unanswered record arrives again after one ran out', async () => {
+    jest.useFakeTimers();
+    await renderWith(mockRecordPending);
+    jest.advanceTimersByTime(MAX_REFRESH_MS * (MAX_REFRESHES + 1));
+    expect(notifyRecordUpdateAvailable).toHaveBeenCalledTimes(MAX_REFRESHES);
+
+    getRecord.emit(JSON.parse(JSON.stringify(mockRecordPending)));
+    await flushPromises();
+    jest.advanceTimersByTime(MAX_REFRESH_MS * 3);
+    expect(notifyRecordUpdateAvailable).toHaveBeenCalledTimes(MAX_REFRESHES);
+
+    getRecord.emit(
+      withAudit(
+        mockRecordPending,
+        `2026-11-25T09:10:00Z | INFO | outbound | Sync requested by the seller\n${mockRecordPending.fields.Audit__c.value}`,
+        'Pending',
+      ),
+    );
+    await flushPromises();
+    jest.advanceTimersByTime(FIRST_REFRESH_MS);
+    expect(notifyRecordUpdateAvailable).toHaveBeenCalledTimes(MAX_REFRESHES + 1);
+  });
+
+  it('does not re-read a record that is Synced or not synced', async () => {
+    jest.useFakeTimers();
+    await renderWith(mockRecordSynced);
+    getRecord.emit(mockRecordNotSynced);
+    await flushPromises();
+    jest.advanceTimersByTime(MAX_REFRESH_MS * MAX_REFRESHES);
+
     expect(notifyRecordUpdateAvailable).not.toHaveBeenCalled();
+  });
+
+  it('stops re-reading when a save published nothing and the record keeps its last answer', async () => {
+    jest.useFakeTimers();
+    const element = await renderWith(mockRecordSynced);
+
+    change(byId(element, 'solutions'), { value: 'SOL-34104-EBB;SOL-50000-AAA' });
+    await flushPromises();
+    byId(element, 'save').click();
+    await flushPromises();
+    jest.advanceTimersByTime(MAX_REFRESH_MS * MAX_REFRESHES);
+
+    expect(updateRecord).toHaveBeenCalledTimes(1);
+    expect(notifyRecordUpdateAvailable).not.toHaveBeenCalled();
+  });
+
+  it('stops re-reading when the panel is removed', async () => {
+    jest.useFakeTimers();
+    const element = await renderWith(mockRecordPending);
+    jest.advanceTimersByTime(FIRST_REFRESH_MS);
+    expect(notifyRecordUpdateAvailable).toHaveBeenCalledTimes(1);
+
+    document.body.removeChild(element);
+    jest.advanceTimersByTime(MAX_REFRESH_MS * MAX_REFRESHES);
+
+    expect(notifyRecordUpdateAvailable).toHaveBeenCalledTimes(1);
+    expect(jest.getTimerCount()).toBe(0);
   });
 });
