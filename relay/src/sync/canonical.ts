@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import type { FieldMapping, Mapping } from './mapping.ts';
 import type { Referral } from './referralSchema.ts';
 import { readPath, REFERRAL_PATHS } from './referralSchema.ts';
+import { inboundValueFor } from './inbound.ts';
 import { categoryOfOpportunity, categoryOfStatus } from './stage.ts';
 import { blankToNull, getTransform, splitSolutionIds, solutionIdsOf, utcDay } from './transforms.ts';
 
@@ -57,7 +58,12 @@ export function canonicalSalesforceValue(
   }
 }
 
-/** The canonical form of the value at `entry.referral` in a referral. */
+/**
+ * The canonical form of the value at `entry.referral` in a referral, as the relay writes it to
+ * Salesforce (fitted to the field, defaulted when blank): a name the field truncates, or a close
+ * date the mapping defaults, then compares equal to what the Opportunity holds, so neither reads
+ * as a change on one side.
+ */
 export function canonicalReferralValue(entry: FieldMapping, referral: Referral, mapping: Mapping): unknown {
   const value = readPath(referral, entry.referral);
   switch (entry.transform) {
@@ -65,13 +71,13 @@ export function canonicalReferralValue(entry: FieldMapping, referral: Referral, 
       return categoryOfStatus(referral);
     case 'solutions':
       return canonicalIds(solutionIdsOf(value));
-    default:
-      return canonicalSalesforceValue(
-        entry,
-        getTransform(entry.transform).toSalesforce(value, { mapping, entry, referral }),
-        {},
-        mapping,
-      );
+    default: {
+      const written =
+        entry.direction === 'sf-to-pc'
+          ? getTransform(entry.transform).toSalesforce(value, { mapping, entry, referral })
+          : inboundValueFor(entry, referral, mapping).value;
+      return canonicalSalesforceValue(entry, written, {}, mapping);
+    }
   }
 }
 

@@ -54,12 +54,34 @@ export interface CustomerFields {
   readonly country: string;
 }
 
+/**
+ * The value a required Opportunity field takes when the referral gives it none: the value at
+ * `from` (a referral path; `addDays` moves a date or datetime on by whole days), else `value`.
+ */
+export interface FieldDefault {
+  readonly from?: string;
+  readonly addDays?: number;
+  readonly value?: string | number | boolean;
+}
+
 export interface Mapping {
   readonly stages: StageNames;
   /** Link to a referral in Partner Center; `{id}` is replaced by the referral id. */
   readonly referralLinkTemplate: string;
   readonly customer: CustomerFields;
   readonly fields: readonly FieldMapping[];
+  /** Opportunity field → its default for a referral that leaves it blank. */
+  readonly defaults: Readonly<Record<string, FieldDefault>>;
+  /**
+   * What the relay knows of every Opportunity field it writes (length, precision, picklist,
+   * required), so values are fitted before the write: from force-app, or the org's describe.
+   */
+  readonly targets: Readonly<Record<string, FieldInfo>>;
+  /**
+   * Longest value, in characters, Partner Center takes at a referral path. The public docs give
+   * no lengths (UNCONFIRMED), so none are assumed unless configured here.
+   */
+  readonly partnerCenterLengths: Readonly<Record<string, number>>;
 }
 
 /** One Opportunity field, as its field-meta XML (or the standard object) defines it. */
@@ -72,6 +94,11 @@ export interface FieldInfo {
   readonly restricted?: boolean;
   /** False for fields the API never lets a client write (IsWon, IsClosed, formulas). */
   readonly updateable?: boolean;
+  /** Number fields: total digits, and how many of them follow the decimal point. */
+  readonly precision?: number;
+  readonly scale?: number;
+  /** True when a create without a value fails (REQUIRED_FIELD_MISSING). */
+  readonly required?: boolean;
 }
 
 export interface OpportunitySchema {
@@ -130,6 +157,26 @@ const mappingSchema = z.strictObject({
   }),
   // Entries are checked one by one (parseMapping), so one bad entry does not hide the others' problems.
   fields: z.array(z.unknown()).min(1, 'must list at least one field'),
+  defaults: z
+    .record(
+      z.string(),
+      z
+        .strictObject({
+          from: nonEmpty.optional(),
+          addDays: z.number().int('must be a whole number of days').optional(),
+          value: z.union([z.string(), z.number(), z.boolean()]).optional(),
+        })
+        .refine((d) => d.from !== undefined || d.value !== undefined, {
+          message: 'needs "from" (a referral path) or "value"',
+        })
+        .refine((d) => d.addDays === undefined || d.from !== undefined, {
+          message: '"addDays" needs "from"',
+        }),
+    )
+    .optional(),
+  partnerCenterLengths: z
+    .record(z.string(), z.number().int().positive('must be a positive whole number'))
+    .optional(),
 });
 
 /** `fields[3] (dealValue).opportunity` — the label every problem starts with. */
@@ -250,6 +297,96 @@ function checkPicklistFit(entry: FieldMapping, label: string, field: FieldInfo):
   return problems;
 }
 
+const DATE_TYPES = ['Date', 'DateTime'];
+const NUMBER_TYPES = ['Currency', 'Number', 'Percent', 'Double', 'Int'];
+const TEXT_FIELD_TYPES = ['Text', 'TextArea', 'LongTextArea', 'Html', 'Url', 'Email', 'Phone', 'Picklist'];
+
+/** Which referral kinds and literal type a default for a field of this type may use. */
+function defaultShapeFor(type: string): { kinds: string[]; literal: string } | undefined {
+  if (DATE_TYPES.includes(type)) return { kinds: ['date', 'datetime'], literal: 'string' };
+  if (NUMBER_TYPES.includes(type)) return { kinds: ['number'], literal: 'number' };
+  if (TEXT_FIELD_TYPES.includes(type)) return { kinds: ['string', 'enum'], literal: 'string' };
+  if (type === 'Checkbox') return { kinds: ['boolean'], literal: 'boolean' };
+  return undefined;
+}
+
+function checkDefaults(mapping: Mapping, schema: OpportunitySchema): string[] {
+  const problems: string[] = [];
+  for (const [fieldName, fallback] of Object.entries(mapping.defaults)) {
+    const label = `defaults.${fieldName}`;
+    const field = schema.opportunityFields.get(fieldName);
+    if (field === undefined) {
+      problems.push(`${label}: "${fieldName}" is not an Opportunity field`);
+      continue;
+    }
+    if (field.updateable === false) {
+      problems.push(`${label}: "${fieldName}" is read-only in Salesforce`);
+      continue;
+    }
+    const shape = defaultShapeFor(field.type);
+    if (shape === undefined) {
+      problems.push(`${label}: a ${field.type} field cannot take a default`);
+      continue;
+    }
+    if (fallback.from !== undefined) {
+      const path = REFERRAL_PATHS.get(fallback.from);
+      if (path === undefined) problems.push(`${label}.from: "${fallback.from}" is not a known referral path`);
+      else if (!shape.kinds.includes(path.kind))
+        problems.push(`${label}.from: "${fallback.from}" (${path.kind}) cannot fill a ${field.type} field`);
+      else if (fallback.addDays !== undefined && !['date', 'datetime'].includes(path.kind))
+        problems.push(`${label}.addDays: only applies to a date or datetime path, not "${fallback.from}"`);
+    }
+    if (fallback.value !== undefined) {
+      if (typeof fallback.value !== shape.literal)
+        problems.push(`${label}.value: must be a ${shape.literal} for the ${field.type} field ${fieldName}`);
+      else if (DATE_TYPES.includes(field.type) && !/^\d{4}-\d{2}-\d{2}$/.test(String(fallback.value)))
+        problems.push(`${label}.value: must be a date YYYY-MM-DD`);
+      else if (
+        field.restricted === true &&
+        field.picklistValues !== undefined &&
+        !field.picklistValues.includes(String(fallback.value))
+      )
+        problems.push(
+          `${label}.value: "${String(fallback.value)}" is not a value of the ${fieldName} picklist`,
+        );
+    }
+  }
+  // A required field the relay may leave blank makes every such create fail for good.
+  for (const field of schema.opportunityFields.values()) {
+    if (field.required !== true || field.updateable === false) continue;
+    if (Object.hasOwn(mapping.defaults, field.name)) continue;
+    const fromId = mapping.fields.some(
+      (entry) =>
+        entry.opportunity === field.name && entry.referral === 'id' && entry.direction !== 'sf-to-pc',
+    );
+    if (!fromId)
+      problems.push(
+        `defaults: ${field.name} is required in Salesforce; give it a default for referrals that leave it blank`,
+      );
+  }
+  return problems;
+}
+
+/** What the relay writes, by Opportunity field: the mapped fields and the defaulted ones. */
+function targetsOf(mapping: Omit<Mapping, 'targets'>, schema: OpportunitySchema): Record<string, FieldInfo> {
+  const targets: Record<string, FieldInfo> = {};
+  const names = [...mapping.fields.map((entry) => entry.opportunity), ...Object.keys(mapping.defaults)];
+  for (const name of names) {
+    const field = schema.opportunityFields.get(name);
+    if (field !== undefined) targets[name] = field;
+  }
+  return targets;
+}
+
+/**
+ * The mapping with its field rules replaced by `schema`'s (the org's describe in production), so
+ * values are fitted to the fields as the org defines them rather than as force-app does.
+ */
+export function withTargets(mapping: Mapping, schema: OpportunitySchema): Mapping {
+  const described = targetsOf(mapping, schema);
+  return deepFreeze({ ...mapping, targets: { ...mapping.targets, ...described } });
+}
+
 function checkMapping(
   mapping: Mapping,
   entries: ReadonlyArray<{ entry: FieldMapping; index: number }>,
@@ -325,13 +462,21 @@ export function parseMapping(json: unknown, schema: OpportunitySchema): Mapping 
     else problems.push(...describe(field.error.issues, ['fields', index]));
   });
   const { stages, referralLinkTemplate, customer } = result.data;
-  const mapping: Mapping = deepFreeze({
+  const base = {
     stages,
     referralLinkTemplate,
     customer,
     fields: entries.map(({ entry }) => entry),
-  });
+    defaults: result.data.defaults ?? {},
+    partnerCenterLengths: result.data.partnerCenterLengths ?? {},
+  };
+  const mapping: Mapping = deepFreeze({ ...base, targets: targetsOf(base, schema) });
   problems.push(...checkMapping(mapping, entries, schema, json));
+  problems.push(...checkDefaults(mapping, schema));
+  for (const path of Object.keys(mapping.partnerCenterLengths)) {
+    if (REFERRAL_PATHS.get(path)?.kind !== 'string')
+      problems.push(`partnerCenterLengths.${path}: not a referral text path`);
+  }
   if (problems.length > 0) throw new ConfigError('MAPPING_INVALID', problems);
   return mapping;
 }

@@ -13,13 +13,13 @@ import type { FieldInfo } from './mapping.ts';
  */
 export const STANDARD_OPPORTUNITY_FIELDS: readonly FieldInfo[] = [
   { name: 'Id', type: 'Id', updateable: false },
-  { name: 'Name', type: 'Text', length: 120 },
-  { name: 'Amount', type: 'Currency' },
-  { name: 'CurrencyIsoCode', type: 'Picklist' },
-  { name: 'CloseDate', type: 'Date' },
+  { name: 'Name', type: 'Text', length: 120, required: true },
+  { name: 'Amount', type: 'Currency', precision: 18, scale: 2 },
+  { name: 'CurrencyIsoCode', type: 'Picklist', length: 3 },
+  { name: 'CloseDate', type: 'Date', required: true },
   { name: 'Description', type: 'LongTextArea', length: 32000 },
-  { name: 'StageName', type: 'Picklist' },
-  { name: 'Probability', type: 'Percent' },
+  { name: 'StageName', type: 'Picklist', length: 255, required: true },
+  { name: 'Probability', type: 'Percent', precision: 3, scale: 0 },
   { name: 'NextStep', type: 'Text', length: 255 },
   { name: 'Type', type: 'Picklist' },
   { name: 'LeadSource', type: 'Picklist' },
@@ -61,10 +61,15 @@ export function parseFieldMetadata(xml: string, source: string): FieldInfo {
     ?.map((value) => text((value as { fullName?: unknown }).fullName))
     .filter((value) => value !== undefined);
   const length = Number(text(field.length));
+  const precision = Number(text(field.precision));
+  const scale = Number(text(field.scale));
   return {
     name,
     type,
     ...(Number.isInteger(length) && length > 0 ? { length } : {}),
+    ...(Number.isInteger(precision) && precision > 0 ? { precision } : {}),
+    ...(Number.isInteger(scale) && scale >= 0 && text(field.scale) !== undefined ? { scale } : {}),
+    ...(text(field.required) === 'true' ? { required: true } : {}),
     ...(picklistValues === undefined
       ? {}
       : { picklistValues, restricted: text(valueSet?.restricted) === 'true' }),

@@ -3,11 +3,16 @@
  * referral values by path, create bodies, and the reasons it cannot be created yet.
  */
 import { RelayError } from '../errors.ts';
+import { canonicalSalesforceValue, sameValue } from './canonical.ts';
 import { isIsoCountryCode } from './countryCodes.ts';
+import type { FitNote } from './fit.ts';
+import { fitReferralValue } from './fit.ts';
+import type { InboundValues } from './inbound.ts';
+import { mapReferralToOpportunity } from './inbound.ts';
 import type { FieldMapping, Mapping } from './mapping.ts';
 import { entriesFor } from './mapping.ts';
 import { nestPaths, REFERRAL_PATHS } from './referralSchema.ts';
-import type { SolutionTag } from './referralSchema.ts';
+import type { Referral, SolutionTag } from './referralSchema.ts';
 import type { StatusPair } from './stage.ts';
 import { blankToNull, getTransform, splitSolutionIds } from './transforms.ts';
 
@@ -63,6 +68,65 @@ export function mapOpportunityToReferral(view: OpportunityView, mapping: Mapping
     }
   }
   return values;
+}
+
+export interface FittedReferralValues {
+  values: ReferralValues;
+  notes: FitNote[];
+  /** Values Partner Center cannot take, naming the path; empty when all can be sent. */
+  problems: string[];
+}
+
+/** Referral values fitted to the referral schema (enums, currency, deal value, configured lengths). */
+export function fitReferralValues(values: ReferralValues, mapping: Mapping): FittedReferralValues {
+  const fitted: ReferralValues = {};
+  const notes: FitNote[] = [];
+  const problems: string[] = [];
+  for (const [path, value] of Object.entries(values)) {
+    const result = fitReferralValue(path, value, mapping.partnerCenterLengths[path]);
+    fitted[path] = result.value;
+    notes.push(...result.notes);
+    problems.push(...result.problems);
+  }
+  return { values: fitted, notes, problems };
+}
+
+/**
+ * `desired` without the values the Opportunity holds only because the relay wrote them for the
+ * referral as it is now: a name the field truncated, a close date the mapping defaulted, an amount
+ * rounded to the field's scale. Sending those back would replace Partner Center's own value with
+ * the relay's stand-in, as if the seller had chosen it. Anything the seller changed differs from
+ * what the relay writes and is kept.
+ */
+export function withoutInboundEchoes(
+  desired: ReferralValues,
+  opportunity: Readonly<Record<string, unknown>>,
+  referral: Referral,
+  mapping: Mapping,
+): ReferralValues {
+  let inbound: InboundValues;
+  try {
+    inbound = mapReferralToOpportunity(referral, mapping);
+  } catch {
+    // A referral the relay could not write to Salesforce has no stand-in values to filter.
+    return desired;
+  }
+  const result: ReferralValues = { ...desired };
+  for (const entry of mapping.fields) {
+    if (entry.direction !== 'both') continue;
+    const written = Object.hasOwn(inbound.fields, entry.opportunity)
+      ? inbound.fields[entry.opportunity]
+      : inbound.createOnly[entry.opportunity];
+    if (written === undefined) continue;
+    const held = canonicalSalesforceValue(entry, opportunity[entry.opportunity], opportunity, mapping);
+    const stand = canonicalSalesforceValue(entry, written, { [entry.opportunity]: written }, mapping);
+    if (!sameValue(held, stand)) continue;
+    if (entry.transform === 'stage') {
+      delete result.status;
+      delete result.substatus;
+    } else delete result[entry.referral];
+  }
+  return result;
 }
 
 function helpRequested(view: OpportunityView, mapping: Mapping): FieldMapping | null {
@@ -216,7 +280,15 @@ export function buildCreateRequests(view: OpportunityView, mapping: Mapping): Re
   const opportunityId = trimmed(view.opportunity.Id);
   if (opportunityId === null) throw new RelayError('VALIDATION_FAILED', 'Opportunity Id is missing');
 
-  const values = mapOpportunityToReferral(view, mapping);
+  const fitted = fitReferralValues(mapOpportunityToReferral(view, mapping), mapping);
+  if (fitted.problems.length > 0) {
+    throw new RelayError(
+      'VALIDATION_FAILED',
+      `Opportunity cannot become a referral: ${fitted.problems.join('; ')}`,
+      { details: { reasons: fitted.problems } },
+    );
+  }
+  const values = fitted.values;
   delete values.status;
   delete values.substatus;
   for (const [path, value] of Object.entries(values)) {
