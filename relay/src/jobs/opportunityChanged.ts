@@ -14,6 +14,7 @@ import {
   canonicalFromReferral,
   describeDecision,
   fingerprint,
+  fitReferralValues,
   formatAuditLine,
   getTransform,
   isTerminal,
@@ -23,6 +24,7 @@ import {
   resolveConflict,
   validateForCreate,
   withEngagementId,
+  withoutInboundEchoes,
 } from '../sync/index.ts';
 import type { OpportunityView, Referral as SyncReferral, ReferralValues } from '../sync/index.ts';
 import { writeOpportunity } from './opportunityWrites.ts';
@@ -233,8 +235,23 @@ export async function syncOpportunityToReferral(
     return 'terminal';
   }
 
-  let desired: ReferralValues = mapOpportunityToReferral(viewOf(current), ctx.mapping);
-  const notes: string[] = [];
+  // Values the Opportunity holds only as the relay's stand-ins for this referral (a truncated name, a
+  // defaulted close date) are not the seller's choice and are not sent back.
+  const fitted = fitReferralValues(
+    withoutInboundEchoes(
+      mapOpportunityToReferral(viewOf(current), ctx.mapping),
+      current,
+      referral as SyncReferral,
+      ctx.mapping,
+    ),
+    ctx.mapping,
+  );
+  if (fitted.problems.length > 0)
+    throw new RelayError('VALIDATION_FAILED', `Not sent to Partner Center: ${fitted.problems.join('; ')}`, {
+      details: { problems: fitted.problems },
+    });
+  let desired: ReferralValues = fitted.values;
+  const notes: string[] = fitted.notes.map((note) => note.message);
   let toSalesforce: Record<string, unknown> = {};
   for (let attempt = 0; ; attempt++) {
     const plan = planReferralPatch(desired, referral as SyncReferral);
@@ -270,7 +287,9 @@ export async function syncOpportunityToReferral(
         partnerCenter: referral as SyncReferral,
         mapping: ctx.mapping,
       });
-      desired = resolution.toPartnerCenter;
+      const resolved = fitReferralValues(resolution.toPartnerCenter, ctx.mapping);
+      desired = resolved.values;
+      notes.push(...resolved.notes.map((note) => note.message));
       toSalesforce = resolution.toSalesforce;
       notes.push(...resolution.decisions.map(describeDecision));
     }

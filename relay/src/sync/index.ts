@@ -25,6 +25,7 @@ export type { JsonPatchOp } from './jsonPatch.ts';
 export type {
   CustomerFields,
   Direction,
+  FieldDefault,
   FieldInfo,
   FieldMapping,
   Mapping,
@@ -33,7 +34,7 @@ export type {
   StageNames,
   TransformName,
 } from './mapping.ts';
-export { entriesFor, mappedOpportunityFields, parseMapping } from './mapping.ts';
+export { entriesFor, mappedOpportunityFields, parseMapping, withTargets } from './mapping.ts';
 export { loadMapping, loadOpportunitySchema } from './mappingLoader.ts';
 export {
   buildOpportunitySchema,
@@ -49,10 +50,17 @@ export type {
 } from './outbound.ts';
 export {
   buildCreateRequests,
+  fitReferralValues,
   mapOpportunityToReferral,
   validateForCreate,
   withEngagementId,
+  withoutInboundEchoes,
 } from './outbound.ts';
+export type { FittedReferralValues } from './outbound.ts';
+export type { FitNote, Fitted } from './fit.ts';
+export { characterCount, fitReferralValue, fitSalesforceValue, truncateText } from './fit.ts';
+export type { InboundDecision, ReferralCategory } from './referralDecision.ts';
+export { decideInbound, isForMicrosoft, referralCategory } from './referralDecision.ts';
 export type { Referral, SolutionTag } from './referralSchema.ts';
 export { REFERRAL_PATHS } from './referralSchema.ts';
 export type { StageCategory, StatusPair, StatusPlan } from './stage.ts';
