@@ -24,6 +24,12 @@ import type { DecodedEvent, PubSubSubscriber } from './salesforce/pubsubSubscrib
 import { listAudit, recordAudit } from './store/audit.ts';
 import { loadCheckpoint, loadCheckpointInfo, saveCheckpoint } from './store/checkpoints.ts';
 import { openDatabase } from './store/database.ts';
+import {
+  countOpenDeadLetters,
+  dropDeadLetter,
+  listDeadLetters,
+  retryDeadLetter,
+} from './store/deadLetters.ts';
 import type { Database } from './store/database.ts';
 import { createLeaderElection } from './store/leaderLock.ts';
 import { createNamedLocks } from './store/namedLock.ts';
@@ -34,8 +40,6 @@ import {
   enqueue,
   enqueueSyncJobs,
   installQueueSchema,
-  listFailedJobs,
-  retryFailedJobs,
   startQueueRunner,
   TASKS,
 } from './store/queue.ts';
@@ -331,7 +335,11 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
         .catch((error: Error) => ({ ok: false, detail: `database unreachable: ${error.message}` }));
       const [jobs, links, health, watermark] = database.ok
         ? await Promise.all([
-            countJobs(pool),
+            // Sync jobs that gave up leave a dead letter of their own, not a failed graphile job.
+            Promise.all([countJobs(pool), countOpenDeadLetters(pool)]).then(([counts, open]) => ({
+              ...counts,
+              failed: counts.failed + open,
+            })),
             countLinksByStatus(pool),
             auth
               .tokenHealth()
@@ -383,29 +391,33 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
     },
     listLinks: (o) => listLinks(pool, o),
     listAudit: (o) => listAudit(pool, o),
-    listFailedJobs: (limit) => listFailedJobs(pool, limit),
+    listFailedJobs: (limit) => listDeadLetters(pool, limit),
     async retryJob(jobId) {
-      const failed = (await listFailedJobs(pool, 10_000)).find((j) => j.id === jobId);
-      if (!failed) return false;
-      await retryFailedJobs(pool, [jobId]);
+      const retried = await retryDeadLetter(pool, jobId);
+      if (!retried) return false;
       await recordAudit(pool, {
         direction: 'system',
         level: 'INFO',
         jobId,
-        message: `Dead letter ${jobId} (${failed.task}) put back in the queue`,
+        referralId: retried.referralId,
+        opportunityId: retried.opportunityId,
+        message: `Dead letter ${jobId} (${retried.task}) put back in the queue`,
       });
       return true;
     },
     async dropJob(jobId) {
-      const failed = (await listFailedJobs(pool, 10_000)).find((j) => j.id === jobId);
-      if (!failed) return false;
-      await queue.utils.completeJobs([jobId]);
+      const dropped = await dropDeadLetter(pool, jobId, (id) =>
+        queue.utils.completeJobs([id]).then(() => undefined),
+      );
+      if (!dropped) return false;
       await recordAudit(pool, {
         direction: 'system',
         level: 'INFO',
         jobId,
-        message: `Dead letter ${jobId} (${failed.task}) dropped; last error: ${failed.lastError ?? 'none'}`,
-        details: { payload: failed.payload as Record<string, unknown> },
+        referralId: dropped.referralId,
+        opportunityId: dropped.opportunityId,
+        message: `Dead letter ${jobId} (${dropped.task}) dropped; last error: ${dropped.lastError ?? 'none'}`,
+        details: { payload: dropped.payload as Record<string, unknown> },
       });
       return true;
     },

@@ -18,6 +18,7 @@ import {
   mappedOpportunityFields,
   mapReferralToOpportunity,
   salesforceHeldFields,
+  decideInbound,
 } from '../sync/index.ts';
 import type { Referral as SyncReferral } from '../sync/index.ts';
 import { writeOpportunity } from './opportunityWrites.ts';
@@ -58,15 +59,11 @@ function opportunityIdIn(value: unknown): string | null {
 }
 
 /**
- * The referral of ours that `referral` stands beside, when it is not itself one we sync: the other
- * referral of a co-sell engagement (Microsoft's side, or the one we POSTed "for Microsoft", which
- * carries our Opportunity id too). Such a referral never becomes an Opportunity of its own.
+ * The referral of ours in the same engagement as `referral`, when the relay links one: the
+ * Opportunity its externalReferenceId names (the referral we POSTed "for Microsoft" carries our
+ * Opportunity id too), or a link in its engagement.
  */
-async function ownReferralFor(
-  ctx: SyncContext,
-  referral: Referral,
-  eventName: string | undefined,
-): Promise<string | null | undefined> {
+async function ownReferralFor(ctx: SyncContext, referral: Referral): Promise<string | null> {
   const byOpportunity =
     typeof referral.externalReferenceId === 'string' && referral.externalReferenceId.length > 0
       ? await findLinkByOpportunity(ctx.pool, referral.externalReferenceId)
@@ -75,12 +72,7 @@ async function ownReferralFor(
     !byOpportunity && typeof referral.engagementId === 'string'
       ? await findLinkByEngagement(ctx.pool, referral.engagementId)
       : null;
-  const own = byOpportunity ?? byEngagement;
-  if (own?.referralId && own.referralId !== referral.id) return own.referralId;
-  // A related-referral event names the other party's referral; without a linked referral of ours
-  // in that engagement there is nothing of ours to update yet (our own referral's events will come).
-  if (eventName?.startsWith('related-referral-')) return null;
-  return undefined;
+  return (byOpportunity ?? byEngagement)?.referralId ?? null;
 }
 
 /** Partner Center → Salesforce for one referral. Idempotent: running it twice writes once. */
@@ -88,7 +80,6 @@ export async function syncReferralToOpportunity(
   ctx: SyncContext,
   referralId: string,
   jobId?: string,
-  eventName?: string,
 ): Promise<InboundOutcome> {
   const log = ctx.logger.child({ referralId, jobId });
   const retry = <T>(what: string, op: () => Promise<T>) =>
@@ -117,14 +108,14 @@ export async function syncReferralToOpportunity(
   const print = fingerprint(mapped);
   const link = await findLinkByReferral(ctx.pool, referralId);
   if (!link?.opportunityId) {
-    const own = await ownReferralFor(ctx, referral, eventName);
-    if (own !== undefined) {
-      const message = own
-        ? `Referral ${referralId} is the other side of engagement ${referral.engagementId ?? ''}; synced through referral ${own}`
-        : `Related referral ${referralId} ignored: no referral of ours in engagement ${referral.engagementId ?? ''} yet`;
+    // Decided by the referral and what is linked in its engagement, never by the event name that
+    // announced it: two events merged into one job must give the same outcome in either order.
+    const decision = decideInbound(referral as SyncReferral, await ownReferralFor(ctx, referral));
+    if (decision.kind !== 'sync') {
+      const { message } = decision;
       await recordAudit(ctx.pool, { direction: 'inbound', level: 'INFO', referralId, jobId, message });
-      log.info({ engagementId: referral.engagementId, ownReferralId: own }, message);
-      if (own) await syncReferralToOpportunity(ctx, own, jobId);
+      log.info({ engagementId: referral.engagementId, decision: decision.kind }, message);
+      if (decision.kind === 'via') await syncReferralToOpportunity(ctx, decision.referralId, jobId);
       return 'related';
     }
   }
@@ -175,7 +166,10 @@ export async function syncReferralToOpportunity(
   if (current && link?.opportunityId !== current.Id)
     await pairLink(ctx.pool, referralId, current.Id as string);
 
-  const desired: Record<string, unknown> = { ...mapped.fields };
+  // Defaults for fields the referral says nothing about go on a create only: an update leaves them be.
+  const desired: Record<string, unknown> = current
+    ? { ...mapped.fields }
+    : { ...mapped.createOnly, ...mapped.fields };
   let accountId = (current?.AccountId as string | null | undefined) ?? link?.accountId ?? null;
   if (!accountId && mapped.customer?.name) {
     const customer = mapped.customer;
@@ -220,11 +214,20 @@ export async function syncReferralToOpportunity(
     return 'unchanged';
   }
 
-  const message = current
+  // What fitting and defaults did to the values this write carries, said on the record.
+  const notes = [...mapped.notes, ...(current ? [] : mapped.createOnlyNotes)]
+    .filter((note) =>
+      note.field.startsWith('Account ')
+        ? Object.hasOwn(changes, 'AccountId')
+        : Object.hasOwn(changes, note.field),
+    )
+    .map((note) => note.message);
+  const summary = current
     ? changed.length > 0
       ? `Updated from Partner Center: ${changed.join(', ')}`
       : 'In sync with Partner Center'
     : `Created from Partner Center referral ${referralId}`;
+  const message = notes.length > 0 ? `${summary}; ${notes.join('; ')}` : summary;
   const line = formatAuditLine({ at: ctx.now(), level: 'INFO', direction: 'inbound', message });
   const write: Record<string, unknown> = {
     ...changes,
@@ -248,7 +251,7 @@ export async function syncReferralToOpportunity(
     opportunityId: result.id,
     jobId,
     message,
-    details: { fields: changed },
+    details: { fields: changed, defaulted: mapped.defaulted.filter((field) => changed.includes(field)) },
   });
   log.info({ opportunityId: result.id, fields: changed, created: !current }, message);
   return current ? 'updated' : 'created';
@@ -260,6 +263,23 @@ export function referralChangedTask(ctx: SyncContext): Task {
     direction: 'inbound',
     parse: parsePayload,
     subject: ({ referralId }) => ({ referralId }),
-    run: ({ referralId, eventName }, jobId) => syncReferralToOpportunity(ctx, referralId, jobId, eventName),
+    run: ({ referralId }, jobId) => syncReferralToOpportunity(ctx, referralId, jobId),
+    // An Opportunity already paired shows the failure to its seller: Error with the reason. Its
+    // write touches only the status and the audit entry, so it passes a rule that refused the values.
+    onGiveUp: async ({ referralId }, error) => {
+      const opportunityId = (await findLinkByReferral(ctx.pool, referralId))?.opportunityId;
+      if (!opportunityId) return;
+      const line = formatAuditLine({
+        at: ctx.now(),
+        level: 'ERROR',
+        direction: 'inbound',
+        message: `Not updated from Partner Center: ${describeError(error)}`,
+      });
+      await writeOpportunity(
+        ctx,
+        { referralId },
+        { Id: opportunityId, Referral_Sync_Status__c: 'Error', [AUDIT_ENTRY_FIELD]: line },
+      );
+    },
   });
 }

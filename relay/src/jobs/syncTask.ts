@@ -1,6 +1,7 @@
 import type { JobHelpers, Task } from 'graphile-worker';
 import { describeError, isRelayError } from '../errors.ts';
 import { recordAudit } from '../store/audit.ts';
+import { closeDeadLetter, recordDeadLetter } from '../store/deadLetters.ts';
 import { saveLink } from '../store/links.ts';
 import type { SyncContext } from './syncContext.ts';
 
@@ -28,26 +29,51 @@ const PERMANENT_CODES = new Set([
   'MAPPING_INVALID',
 ]);
 
-function isPermanent(error: unknown): boolean {
-  return isRelayError(error) && !error.retryable && PERMANENT_CODES.has(error.code);
+/**
+ * Salesforce errors the gateway reports as plain SF_ERROR that still say the record itself is
+ * refused: a duplicate rule, a number the field cannot hold, a lookup filter.
+ */
+const PERMANENT_SALESFORCE_CODES = new Set([
+  'DUPLICATES_DETECTED',
+  'NUMBER_OUTSIDE_VALID_RANGE',
+  'FIELD_FILTER_VALIDATION_EXCEPTION',
+  'FIELD_CUSTOM_VALIDATION_EXCEPTION',
+  'REQUIRED_FIELD_MISSING',
+  'STRING_TOO_LONG',
+  'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST',
+]);
+
+/** True when no retry can fix `error`: the job ends after this attempt. */
+export function isPermanent(error: unknown): boolean {
+  if (!isRelayError(error) || error.retryable) return false;
+  if (PERMANENT_CODES.has(error.code)) return true;
+  const statusCode = error.details?.statusCode;
+  return (
+    error.code === 'SF_ERROR' && typeof statusCode === 'string' && PERMANENT_SALESFORCE_CODES.has(statusCode)
+  );
 }
 
 /**
- * Wraps a sync job: each failed attempt is audited; a permanent error, or the last attempt, makes
- * the job a dead letter at once (it keeps its last error for the dashboard and `relay dlq`), marks
- * the link Error and lets the job report it on the record.
+ * Wraps a sync job. Each failed attempt is audited. A permanent error, or the last attempt, ends
+ * the job there: the record's dead letter is opened or updated (one per record and direction,
+ * store/deadLetters.ts), the link is marked Error, and the job reports it on the record. A
+ * successful run closes the record's dead letter. The job itself then completes: graphile-worker
+ * clears the key of a job it keeps as failed, so every later enqueue for the record would add
+ * another failed job beside it.
  */
 export function syncTask<P>(ctx: SyncContext, spec: SyncTaskSpec<P>): Task {
   return async (payload: unknown, helpers: JobHelpers) => {
     const parsed = spec.parse(payload);
     const jobId = String(helpers.job.id);
+    const subject = spec.subject(parsed);
+    const recordId = spec.direction === 'inbound' ? subject.referralId : subject.opportunityId;
     try {
       await spec.run(parsed, jobId);
     } catch (error) {
       const permanent = isPermanent(error);
       const giveUp = permanent || helpers.job.attempts >= helpers.job.max_attempts;
-      const subject = spec.subject(parsed);
-      const message = `${giveUp ? 'Gave up' : `Attempt ${helpers.job.attempts} failed`}: ${describeError(error)}`;
+      const reason = describeError(error);
+      const message = `${giveUp ? 'Gave up' : `Attempt ${helpers.job.attempts} failed`}: ${reason}`;
       await recordAudit(ctx.pool, {
         direction: spec.direction,
         level: 'ERROR',
@@ -55,34 +81,51 @@ export function syncTask<P>(ctx: SyncContext, spec: SyncTaskSpec<P>): Task {
         message,
         ...subject,
       }).catch(() => undefined);
-      if (!giveUp && isRelayError(error) && error.retryAfterMs !== undefined) {
-        // The queue's backoff is counted from run_at: start it where the server asked us to wait.
-        await helpers
-          .withPgClient((client) =>
-            client.query(
-              `update graphile_worker._private_jobs set run_at = now() + make_interval(secs => $2) where id = $1`,
-              [helpers.job.id, error.retryAfterMs! / 1000],
-            ),
-          )
-          .catch(() => undefined);
-      }
-      if (giveUp) {
-        if (permanent && helpers.job.attempts < helpers.job.max_attempts) {
-          // graphile-worker counts this attempt when the error is thrown; equal counts = dead letter.
-          await helpers.withPgClient((client) =>
-            client.query('update graphile_worker._private_jobs set max_attempts = $2 where id = $1', [
-              helpers.job.id,
-              helpers.job.attempts,
-            ]),
-          );
+      if (!giveUp) {
+        if (isRelayError(error) && error.retryAfterMs !== undefined) {
+          // The queue's backoff is counted from run_at: start it where the server asked us to wait.
+          await helpers
+            .withPgClient((client) =>
+              client.query(
+                `update graphile_worker._private_jobs set run_at = now() + make_interval(secs => $2) where id = $1`,
+                [helpers.job.id, error.retryAfterMs! / 1000],
+              ),
+            )
+            .catch(() => undefined);
         }
-        // The link shows the failure on the dashboard even when the pair was never completed.
-        await saveLink(ctx.pool, subject, { syncStatus: 'Error', lastError: describeError(error) }).catch(
-          () => undefined,
-        );
-        await spec.onGiveUp?.(parsed, error).catch(() => undefined);
+        throw error;
       }
-      throw error;
+      if (recordId === undefined) throw error;
+      // Written before anything else can fail: the dead letter is what an operator sees.
+      const letter = await recordDeadLetter(ctx.pool, {
+        jobId,
+        direction: spec.direction,
+        recordId,
+        task: helpers.job.task_identifier,
+        jobKey: helpers.job.key ?? null,
+        payload,
+        ...subject,
+        error: reason,
+        permanent,
+        attempts: helpers.job.attempts,
+        maxAttempts: helpers.job.max_attempts,
+      });
+      helpers.logger.warn(`dead letter ${letter.id} for ${recordId} (failure ${letter.failures}): ${reason}`);
+      // The link shows the failure on the dashboard even when the pair was never completed.
+      await saveLink(ctx.pool, subject, { syncStatus: 'Error', lastError: reason }).catch(() => undefined);
+      await spec.onGiveUp?.(parsed, error).catch(() => undefined);
+      return;
+    }
+    if (recordId !== undefined) {
+      const closed = await closeDeadLetter(ctx.pool, spec.direction, recordId);
+      if (closed !== null)
+        await recordAudit(ctx.pool, {
+          direction: spec.direction,
+          level: 'INFO',
+          jobId,
+          message: `Dead letter ${closed} closed: the record synced`,
+          ...subject,
+        });
     }
   };
 }
