@@ -10,7 +10,13 @@ import { sandboxTls } from '../partner-center/certificates.ts';
 import { createSandboxAuth } from './auth.ts';
 import type { SandboxAuth, Session } from './auth.ts';
 import { createSandboxControls } from './controls.ts';
-import type { SandboxControls, SandboxCounters, SandboxFaults, SandboxRequestLogEntry } from './controls.ts';
+import type {
+  SandboxControls,
+  SandboxCounters,
+  SandboxFaults,
+  SandboxRequestLogEntry,
+  ValidationRule,
+} from './controls.ts';
 import { toId18 } from './ids.ts';
 import { createRecordStore, RecordWriteError } from './recordStore.ts';
 import type { RecordStore, SalesforceError, SObjectRecord } from './recordStore.ts';
@@ -198,6 +204,24 @@ export function createSalesforceRestApp(options: SalesforceRestAppOptions): expr
   });
   admin.delete('/faults', (_req, res) => {
     controls.clearFaults();
+    res.status(204).end();
+  });
+  // An admin's validation rules (controls.ts): switched on and off by a test or another process.
+  admin.get('/validation-rules', (_req, res) => {
+    res.json({ rules: controls.validationRules() });
+  });
+  admin.post('/validation-rules', (req, res) => {
+    try {
+      res.json({ rules: controls.addValidationRule(req.body as ValidationRule) });
+    } catch (error) {
+      res.status(400).json({ error: { code: 'REQUEST_INVALID', message: (error as Error).message } });
+    }
+  });
+  admin.delete('/validation-rules/:name', (req, res) => {
+    res.status(controls.removeValidationRule(req.params.name) ? 204 : 404).end();
+  });
+  admin.delete('/validation-rules', (_req, res) => {
+    controls.clearValidationRules();
     res.status(204).end();
   });
   admin.post('/sessions/expire', (_req, res) => {
@@ -840,6 +864,11 @@ export async function createSalesforceRestSandbox(
   const store = options.store ?? createRecordStore({ users: users.users });
   const auth = createSandboxAuth(users, { tokenTtlMs: options.tokenTtlMs });
   const controls = createSandboxControls({ apiLimit: options.apiLimit, faults: options.faults });
+  // Validation rules run on every save, as the org's own do, whatever API made it.
+  store.onBeforeSave((change) => {
+    const violation = controls.checkValidationRules(change);
+    if (violation !== null) throw new RecordWriteError([violation]);
+  });
   const app = createSalesforceRestApp({ store, users, auth, controls, logger: options.logger });
   const tls = options.https ? await sandboxTls() : undefined;
   const server = tls
