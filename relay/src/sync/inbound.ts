@@ -28,6 +28,11 @@ export interface InboundValues {
 
 const DAY_MS = 86_400_000;
 
+/** No value, or text of nothing but white space (which no reader takes for a name). */
+function isBlank(value: unknown): boolean {
+  return blankToNull(value) === null || (typeof value === 'string' && value.trim() === '');
+}
+
 /** A default's value for this referral, and where it came from; undefined when it has none. */
 function defaultFor(
   field: string,
@@ -79,7 +84,7 @@ export function inboundValueFor(entry: FieldMapping, referral: Referral, mapping
   const field = entry.opportunity;
   const fitted = fitSalesforceValue(field, raw, mapping.targets[field]);
   const fallback = mapping.defaults[field];
-  if (blankToNull(fitted.value) !== null || fallback === undefined)
+  if (!isBlank(fitted.value) || fallback === undefined)
     return { value: fitted.value, notes: fitted.notes, problems: fitted.problems, defaulted: false };
   return (
     defaultedValue(field, fallback, referral, mapping) ?? {

@@ -179,6 +179,47 @@ describe('mapping', () => {
     });
   });
 
+  it('checks the defaults against the Opportunity fields and the referral paths', () => {
+    const problems = problemsOf(
+      withFields(() => {}, {
+        defaults: {
+          CloseDate: { from: 'details.notes', addDays: 90 },
+          Amount: { value: 'lots' },
+          Nope__c: { value: 1 },
+          StageName: { value: 'Prospecting' },
+          Name: { value: 'Referral' },
+        },
+      }),
+    );
+    assert.deepEqual(problems.sort(), [
+      'defaults.Amount.value: must be a number for the Currency field Amount',
+      'defaults.CloseDate.from: "details.notes" (string) cannot fill a Date field',
+      'defaults.Nope__c: "Nope__c" is not an Opportunity field',
+    ]);
+  });
+
+  it('names a default that says neither where its value comes from nor what it is', () => {
+    const json = structuredClone(defaultJson) as Record<string, unknown>;
+    (json.defaults as Record<string, unknown>).Description = {};
+    assert.deepEqual(problemsOf(json), ['defaults.Description: needs "from" (a referral path) or "value"']);
+  });
+
+  it('requires a default for every required Opportunity field the relay could leave blank', () => {
+    const json = structuredClone(defaultJson) as Record<string, unknown>;
+    delete (json.defaults as Record<string, unknown>).CloseDate;
+    assert.deepEqual(problemsOf(json), [
+      'defaults: CloseDate is required in Salesforce; give it a default for referrals that leave it blank',
+    ]);
+  });
+
+  it('reads precision, scale and required from field XML', () => {
+    const field = parseFieldMetadata(
+      '<CustomField><fullName>Margin__c</fullName><type>Number</type><precision>5</precision><scale>2</scale><required>true</required></CustomField>',
+      'Margin__c.field-meta.xml',
+    );
+    assert.deepEqual(field, { name: 'Margin__c', type: 'Number', precision: 5, scale: 2, required: true });
+  });
+
   it('rejects field XML without a type', () => {
     assert.throws(
       () => parseFieldMetadata('<CustomField><fullName>X__c</fullName></CustomField>', 'X__c.field-meta.xml'),
