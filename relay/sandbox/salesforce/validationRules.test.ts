@@ -17,7 +17,8 @@ describe('Salesforce sandbox validation rules', () => {
   let conn: Connection;
   let opportunityId: string;
   let otherId: string;
-  const update = (values: Record<string, unknown>) => conn.sobject('Opportunity').update(values);
+  const update = (values: { Id: string } & Record<string, unknown>) =>
+    conn.sobject('Opportunity').update(values);
 
   before(async () => {
     sandbox = await createSalesforceRestSandbox();
