@@ -345,7 +345,6 @@ describe('the mapping against the sandboxes, for generated records', () => {
       }
     });
     // Both paths must be exercised by a good share of the generated records.
-    console.log(outcomes);
     assert.ok(outcomes.created >= RUNS / 10 && outcomes.patched >= RUNS / 2, JSON.stringify(outcomes));
   });
 });
