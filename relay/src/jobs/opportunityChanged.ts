@@ -5,6 +5,7 @@ import { AUDIT_ENTRY_FIELD, REFERRAL_ID_FIELD, WRITE_COUNT_FIELD } from '../sale
 import type { OpportunityRecord } from '../salesforce/opportunityGateway.ts';
 import type { ReferralSyncEventPayload } from '../salesforce/pubsubSubscriber.ts';
 import { recordAudit } from '../store/audit.ts';
+import { hasOpenDeadLetter } from '../store/deadLetters.ts';
 import { findLinkByOpportunity, saveLink } from '../store/links.ts';
 import type { Link } from '../store/links.ts';
 import { learnSalesforceWriteCount, snapshotIncludesRelayWrites } from '../store/salesforceWrites.ts';
@@ -25,6 +26,7 @@ import {
   validateForCreate,
   withEngagementId,
   withoutInboundEchoes,
+  withoutUnchangedSinceSync,
 } from '../sync/index.ts';
 import type { OpportunityView, Referral as SyncReferral, ReferralValues } from '../sync/index.ts';
 import { writeOpportunity } from './opportunityWrites.ts';
@@ -235,13 +237,18 @@ export async function syncOpportunityToReferral(
     return 'terminal';
   }
 
-  // Values the Opportunity holds only as the relay's stand-ins for this referral (a truncated name, a
-  // defaulted close date) are not the seller's choice and are not sent back.
+  // Only what the seller changed since the last sync goes out: not the relay's stand-ins for this
+  // referral (a truncated name, a defaulted close date), nor fields Partner Center moved on since.
   const fitted = fitReferralValues(
-    withoutInboundEchoes(
-      mapOpportunityToReferral(viewOf(current), ctx.mapping),
+    withoutUnchangedSinceSync(
+      withoutInboundEchoes(
+        mapOpportunityToReferral(viewOf(current), ctx.mapping),
+        current,
+        referral as SyncReferral,
+        ctx.mapping,
+      ),
       current,
-      referral as SyncReferral,
+      link?.outboundValues,
       ctx.mapping,
     ),
     ctx.mapping,
@@ -251,6 +258,15 @@ export async function syncOpportunityToReferral(
       details: { problems: fitted.problems },
     });
   let desired: ReferralValues = fitted.values;
+  // A Partner Center change Salesforce refused is still open: with nothing of the seller's to send,
+  // the record keeps showing that Error rather than a Synced this job has not earned.
+  if (
+    planReferralPatch(desired, referral as SyncReferral).ops.length === 0 &&
+    (await hasOpenDeadLetter(ctx.pool, 'inbound', referralId))
+  ) {
+    log.debug('nothing to send while the inbound sync of this referral is a dead letter');
+    return 'unchanged';
+  }
   const notes: string[] = fitted.notes.map((note) => note.message);
   let toSalesforce: Record<string, unknown> = {};
   for (let attempt = 0; ; attempt++) {

@@ -11,7 +11,7 @@ export interface SyncTaskSpec<P> {
   /** The record the job is about, for the audit log and the link. */
   subject(payload: P): { referralId?: string; opportunityId?: string };
   run(payload: P, jobId: string): Promise<unknown>;
-  /** Extra reporting once the job is out of attempts (e.g. on the Salesforce record). */
+  /** Extra reporting once the job gives up (e.g. on the Salesforce record); not repeated for the same error. */
   onGiveUp?(payload: P, error: unknown): Promise<void>;
 }
 
@@ -113,7 +113,8 @@ export function syncTask<P>(ctx: SyncContext, spec: SyncTaskSpec<P>): Task {
       helpers.logger.warn(`dead letter ${letter.id} for ${recordId} (failure ${letter.failures}): ${reason}`);
       // The link shows the failure on the dashboard even when the pair was never completed.
       await saveLink(ctx.pool, subject, { syncStatus: 'Error', lastError: reason }).catch(() => undefined);
-      await spec.onGiveUp?.(parsed, error).catch(() => undefined);
+      // The same error again (every reconcile re-runs the record) is on the record already.
+      if (letter.previousError !== reason) await spec.onGiveUp?.(parsed, error).catch(() => undefined);
       return;
     }
     if (recordId !== undefined) {

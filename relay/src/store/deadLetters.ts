@@ -46,9 +46,13 @@ export interface GiveUp {
 export async function recordDeadLetter(
   db: Queryable,
   giveUp: GiveUp,
-): Promise<{ id: string; failures: number }> {
-  const { rows } = await db.query<{ id: string; failures: number }>(
-    `insert into cosell.dead_letters
+): Promise<{ id: string; failures: number; previousError: string | null }> {
+  const { rows } = await db.query<{ id: string; failures: number; previous_error: string | null }>(
+    // The CTE reads the table as it was before the upsert: the open dead letter's last error.
+    `with previous as (
+       select last_error from cosell.dead_letters where direction = $2 and record_id = $3 and closed_at is null
+     )
+     insert into cosell.dead_letters
        (id, direction, record_id, task, job_key, payload, referral_id, opportunity_id, last_error, permanent, attempts, max_attempts)
      values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
      on conflict (direction, record_id) where closed_at is null do update set
@@ -63,7 +67,7 @@ export async function recordDeadLetter(
        max_attempts = excluded.max_attempts,
        failures = dead_letters.failures + 1,
        last_failed_at = now()
-     returning id, failures`,
+     returning id, failures, (select last_error from previous) as previous_error`,
     [
       giveUp.jobId,
       giveUp.direction,
@@ -79,7 +83,20 @@ export async function recordDeadLetter(
       giveUp.maxAttempts,
     ],
   );
-  return { id: String(rows[0].id), failures: rows[0].failures };
+  return { id: String(rows[0].id), failures: rows[0].failures, previousError: rows[0].previous_error };
+}
+
+/** True while the record has an open dead letter in that direction. */
+export async function hasOpenDeadLetter(
+  db: Queryable,
+  direction: DeadLetterDirection,
+  recordId: string,
+): Promise<boolean> {
+  const { rows } = await db.query(
+    'select 1 from cosell.dead_letters where direction = $1 and record_id = $2 and closed_at is null',
+    [direction, recordId],
+  );
+  return rows.length > 0;
 }
 
 /** Closes the record's open dead letter after a successful sync; returns its id when there was one. */

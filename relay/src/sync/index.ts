@@ -55,6 +55,7 @@ export {
   validateForCreate,
   withEngagementId,
   withoutInboundEchoes,
+  withoutUnchangedSinceSync,
 } from './outbound.ts';
 export type { FittedReferralValues } from './outbound.ts';
 export type { FitNote, Fitted } from './fit.ts';

@@ -129,6 +129,33 @@ export function withoutInboundEchoes(
   return result;
 }
 
+/**
+ * `desired` without the fields Salesforce has not changed since the last sync (`lastSynced`, the
+ * canonical values both sides last agreed on). Those hold no seller's choice to send; Partner
+ * Center may have moved on meanwhile, and the inbound sync brings that over. Without this, an
+ * outbound run after an inbound write that Salesforce refused (say by a validation rule) would
+ * send the Opportunity's older values back over Partner Center's newer ones.
+ */
+export function withoutUnchangedSinceSync(
+  desired: ReferralValues,
+  opportunity: Readonly<Record<string, unknown>>,
+  lastSynced: Readonly<Record<string, unknown>> | null | undefined,
+  mapping: Mapping,
+): ReferralValues {
+  if (lastSynced === null || lastSynced === undefined) return desired;
+  const result: ReferralValues = { ...desired };
+  for (const entry of entriesFor(mapping, 'outbound')) {
+    if (!Object.hasOwn(lastSynced, entry.name)) continue;
+    const now = canonicalSalesforceValue(entry, opportunity[entry.opportunity], opportunity, mapping);
+    if (!sameValue(now, lastSynced[entry.name])) continue;
+    if (entry.transform === 'stage') {
+      delete result.status;
+      delete result.substatus;
+    } else delete result[entry.referral];
+  }
+  return result;
+}
+
 function helpRequested(view: OpportunityView, mapping: Mapping): FieldMapping | null {
   const entry = entryAt(mapping, HELP_PATH);
   return entry !== undefined && blankToNull(view.opportunity[entry.opportunity]) !== null ? entry : null;
