@@ -59,7 +59,8 @@ import type { ReconcileDeps } from './jobs/reconcile.ts';
 import { DEFAULT_RETRY_POLICY } from './jobs/retry.ts';
 import type { RetryPolicy } from './jobs/retry.ts';
 import type { SyncContext } from './jobs/syncContext.ts';
-import { loadMapping } from './sync/index.ts';
+import { loadMapping, unfilledRequiredFields, withTargets } from './sync/index.ts';
+import { describeOpportunityFields } from './salesforce/describe.ts';
 import type { Mapping } from './sync/index.ts';
 
 const VERSION = (
@@ -177,6 +178,29 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
     now: () => new Date(),
     countRecordSource: (source) => countRecordSource({ source }),
   };
+  if (config.COSELL_MODE === 'production') {
+    // Values are fitted to the fields as the org defines them (an admin may have shortened one or
+    // made one required); until the describe answers, or if it fails, to force-app's definitions.
+    void salesforce
+      .connect()
+      .then((session) => describeOpportunityFields(session.connection))
+      .then((fields) => {
+        const described = { opportunityFields: new Map(fields.map((field) => [field.name, field])) };
+        ctx.mapping = withTargets(mapping, described);
+        const unfilled = unfilledRequiredFields(mapping, described);
+        if (unfilled.length > 0)
+          logger.warn(
+            { fields: unfilled },
+            'required Opportunity fields without a default in the mapping: creates fail until config/mapping.json gives them one',
+          );
+      })
+      .catch((error: unknown) =>
+        logger.warn(
+          { err: describeError(error) },
+          'Opportunity describe failed; fitting values to the force-app fields',
+        ),
+      );
+  }
   const listChangedOpportunities = async (since: Date | null): Promise<string[]> => {
     const conn = (await salesforce.connect()).connection;
     const where = ['Sync_with_Partner_Center__c = true'];

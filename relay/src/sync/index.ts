@@ -34,7 +34,13 @@ export type {
   StageNames,
   TransformName,
 } from './mapping.ts';
-export { entriesFor, mappedOpportunityFields, parseMapping, withTargets } from './mapping.ts';
+export {
+  entriesFor,
+  mappedOpportunityFields,
+  parseMapping,
+  unfilledRequiredFields,
+  withTargets,
+} from './mapping.ts';
 export { loadMapping, loadOpportunitySchema } from './mappingLoader.ts';
 export {
   buildOpportunitySchema,

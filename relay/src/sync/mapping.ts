@@ -367,6 +367,24 @@ function checkDefaults(mapping: Mapping, schema: OpportunitySchema): string[] {
   return problems;
 }
 
+/**
+ * Required Opportunity fields (as `schema` defines them) that the mapping can leave blank on a
+ * create: with the org's describe, a field an admin made required after the mapping was written.
+ */
+export function unfilledRequiredFields(mapping: Mapping, schema: OpportunitySchema): string[] {
+  return [...schema.opportunityFields.values()]
+    .filter((field) => field.required === true && field.updateable !== false)
+    .filter((field) => !Object.hasOwn(mapping.defaults, field.name))
+    .filter(
+      (field) =>
+        !mapping.fields.some(
+          (entry) =>
+            entry.opportunity === field.name && entry.referral === 'id' && entry.direction !== 'sf-to-pc',
+        ),
+    )
+    .map((field) => field.name);
+}
+
 /** What the relay writes, by Opportunity field: the mapped fields and the defaulted ones. */
 function targetsOf(mapping: Omit<Mapping, 'targets'>, schema: OpportunitySchema): Record<string, FieldInfo> {
   const targets: Record<string, FieldInfo> = {};
