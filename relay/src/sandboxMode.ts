@@ -25,6 +25,9 @@ export async function startLocalSandboxes(config: RelayConfig, logger: Logger): 
   return startSandboxes({
     forceAppDir: path.resolve(config.rootDir, config.FORCE_APP_DIR),
     ports: sandboxPorts(config),
+    // Beside the embedded database, so a relay in another terminal can trust the sandboxes with
+    // NODE_EXTRA_CA_CERTS=.data/sandbox-ca.pem (a new CA every start).
+    caFile: path.resolve(config.rootDir, path.dirname(config.EMBEDDED_PG_DIR), 'sandbox-ca.pem'),
     logger: logger.child({ module: 'sandbox' }),
   });
 }
