@@ -178,7 +178,7 @@ describe('SOQL', () => {
     );
     assert.equal(createdToday.totalSize, 7, 'datetime fields too');
     await assert.rejects(
-      conn.query('SELECT Id FROM Opportunity WHERE Name = TODAY'),
+      async () => conn.query('SELECT Id FROM Opportunity WHERE Name = TODAY'),
       /INVALID_QUERY_FILTER_OPERATOR|must be of type/,
     );
   });
