@@ -224,19 +224,11 @@ function toWorkerLogger(logger: Logger): WorkerLogger {
   });
 }
 
-function processIsGone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ESRCH';
-  }
-}
-
 /**
- * graphile-worker leaves the jobs of a killed worker locked for hours. Before serving, unlock the
- * jobs of every pool whose process is provably gone (same host, dead pid) or whose heartbeat is
- * older than `staleSeconds`; live pools keep a heartbeat row.
+ * graphile-worker leaves the jobs of a killed worker locked for hours. Before serving, and on every
+ * heartbeat, unlock the jobs of every pool whose heartbeat is older than `staleSeconds`. A fresh
+ * heartbeat always wins: containers often share a hostname and each has its own pid namespace, so
+ * "same host, no such pid" says nothing about a pool that is still beating.
  */
 export async function releaseDeadWorkers(
   pool: pg.Pool,
@@ -244,20 +236,15 @@ export async function releaseDeadWorkers(
   staleSeconds: number,
   logger: Logger,
 ): Promise<string[]> {
-  const { rows } = await pool.query<{
+  const { rows: dead } = await pool.query<{
     pool_id: string;
     worker_ids: string[];
     hostname: string;
     pid: number;
-    stale: boolean;
   }>(
-    `select pool_id, worker_ids, hostname, pid, heartbeat_at < now() - make_interval(secs => $1) as stale
-       from cosell.worker_pools`,
+    `select pool_id, worker_ids, hostname, pid from cosell.worker_pools
+      where heartbeat_at < now() - make_interval(secs => $1)`,
     [staleSeconds],
-  );
-  const host = os.hostname();
-  const dead = rows.filter(
-    (r) => r.stale || (r.hostname === host && r.pid !== process.pid && processIsGone(r.pid)),
   );
   if (dead.length === 0) return [];
   const ids = dead.flatMap((r) => [r.pool_id, ...r.worker_ids]);
