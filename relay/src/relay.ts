@@ -49,7 +49,7 @@ import { withTransaction } from './store/transaction.ts';
 import { createDeliveryIntake, pruneReceipts } from './store/webhookReceipts.ts';
 import { opportunityChangedTask, outboundJobPayload } from './jobs/opportunityChanged.ts';
 import { referralChangedTask } from './jobs/referralChanged.ts';
-import { oneJobPerRecord } from './jobs/recordJob.ts';
+import { oneJobPerRecord, waitingOutOutages } from './jobs/recordJob.ts';
 import {
   enqueueReferralSyncs,
   OPPORTUNITY_WATERMARK,
@@ -274,7 +274,7 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
         TASKS.opportunityChanged,
         oneJobPerRecord(perRecord, 'opportunity', opportunityChangedTask(ctx)),
       ),
-      [TASKS.reconcile]: reconcileTask(reconcileDeps),
+      [TASKS.reconcile]: waitingOutOutages(perRecord, reconcileTask(reconcileDeps)),
       [TASKS.prune]: async () => {
         await pruneReceipts(pool, 14);
       },

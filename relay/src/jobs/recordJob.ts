@@ -27,37 +27,58 @@ export function recordKeyOf(kind: keyof typeof SYNC_KINDS, payload: unknown): st
   return typeof id === 'string' && id !== '' ? SYNC_KINDS[kind].keyPrefix + id : null;
 }
 
+const defer = async (
+  deps: Pick<RecordJobDeps, 'pool'>,
+  helpers: JobHelpers,
+  runAt: Date,
+  reason: string,
+): Promise<never> => {
+  const deferred = await deferRunningJob(deps.pool, helpers.job, runAt, reason);
+  throw new RelayError('JOB_DEFERRED', reason, { details: { deferred, runAt: runAt.toISOString() } });
+};
+
 /**
- * Wraps a sync task so that:
- * - syncs of one record run one at a time across workers and relay instances. A change arriving
- *   while a record's job runs becomes a second job (graphile-worker moves the key to it); that job
- *   waits for the lock instead of racing the first, so an older result never lands after a newer.
- * - a job that meets an outage (a breaker open, the org's API limit, a 429) waits in the queue
- *   until the breaker lets calls through again, without spending an attempt: the job has not failed.
- * - a job superseded while it ran (its key moved to a newer job for the record) that fails is
- *   dropped rather than kept as a dead letter: the newer job syncs the record's current state, and
- *   keeps its own dead letter if it fails too.
- * Waiting jobs are put back with deferRunningJob and end by throwing JOB_DEFERRED.
+ * Wraps a task that calls the clouds (a sync, the reconcile) so that an outage (a breaker open, the
+ * org's API limit, a 429) makes it wait in the queue until the breakers let calls through again,
+ * without spending an attempt: the job has not failed. While a breaker is open the job waits
+ * before calling anything, since every such task needs both clouds.
+ */
+export function waitingOutOutages(
+  deps: Pick<RecordJobDeps, 'pool' | 'breakers' | 'outageDelayMs'>,
+  task: Task,
+): Task {
+  const pausedUntil = (): number => Math.max(0, ...deps.breakers.map((b) => b.retryAt()?.getTime() ?? 0));
+  return async (payload, helpers) => {
+    const paused = pausedUntil();
+    if (paused > Date.now())
+      await defer(deps, helpers, new Date(paused), 'Waiting for a circuit breaker to close');
+    try {
+      return await task(payload, helpers);
+    } catch (error) {
+      if (!isOutageError(error)) throw error;
+      const fallback = Date.now() + (error.retryAfterMs ?? deps.outageDelayMs);
+      return defer(
+        deps,
+        helpers,
+        new Date(Math.max(fallback, pausedUntil())),
+        `Waiting: ${describeError(error)}`,
+      );
+    }
+  };
+}
+
+/**
+ * Wraps a sync task so that syncs of one record run one at a time across workers and relay
+ * instances. A change arriving while a record's job runs becomes a second job (graphile-worker
+ * moves the key to it); that job waits for the lock, attempt unspent, instead of racing the first,
+ * so an older result never lands after a newer one. A job superseded so while it ran that then
+ * fails is dropped rather than kept as a dead letter: the newer job syncs the record's current
+ * state, and keeps its own dead letter if it fails too. Outages are waited out as above.
  */
 export function oneJobPerRecord(deps: RecordJobDeps, kind: keyof typeof SYNC_KINDS, task: Task): Task {
-  const defer = async (helpers: JobHelpers, runAt: Date, reason: string): Promise<never> => {
-    const deferred = await deferRunningJob(deps.pool, helpers.job, runAt, reason);
-    throw new RelayError('JOB_DEFERRED', reason, { details: { deferred, runAt: runAt.toISOString() } });
-  };
-  const outageEnds = (error: RelayError): Date => {
-    const times = deps.breakers
-      .map((b) => b.retryAt()?.getTime())
-      .filter((t): t is number => t !== undefined);
-    const fallback = Date.now() + (error.retryAfterMs ?? deps.outageDelayMs);
-    return new Date(Math.max(fallback, ...times));
-  };
-
-  return async (payload, helpers) => {
+  const serialised: Task = async (payload, helpers) => {
     const key = recordKeyOf(kind, payload);
     if (key === null) return task(payload, helpers);
-    // A job needs both clouds: while a breaker is open it waits without calling either.
-    const paused = Math.max(0, ...deps.breakers.map((b) => b.retryAt()?.getTime() ?? 0));
-    if (paused > Date.now()) await defer(helpers, new Date(paused), 'Waiting for a circuit breaker to close');
     let attempt;
     try {
       attempt = await deps.locks.tryRun(key, async () => task(payload, helpers));
@@ -74,14 +95,15 @@ export function oneJobPerRecord(deps: RecordJobDeps, kind: keyof typeof SYNC_KIN
         deps.logger.info({ jobId: helpers.job.id, key }, 'superseded job failed; dropped');
         return;
       }
-      if (isOutageError(error)) await defer(helpers, outageEnds(error), `Waiting: ${describeError(error)}`);
       throw error;
     }
     if (!attempt.acquired)
       await defer(
+        deps,
         helpers,
         new Date(Date.now() + deps.busyDelayMs),
         `Waiting for the running job of ${key} to finish`,
       );
   };
+  return waitingOutOutages(deps, serialised);
 }
