@@ -17,9 +17,17 @@ export function versionTime(value: unknown): number | null {
   return null;
 }
 
-/** True only when both versions are known and `candidate` is strictly older than `lastSynced`. */
+/**
+ * Partner Center writes updatedDateTime to 100 ns, PostgreSQL keeps microseconds (rounding) and a
+ * JavaScript Date milliseconds (truncating): one version read back from the link can come out up
+ * to 1 ms later than the same version parsed from Partner Center. Only an older version by more
+ * than that counts, so a version is never refused as older than itself.
+ */
+export const VERSION_SLACK_MS = 1;
+
+/** True only when both versions are known and `candidate` is older than `lastSynced`. */
 export function isOlderThan(candidate: unknown, lastSynced: unknown): boolean {
   const a = versionTime(candidate);
   const b = versionTime(lastSynced);
-  return a !== null && b !== null && a < b;
+  return a !== null && b !== null && a + VERSION_SLACK_MS < b;
 }
