@@ -245,7 +245,9 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
         await fn(payload, helpers);
         countJob({ task, outcome: 'success' });
       } catch (error) {
-        countJob({ task, outcome: 'failure' });
+        // A job put back to wait (its record's other job, a breaker) has not failed.
+        const deferred = (error as { code?: unknown } | null)?.code === 'JOB_DEFERRED';
+        countJob({ task, outcome: deferred ? 'deferred' : 'failure' });
         throw error;
       }
     };
