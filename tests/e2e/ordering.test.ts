@@ -192,6 +192,34 @@ describe('ordering and outages', () => {
       await settled();
       assert.equal(dealValue(), 2000);
     });
+
+    it('runs a referral’s inbound job after its Opportunity’s outbound job, never beside it', async () => {
+      await pool().query('update cosell.links set opportunity_version = null where opportunity_id = $1', [
+        opportunityId,
+      ]);
+      // Every Partner Center call takes 400 ms: the outbound job is in its GET, then its PATCH.
+      pc().faults.setLatency(400);
+      const before = pc().counters.requests().length;
+      await seller.update(opportunityId, { Amount: 4000 });
+      await waitFor(
+        () =>
+          pc()
+            .counters.requests()
+            .slice(before)
+            .some((r) => r.route === GET_REFERRAL && r.referralId === referralId),
+        { message: 'the outbound job’s GET' },
+      );
+      pc().referrals.update(referralId, { name: 'Renamed by Microsoft' });
+      await waitFor(() => dealValue() === 4000, { message: 'the seller’s edit in Partner Center' });
+      await settled();
+      const calls = pc()
+        .counters.requests()
+        .slice(before)
+        .filter((r) => r.referralId === referralId)
+        .map((r) => r.route.split(' ')[0]);
+      // Outbound: GET, PATCH; inbound (the change, and the echo of the PATCH): GETs, only after the PATCH.
+      assert.deepEqual(calls.slice(0, 2), ['GET', 'PATCH'], `calls in order: ${calls.join(', ')}`);
+    });
   });
 
   it('does not show a job superseded while it ran as a dead letter when it fails', async () => {

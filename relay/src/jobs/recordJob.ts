@@ -5,6 +5,7 @@ import type { CircuitBreaker } from '../breaker.ts';
 import { describeError, RelayError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { recordAudit } from '../store/audit.ts';
+import { findLinkByOpportunity, findLinkByReferral } from '../store/links.ts';
 import { deferRunningJob, isSupersededJob, SYNC_KINDS } from '../store/queue.ts';
 import type { RecordLocks } from '../store/recordLocks.ts';
 
@@ -25,6 +26,28 @@ export function recordKeyOf(kind: keyof typeof SYNC_KINDS, payload: unknown): st
   const p = payload as Record<string, unknown> | null;
   const id = kind === 'referral' ? p?.referralId : p?.opportunityId;
   return typeof id === 'string' && id !== '' ? SYNC_KINDS[kind].keyPrefix + id : null;
+}
+
+/**
+ * The lock name of one half of a pair. Opportunity ids go by their 15-character form, since the
+ * link and an event may spell the same record in either form.
+ */
+function lockName(kind: keyof typeof SYNC_KINDS, id: string): string {
+  return SYNC_KINDS[kind].keyPrefix + (kind === 'opportunity' ? id.slice(0, 15) : id);
+}
+
+/** The lock of the pair's other half, when the link knows it: that direction's job waits too. */
+async function pairedLockOf(
+  pool: pg.Pool,
+  kind: keyof typeof SYNC_KINDS,
+  id: string,
+): Promise<string | null> {
+  if (kind === 'referral') {
+    const link = await findLinkByReferral(pool, id);
+    return link?.opportunityId ? lockName('opportunity', link.opportunityId) : null;
+  }
+  const link = await findLinkByOpportunity(pool, id);
+  return link?.referralId ? lockName('referral', link.referralId) : null;
 }
 
 const defer = async (
@@ -68,8 +91,8 @@ export function waitingOutOutages(
 }
 
 /**
- * Wraps a sync task so that syncs of one record run one at a time across workers and relay
- * instances. A change arriving while a record's job runs becomes a second job (graphile-worker
+ * Wraps a sync task so that syncs of one record, and of the pair it belongs to, run one at a time
+ * across workers and relay instances. A change arriving while a record's job runs becomes a second job (graphile-worker
  * moves the key to it); that job waits for the lock, attempt unspent, instead of racing the first,
  * so an older result never lands after a newer one. A job superseded so while it ran that then
  * fails is dropped rather than kept as a dead letter: the newer job syncs the record's current
@@ -79,9 +102,25 @@ export function oneJobPerRecord(deps: RecordJobDeps, kind: keyof typeof SYNC_KIN
   const serialised: Task = async (payload, helpers) => {
     const key = recordKeyOf(kind, payload);
     if (key === null) return task(payload, helpers);
-    let attempt;
+    const id = key.slice(SYNC_KINDS[kind].keyPrefix.length);
+    const paired = await pairedLockOf(deps.pool, kind, id);
+    // Both halves of a pair, so a referral's inbound job and its Opportunity's outbound job take
+    // turns too; try-locks never block, so the order they are taken in cannot deadlock.
+    const run = async (): Promise<boolean> => {
+      if (!paired) {
+        await task(payload, helpers);
+        return true;
+      }
+      return (
+        await deps.locks.tryRun(paired, async () => {
+          await task(payload, helpers);
+        })
+      ).acquired;
+    };
+    let ran: boolean;
     try {
-      attempt = await deps.locks.tryRun(key, async () => task(payload, helpers));
+      const attempt = await deps.locks.tryRun(lockName(kind, id), run);
+      ran = attempt.acquired && attempt.value;
     } catch (error) {
       if (await isSupersededJob(deps.pool, helpers.job.id).catch(() => false)) {
         const subject = kind === 'referral' ? { referralId: key.slice(3) } : { opportunityId: key.slice(3) };
@@ -97,12 +136,13 @@ export function oneJobPerRecord(deps: RecordJobDeps, kind: keyof typeof SYNC_KIN
       }
       throw error;
     }
-    if (!attempt.acquired)
+    // Jittered, so two halves of a pair that each took one lock do not retry in step.
+    if (!ran)
       await defer(
         deps,
         helpers,
-        new Date(Date.now() + deps.busyDelayMs),
-        `Waiting for the running job of ${key} to finish`,
+        new Date(Date.now() + deps.busyDelayMs * (1 + Math.random())),
+        `Waiting for the running job of ${key} or its pair to finish`,
       );
   };
   return waitingOutOutages(deps, serialised);
