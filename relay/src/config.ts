@@ -48,9 +48,14 @@ const schema = z.object({
   RECONCILE_CRON: z.string().min(9).default('*/5 * * * *'),
   RECONCILE_OVERLAP_SECONDS: int(0, 86400).default(120),
   SHUTDOWN_TIMEOUT_MS: int(1000, 120000).default(25000),
-  // Long enough that a live instance stalled by a database hiccup keeps its jobs; a killed one on the
-  // same host is recognised at once by its dead pid, elsewhere after this long.
+  // Long enough that a live instance stalled by a database hiccup keeps its jobs; a fresh heartbeat
+  // always wins, whatever the hostname and pid (containers share hostnames).
   WORKER_STALE_SECONDS: int(5, 3600).default(30),
+  // A breaker opened by REQUEST_LIMIT_EXCEEDED (or a 429 without Retry-After) first probes after
+  // BREAKER_PROBE_MS, doubling up to BREAKER_PROBE_MAX_MS: Salesforce does not say when its rolling
+  // 24-hour window frees calls again.
+  BREAKER_PROBE_MS: int(10, 3_600_000).default(5_000),
+  BREAKER_PROBE_MAX_MS: int(10, 86_400_000).default(300_000),
 
   PC_REFERRALS_BASE_URL: url.default('https://api.partner.microsoft.com'),
   PC_WEBHOOK_API_BASE_URL: url.default('https://api.partnercenter.microsoft.com'),

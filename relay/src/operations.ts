@@ -1,3 +1,4 @@
+import type { BreakerStatus } from './breaker.ts';
 import type { AuditEvent } from './store/audit.ts';
 import type { Link, SyncStatus } from './store/links.ts';
 import type { FailedJob, JobCounts } from './store/queue.ts';
@@ -19,6 +20,14 @@ export interface SubscriberStatus extends Check {
   lastReplayId: string | null;
 }
 
+/**
+ * The circuit breakers (breaker.ts). An open one leaves the relay ready: it still takes webhooks and
+ * events, whose jobs wait for the breaker; `detail` says which calls are paused and until when.
+ */
+export interface BreakersCheck extends Check {
+  open: BreakerStatus[];
+}
+
 export interface TokenStatus extends Check {
   status: 'ok' | 'missing' | 'expiring' | 'failed';
   account?: string;
@@ -37,6 +46,7 @@ export interface RelayStatus {
     partnerCenterToken: TokenStatus;
     salesforce: Check;
     subscriber: SubscriberStatus;
+    breakers: BreakersCheck;
   };
   jobs: JobCounts;
   links: Record<SyncStatus, number>;

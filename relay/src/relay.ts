@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createApp } from './app.ts';
+import { createCircuitBreaker } from './breaker.ts';
+import type { BreakerStatus } from './breaker.ts';
 import type { RelayConfig } from './config.ts';
 import type { RelayConnectionSettings } from './connectionSettings.ts';
 import { describeError } from './errors.ts';
@@ -12,12 +14,13 @@ import { Metrics } from './metrics.ts';
 import type { RelayOperations, RelayStatus, SubscriberStatus } from './operations.ts';
 import { entraAuthFromSettings } from './partner-center/entraAuth.ts';
 import type { EntraAuth } from './partner-center/entraAuth.ts';
-import { createReferralsClient } from './partner-center/referralsClient.ts';
+import { createReferralsClient, throttleVerdict } from './partner-center/referralsClient.ts';
 import type { ReferralsClient } from './partner-center/referralsClient.ts';
 import { createSignatureVerifier } from './partner-center/signature.ts';
 import { createWebhookRegistrationClient } from './partner-center/webhookRegistrationClient.ts';
 import type { WebhookRegistrationClient } from './partner-center/webhookRegistrationClient.ts';
 import { createSalesforceSession } from './salesforce/lazyGateway.ts';
+import { salesforceLimitVerdict } from './salesforce/opportunityGateway.ts';
 import type { SalesforceSession } from './salesforce/lazyGateway.ts';
 import { createPubSubSubscriber } from './salesforce/pubsubSubscriber.ts';
 import type { DecodedEvent, PubSubSubscriber } from './salesforce/pubsubSubscriber.ts';
@@ -27,6 +30,7 @@ import { openDatabase } from './store/database.ts';
 import type { Database } from './store/database.ts';
 import { createLeaderElection } from './store/leaderLock.ts';
 import { createNamedLocks } from './store/namedLock.ts';
+import { createRecordLocks } from './store/recordLocks.ts';
 import type { LeaderElection } from './store/leaderLock.ts';
 import { countLinksByStatus, listLinks } from './store/links.ts';
 import {
@@ -45,6 +49,7 @@ import { withTransaction } from './store/transaction.ts';
 import { createDeliveryIntake, pruneReceipts } from './store/webhookReceipts.ts';
 import { opportunityChangedTask, outboundJobPayload } from './jobs/opportunityChanged.ts';
 import { referralChangedTask } from './jobs/referralChanged.ts';
+import { oneJobPerRecord, waitingOutOutages } from './jobs/recordJob.ts';
 import {
   enqueueReferralSyncs,
   OPPORTUNITY_WATERMARK,
@@ -120,7 +125,39 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
     createTokenCacheStore(pool, options.tokenCacheKey),
     logger.child({ module: 'entra' }),
   );
+  // ---- per-org circuit breakers (breaker.ts): an API-limit outage pauses calls, jobs wait ----
+  const breakerLog = logger.child({ module: 'breaker' });
+  const onBreakerChange = (b: BreakerStatus) =>
+    void recordAudit(pool, {
+      direction: 'system',
+      level: b.state === 'closed' ? 'INFO' : 'ERROR',
+      message:
+        b.state === 'closed'
+          ? `${b.name} calls resumed`
+          : `${b.name} calls paused until ${b.retryAt ?? '?'}: ${b.reason ?? ''}; jobs wait without spending attempts`,
+    }).catch(() => undefined);
+  const probe = { minProbeMs: config.BREAKER_PROBE_MS, maxProbeMs: config.BREAKER_PROBE_MAX_MS };
+  const salesforceBreaker = createCircuitBreaker({
+    name: 'salesforce',
+    label: 'Salesforce',
+    classify: (error) => salesforceLimitVerdict(error, salesforce.current()?.connection),
+    ...probe,
+    logger: breakerLog,
+    onChange: onBreakerChange,
+  });
+  const partnerCenterBreaker = createCircuitBreaker({
+    name: 'partner-center',
+    label: 'Partner Center',
+    classify: throttleVerdict,
+    ...probe,
+    logger: breakerLog,
+    onChange: onBreakerChange,
+  });
+  partnerCenterBreaker.setOrg(pc.authority.replace(/\/+$/, '').split('/').pop() ?? '');
+  const breakers = [salesforceBreaker, partnerCenterBreaker];
+
   const referrals = createReferralsClient({
+    breaker: partnerCenterBreaker,
     baseUrl: pc.referralsBaseUrl,
     getToken: () => auth.getDelegatedToken(),
     logger: logger.child({ module: 'referrals' }),
@@ -146,6 +183,7 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
     windowMs: config.BATCH_WINDOW_MS,
     maxWaitMs: Math.max(config.BATCH_WINDOW_MS, config.BATCH_MAX_WAIT_MS),
     deferredWindowMs: config.WRITE_BACK_WINDOW_MS,
+    breaker: salesforceBreaker,
     logger: logger.child({ module: 'salesforce' }),
   });
   // Log in now, but let the relay start (and report it on /readyz) if Salesforce is down.
@@ -177,9 +215,11 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
     const conn = (await salesforce.connect()).connection;
     const where = ['Sync_with_Partner_Center__c = true'];
     if (since) where.push(`LastModifiedDate >= ${since.toISOString().replace(/\.\d{3}Z$/, 'Z')}`);
-    const result = await conn.query<{ Id: string }>(
-      `SELECT Id FROM Opportunity WHERE ${where.join(' AND ')}`,
-      { autoFetch: true, maxFetch: 100000 },
+    const result = await salesforceBreaker.run(async () =>
+      conn.query<{ Id: string }>(`SELECT Id FROM Opportunity WHERE ${where.join(' AND ')}`, {
+        autoFetch: true,
+        maxFetch: 100000,
+      }),
     );
     return result.records.map((r) => r.Id);
   };
@@ -205,11 +245,22 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
         await fn(payload, helpers);
         countJob({ task, outcome: 'success' });
       } catch (error) {
-        countJob({ task, outcome: 'failure' });
+        // A job put back to wait (its record's other job, a breaker) has not failed.
+        const deferred = (error as { code?: unknown } | null)?.code === 'JOB_DEFERRED';
+        countJob({ task, outcome: deferred ? 'deferred' : 'failure' });
         throw error;
       }
     };
 
+  const recordLocks = createRecordLocks(database.connectionString, logger.child({ module: 'record-locks' }));
+  const perRecord = {
+    pool,
+    locks: recordLocks,
+    breakers,
+    busyDelayMs: Math.max(100, config.COALESCE_WINDOW_MS),
+    outageDelayMs: config.BREAKER_PROBE_MS,
+    logger: logger.child({ module: 'sync' }),
+  };
   const queue = await startQueueRunner({
     pool,
     concurrency: config.WORKER_CONCURRENCY,
@@ -217,9 +268,15 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
     logger: logger.child({ module: 'queue' }),
     crontab: `${config.RECONCILE_CRON} ${TASKS.reconcile} ?max=3\n0 4 * * * ${TASKS.prune} ?max=1`,
     taskList: {
-      [TASKS.referralChanged]: instrument(TASKS.referralChanged, referralChangedTask(ctx)),
-      [TASKS.opportunityChanged]: instrument(TASKS.opportunityChanged, opportunityChangedTask(ctx)),
-      [TASKS.reconcile]: reconcileTask(reconcileDeps),
+      [TASKS.referralChanged]: instrument(
+        TASKS.referralChanged,
+        oneJobPerRecord(perRecord, 'referral', referralChangedTask(ctx)),
+      ),
+      [TASKS.opportunityChanged]: instrument(
+        TASKS.opportunityChanged,
+        oneJobPerRecord(perRecord, 'opportunity', opportunityChangedTask(ctx)),
+      ),
+      [TASKS.reconcile]: waitingOutOutages(perRecord, reconcileTask(reconcileDeps)),
       [TASKS.prune]: async () => {
         await pruneReceipts(pool, 14);
       },
@@ -352,13 +409,32 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
         : { ok: false, detail: salesforce.lastError() ?? 'not logged in yet' };
       const sub = subscriberStatus();
       const usage = sfConnection?.limitInfo();
+      const openBreakers = breakers.map((b) => b.status()).filter((b) => b.state !== 'closed');
+      const breakerCheck = {
+        ok: true,
+        open: openBreakers,
+        ...(openBreakers.length > 0
+          ? {
+              detail: openBreakers
+                .map((b) => `${b.name} calls paused until ${b.retryAt ?? '?'}: ${b.reason ?? ''}`)
+                .join('; '),
+            }
+          : {}),
+      };
       return {
         mode: config.COSELL_MODE,
         version: VERSION,
         startedAt: startedAt.toISOString(),
         ready: database.ok && workers.ok && token.ok && sfCheck.ok && sub.ok,
         draining,
-        checks: { database, workers, partnerCenterToken: token, salesforce: sfCheck, subscriber: sub },
+        checks: {
+          database,
+          workers,
+          partnerCenterToken: token,
+          salesforce: sfCheck,
+          subscriber: sub,
+          breakers: breakerCheck,
+        },
         jobs,
         links,
         salesforce: {
@@ -504,6 +580,7 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
       server.closeIdleConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await locks.close();
+      await recordLocks.close();
       await database.close();
       logger.info('stopped');
     })();

@@ -29,6 +29,7 @@ import { writeOpportunity } from './opportunityWrites.ts';
 import { inboundFingerprint } from './referralChanged.ts';
 import { withRetries } from './retry.ts';
 import { syncTask } from './syncTask.ts';
+import { isOlderThan, versionTime } from './versions.ts';
 import { RELAY_FIELDS } from './syncContext.ts';
 import type { SyncContext } from './syncContext.ts';
 
@@ -38,6 +39,8 @@ export interface OpportunityChangedPayload {
   changedFields?: string[];
   /** The record as the seller saved it (Referral_Sync__e.Record_Snapshot__c), when the event had one. */
   snapshot?: OpportunityRecord;
+  /** The event's CreatedDate (epoch ms): the snapshot's version. */
+  eventCreatedAt?: number;
 }
 
 export type OutboundOutcome =
@@ -53,6 +56,7 @@ function parsePayload(payload: unknown): OpportunityChangedPayload {
     changeKind: p.changeKind,
     changedFields: p.changedFields,
     snapshot: isRecord(p.snapshot) ? p.snapshot : undefined,
+    eventCreatedAt: typeof p.eventCreatedAt === 'number' ? p.eventCreatedAt : undefined,
   };
 }
 
@@ -79,6 +83,7 @@ export function outboundJobPayload(event: ReferralSyncEventPayload): Opportunity
     changeKind: event.Change_Kind__c ?? undefined,
     changedFields: typeof event.Changed_Fields__c === 'string' ? event.Changed_Fields__c.split(',') : [],
     ...(snapshot ? { snapshot } : {}),
+    ...(typeof event.CreatedDate === 'number' ? { eventCreatedAt: event.CreatedDate } : {}),
   };
 }
 
@@ -108,6 +113,8 @@ export function outboundFields(ctx: Pick<SyncContext, 'mapping'>): string[] {
       'IsWon',
       'IsClosed',
       'AccountId',
+      // The record state's version (versions.ts).
+      'SystemModstamp',
       REFERRAL_ID_FIELD,
       'Referral_Link__c',
       ...RELAY_FIELDS,
@@ -146,6 +153,7 @@ export async function syncOpportunityToReferral(
   opportunityId: string,
   jobId?: string,
   snapshot?: OpportunityRecord,
+  eventCreatedAt?: number,
 ): Promise<OutboundOutcome> {
   const log = ctx.logger.child({ opportunityId, jobId });
   const retry = <T>(what: string, op: () => Promise<T>) =>
@@ -172,6 +180,15 @@ export async function syncOpportunityToReferral(
   }
   if (!record) return 'not-found';
   if (record.Sync_with_Partner_Center__c !== true) return 'not-synced';
+  // Never send a record state older than the last one sent: a snapshot is as old as its event.
+  const version = versionTime(record === snapshot ? eventCreatedAt : record.SystemModstamp);
+  if (isOlderThan(version, link?.opportunityVersion)) {
+    const message = `Opportunity state of ${new Date(version as number).toISOString()} is older than the one last sent (${link?.opportunityVersion?.toISOString() ?? ''}); not sent`;
+    await recordAudit(ctx.pool, { direction: 'outbound', level: 'INFO', opportunityId, jobId, message });
+    log.info({ version }, message);
+    return 'unchanged';
+  }
+  const sentVersion = version === null ? {} : { opportunityVersion: new Date(version) };
 
   // Re-read after a 412 (see below); the write-back builds on the latest copy.
   let current = record;
@@ -216,7 +233,7 @@ export async function syncOpportunityToReferral(
   };
 
   if (!referralId) {
-    const created = await createReferral(ctx, record, link, print, canonical, audit, log, retry);
+    const created = await createReferral(ctx, record, link, print, canonical, audit, log, retry, sentVersion);
     // Another job paired the Opportunity while this one waited: send this job's values as an update.
     return created === 'paired' ? syncOpportunityToReferral(ctx, opportunityId, jobId) : created;
   }
@@ -290,6 +307,7 @@ export async function syncOpportunityToReferral(
       inboundFingerprint: inboundFingerprint(referral, ctx),
       outboundValues: synced,
       outboundFingerprint: fingerprint(canonicalFromOpportunity(afterSalesforce, ctx.mapping)),
+      ...sentVersion,
       syncStatus: 'Synced',
       lastError: null,
       synced: true,
@@ -328,6 +346,7 @@ async function createReferral(
   ) => Promise<void>,
   log: SyncContext['logger'],
   retry: <T>(what: string, op: () => Promise<T>) => Promise<T>,
+  sentVersion: { opportunityVersion?: Date },
 ): Promise<OutboundOutcome | 'paired'> {
   const opportunityId = record.Id as string;
   const view = viewOf(record);
@@ -403,6 +422,7 @@ async function createReferral(
       inboundFingerprint: inboundFingerprint(referral, ctx),
       outboundValues: canonical,
       outboundFingerprint: print,
+      ...sentVersion,
       syncStatus: 'Synced',
       lastError: null,
       synced: true,
@@ -429,8 +449,8 @@ export function opportunityChangedTask(ctx: SyncContext): Task {
     direction: 'outbound',
     parse: parsePayload,
     subject: ({ opportunityId }) => ({ opportunityId }),
-    run: ({ opportunityId, snapshot }, jobId) =>
-      syncOpportunityToReferral(ctx, opportunityId, jobId, snapshot),
+    run: ({ opportunityId, snapshot, eventCreatedAt }, jobId) =>
+      syncOpportunityToReferral(ctx, opportunityId, jobId, snapshot, eventCreatedAt),
     // Tell the seller on the record too; the job stays visible as a dead letter.
     onGiveUp: async ({ opportunityId }, error) => {
       const line = formatAuditLine({

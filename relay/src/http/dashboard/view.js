@@ -187,6 +187,14 @@ export function healthPanel(status, now) {
         ['Events received', sub.received],
         ['Last event', when(sub.lastEventAt, now)],
       ]),
+      c.breakers
+        ? checkRow(
+            'API limits (circuit breakers)',
+            c.breakers,
+            c.breakers.open.map((b) => [b.name, `paused until ${b.retryAt}`]),
+            c.breakers.open.length > 0,
+          )
+        : null,
     ),
   );
 }
