@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createApp } from './app.ts';
+import { createDashboardOperations } from './dashboardOperations.ts';
 import type { RelayConfig } from './config.ts';
 import type { RelayConnectionSettings } from './connectionSettings.ts';
 import { describeError } from './errors.ts';
@@ -42,6 +43,9 @@ import {
 import type { QueueRunner } from './store/queue.ts';
 import { createTokenCacheStore } from './store/tokenCache.ts';
 import { withTransaction } from './store/transaction.ts';
+import { listDeadLetterErrors } from './store/deadLetters.ts';
+import { createSyncStats } from './syncStats.ts';
+import { countingFetch, partnerCenterEndpoint } from './apiCallCounter.ts';
 import { createDeliveryIntake, pruneReceipts } from './store/webhookReceipts.ts';
 import { opportunityChangedTask, outboundJobPayload } from './jobs/opportunityChanged.ts';
 import { referralChangedTask } from './jobs/referralChanged.ts';
@@ -112,6 +116,12 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
   const { pool } = database;
   await installQueueSchema(pool);
   const metrics = new Metrics();
+  const syncStats = createSyncStats({ pool, metrics, logger: logger.child({ module: 'stats' }) });
+  const partnerCenterCalls = new Map<string, number>();
+  const countPartnerCenter = countingFetch((method, url) => {
+    const endpoint = partnerCenterEndpoint(method, url);
+    partnerCenterCalls.set(endpoint, (partnerCenterCalls.get(endpoint) ?? 0) + 1);
+  });
   let draining = false;
 
   const pc = settings.partnerCenter;
@@ -124,11 +134,13 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
     baseUrl: pc.referralsBaseUrl,
     getToken: () => auth.getDelegatedToken(),
     logger: logger.child({ module: 'referrals' }),
+    fetch: countPartnerCenter,
   });
   const webhooks = createWebhookRegistrationClient({
     baseUrl: pc.webhookApiBaseUrl,
     getToken: () => auth.getAppToken(),
     logger: logger.child({ module: 'webhooks' }),
+    fetch: countPartnerCenter,
   });
   const verifier = createSignatureVerifier({
     allowedCertificateHosts: settings.webhook.certificateHosts,
@@ -160,6 +172,7 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
   const countRecordSource = metrics.counter(
     'cosell_outbound_record_reads_total',
     "Where outbound jobs got the Opportunity: the event's snapshot (no API call) or a query",
+    ['source'],
   );
   const ctx: SyncContext = {
     pool,
@@ -172,6 +185,7 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
     logger: logger.child({ module: 'sync' }),
     now: () => new Date(),
     countRecordSource: (source) => countRecordSource({ source }),
+    observeWrite: (changedAt) => syncStats.observeWrite(changedAt),
   };
   const listChangedOpportunities = async (since: Date | null): Promise<string[]> => {
     const conn = (await salesforce.connect()).connection;
@@ -197,15 +211,31 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
     if (!(await loadCheckpoint(pool, name)))
       await saveCheckpoint(pool, name, Buffer.from(startedAt.toISOString(), 'utf8'));
   }
-  const countJob = metrics.counter('cosell_jobs_total', 'Sync jobs run, by task and outcome');
+  const countJob = metrics.counter('cosell_jobs_total', 'Sync jobs run, by task and outcome', [
+    'task',
+    'outcome',
+  ]);
   const instrument =
     (task: string, fn: Task): Task =>
     async (payload, helpers) => {
+      const direction = task === TASKS.referralChanged ? 'inbound' : 'outbound';
+      // The change a job carries, for latency: a webhook's job was enqueued as the change arrived,
+      // a Pub/Sub job carries its event's CreatedDate; reconcile and backfill jobs carry none.
+      const p = (payload ?? {}) as { reason?: unknown; changedAt?: unknown };
+      const changedAt =
+        direction === 'inbound'
+          ? p.reason === 'webhook'
+            ? new Date(helpers.job.created_at).getTime()
+            : null
+          : typeof p.changedAt === 'number'
+            ? p.changedAt
+            : null;
       try {
-        await fn(payload, helpers);
+        await syncStats.runJob({ direction, changedAt }, async () => fn(payload, helpers));
         countJob({ task, outcome: 'success' });
       } catch (error) {
         countJob({ task, outcome: 'failure' });
+        syncStats.observeFailure(direction);
         throw error;
       }
     };
@@ -242,7 +272,7 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
         'opportunity',
         [...latest].map(([opportunityId, event]) => ({
           id: opportunityId,
-          payload: outboundJobPayload(event.payload),
+          payload: { ...outboundJobPayload(event.payload), changedAt: event.payload.CreatedDate },
         })),
         { maxAttempts: config.JOB_MAX_ATTEMPTS, coalesceMs: config.COALESCE_WINDOW_MS },
       );
@@ -424,32 +454,84 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
         'backfill',
         onProgress,
       ),
+    ...createDashboardOperations({ pool, referrals, salesforce, mapping, syncStats }),
   };
 
-  metrics.gauge('cosell_pubsub_lag_ms', 'Receipt time minus CreatedDate of the last Pub/Sub event', () => [
-    { value: subscriberStatus().lagMs ?? 0 },
-  ]);
-  metrics.gauge('cosell_pubsub_reconnects', 'Pub/Sub Subscribe streams opened after the first', () => [
-    { value: subscriberStatus().reconnects },
-  ]);
-  metrics.gauge('cosell_pubsub_events_received', 'Pub/Sub events received', () => [
+  metrics.gauge(
+    'cosell_pubsub_lag_seconds',
+    'Receipt time minus CreatedDate of the last Pub/Sub event',
+    () => {
+      const lag = subscriberStatus().lagMs;
+      return lag === null ? [] : [{ value: lag / 1000 }];
+    },
+  );
+  metrics.sampledCounter(
+    'cosell_pubsub_reconnects_total',
+    'Pub/Sub Subscribe streams opened after the first',
+    [],
+    () => [{ value: subscriberStatus().reconnects }],
+  );
+  metrics.sampledCounter('cosell_pubsub_events_received_total', 'Pub/Sub events received', [], () => [
     { value: subscriberStatus().received },
   ]);
   metrics.gauge('cosell_pubsub_leader', '1 when this instance holds the subscriber role', () => [
     { value: election?.isLeader() ? 1 : 0 },
   ]);
-  metrics.gauge('cosell_salesforce_api_calls', 'Salesforce REST calls made by this process', () => [
-    { value: salesforce.current()?.apiCalls() ?? 0 },
+  metrics.gauge('cosell_pubsub_connected', '1 while this instance has a Pub/Sub stream open', () => [
+    { value: subscriberStatus().connected ? 1 : 0 },
   ]);
-  metrics.gauge('cosell_salesforce_api_usage', 'Org API usage from the last Sforce-Limit-Info header', () => {
-    const usage = salesforce.current()?.limitInfo();
-    return usage
-      ? [
-          { labels: { kind: 'used' }, value: usage.used },
-          { labels: { kind: 'limit' }, value: usage.limit },
-        ]
-      : [];
-  });
+  metrics.sampledCounter(
+    'cosell_salesforce_api_calls_total',
+    'Salesforce REST requests made by this process (logins and limit reads included)',
+    [],
+    () => [{ value: salesforce.current()?.apiCalls() ?? 0 }],
+  );
+  metrics.sampledCounter(
+    'cosell_api_calls_total',
+    'API calls by service and endpoint (Salesforce: by kind of batched call; Partner Center: method and path)',
+    ['service', 'endpoint'],
+    () => [
+      ...Object.entries(salesforce.gateway.stats().calls).map(([endpoint, value]) => ({
+        labels: { service: 'salesforce', endpoint },
+        value,
+      })),
+      ...[...partnerCenterCalls].map(([endpoint, value]) => ({
+        labels: { service: 'partner_center', endpoint },
+        value,
+      })),
+    ],
+  );
+  metrics.gauge(
+    'cosell_salesforce_api_usage',
+    'Org API usage from the last Sforce-Limit-Info header',
+    () => {
+      const usage = salesforce.current()?.limitInfo();
+      return usage
+        ? [
+            { labels: { kind: 'used' }, value: usage.used },
+            { labels: { kind: 'limit' }, value: usage.limit },
+          ]
+        : [];
+    },
+    ['kind'],
+  );
+  metrics.gauge(
+    'cosell_queue_jobs',
+    'Jobs in the queue by state (queued, running, retrying, failed = dead letters)',
+    async () => Object.entries(await countJobs(pool)).map(([state, value]) => ({ labels: { state }, value })),
+    ['state'],
+  );
+  metrics.gauge(
+    'cosell_dead_letters',
+    'Jobs out of attempts, kept until retried or dropped, by task',
+    async () => {
+      const byTask = new Map<string, number>();
+      for (const job of await listDeadLetterErrors(pool))
+        byTask.set(job.task, (byTask.get(job.task) ?? 0) + 1);
+      return [...byTask].map(([task, value]) => ({ labels: { task }, value }));
+    },
+    ['task'],
+  );
 
   // ---- HTTP --------------------------------------------------------------------------------
   const intake = createDeliveryIntake(pool, {
@@ -501,6 +583,7 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
         await queue.runner.kill().catch(() => undefined);
       }
       await salesforce.gateway.flush().catch(() => undefined);
+      await syncStats.stop();
       server.closeIdleConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await locks.close();
