@@ -290,7 +290,11 @@ function table(caption, columns, rows) {
             'tr',
             row.attrs || {},
             row.cells.map((cell, i) =>
-              h('td', { class: columns[i][1] || null, 'data-label': columns[i][0] }, cell),
+              h(
+                'td',
+                { class: columns[i][1] || null, 'data-label': columns[i][0] },
+                h('div', { class: 'cell' }, cell),
+              ),
             ),
           ),
         ),
@@ -599,7 +603,7 @@ function chart(title, slots, { bars = [], lines = [], format = String }) {
       h('line', { class: 'grid', x1: left, y1: top, x2: width - right, y2: top }),
       h('text', { class: 'tick', x: left - 4, y: top + 4, 'text-anchor': 'end' }, format(max)),
       h('text', { class: 'tick', x: left - 4, y: top + plotH, 'text-anchor': 'end' }, '0'),
-      n > 0 ? h('text', { class: 'tick', x: left, y: height - 4 }, clock(slots[0].at)) : null,
+      n > 0 ? h('text', { class: 'tick', x: left, y: height - 4 }, `${clock(slots[0].at)} UTC`) : null,
       n > 0
         ? h('text', { class: 'tick', x: width - right, y: height - 4, 'text-anchor': 'end' }, 'now')
         : null,
