@@ -177,6 +177,54 @@ describe('dashboard in headless Chromium', () => {
     assert.deepEqual(problems, []);
   });
 
+  it('works without JavaScript: search, a page of older links and the pair page are plain links and forms', async () => {
+    const plain = await launchChromium({
+      httpCredentials: { username: 'admin', password: ADMIN_TOKEN },
+      javaScriptEnabled: false,
+    });
+    try {
+      const p = await plain.context.newPage();
+      p.setDefaultTimeout(TIMEOUT);
+      watch(p);
+      await p.goto(`${system.relay.url}/?range=day`);
+      await p.locator('#panel-charts svg.chart-svg').first().waitFor();
+      assert.match((await p.locator('#updated').textContent()) ?? '', /^Rendered /);
+      await p.fill('#q', 'wombat');
+      await Promise.all([p.waitForURL(/q=wombat/), p.press('#q', 'Enter')]);
+      assert.match(p.url(), /range=day/, 'the chart range is kept');
+      assert.equal(await p.locator('#panel-links tbody tr').count(), 1);
+      await Promise.all([p.waitForURL(/\/links\/\d+$/), p.click('#panel-links a.pair-link')]);
+      await p.getByText('both sides agree').waitFor();
+      await p.screenshot({ path: screenshotPath('10-no-javascript-pair'), fullPage: true });
+
+      // Sixty more links, older than the synced ones: a second page.
+      await system.relay.database.pool.query(
+        `insert into cosell.links (referral_id, sync_status, inbound_values, updated_at)
+         select 'seeded-' || i, 'Pending', jsonb_build_object('Name', 'Seeded link ' || i), now() - make_interval(days => 1, secs => 100 - i)
+           from generate_series(1, 60) as i`,
+      );
+      await p.goto(`${system.relay.url}/?q=seeded`);
+      assert.match(
+        (await p.locator('.pager-summary').first().textContent()) ?? '',
+        /^50 of 60 matching links$/,
+      );
+      assert.equal(await p.locator('#panel-links a.pair-link').first().textContent(), 'Seeded link 60');
+      await Promise.all([p.waitForURL(/after=/), p.locator('a[rel="next"]').first().click()]);
+      const older = p.locator('#panel-links a.pair-link');
+      assert.equal(await older.count(), 10);
+      assert.equal(await older.first().textContent(), 'Seeded link 10');
+      assert.equal(await older.last().textContent(), 'Seeded link 1');
+      assert.equal(await p.locator('a[rel="next"]').count(), 0, 'no page after the last');
+      await p.screenshot({ path: screenshotPath('11-no-javascript-older-page'), fullPage: true });
+      await Promise.all([p.waitForURL(/before=/), p.locator('a[rel="prev"]').first().click()]);
+      assert.equal(await p.locator('#panel-links a.pair-link').first().textContent(), 'Seeded link 60');
+      assert.equal(await p.locator('a[rel="prev"]').count(), 0, 'no page before the first');
+    } finally {
+      await plain.close();
+    }
+    assert.deepEqual(problems, []);
+  });
+
   it('at 400 px wide shows every link as a card with its status, and nothing scrolls sideways', async () => {
     await deadLetter();
     const narrow = await browser.context.newPage();
