@@ -19,7 +19,12 @@ import type { SyncStats } from './syncStats.ts';
 /** One side of a pair as read just now, or why it could not be read. */
 export type SideReading =
   | { ok: true; url: string | null; values: Record<string, unknown>; facts: Record<string, string | null> }
-  | { ok: false; url: string | null; error: string };
+  | {
+      ok: false;
+      url: string | null;
+      error: string;
+      /** The pair has no record on this side yet. */ missing?: boolean;
+    };
 
 export interface FieldComparison {
   name: string;
@@ -101,7 +106,8 @@ export function createDashboardOperations(deps: {
   };
 
   const readPartnerCenter = async (referralId: string | null): Promise<SideReading> => {
-    if (!referralId) return { ok: false, url: null, error: 'No referral yet: the pair is not complete.' };
+    if (!referralId)
+      return { ok: false, url: null, missing: true, error: 'No referral yet: the pair is not complete.' };
     try {
       const referral = await deps.referrals.get(referralId);
       return {
@@ -121,7 +127,7 @@ export function createDashboardOperations(deps: {
 
   const readSalesforce = async (opportunityId: string | null): Promise<SideReading> => {
     if (!opportunityId)
-      return { ok: false, url: null, error: 'No Opportunity yet: the pair is not complete.' };
+      return { ok: false, url: null, missing: true, error: 'No Opportunity yet: the pair is not complete.' };
     try {
       const records = await deps.salesforce.gateway.readOpportunities(
         'Id',

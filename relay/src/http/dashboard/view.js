@@ -686,12 +686,14 @@ function sideCard(title, reading, linkText) {
           { class: 'facts' },
           Object.entries(reading.facts).map(([k, v]) => [h('dt', {}, k), h('dd', {}, shown(v))]),
         )
-      : h(
-          'p',
-          { class: 'side-error', role: 'alert' },
-          h('strong', {}, `${title} could not be read: `),
-          reading.error,
-        ),
+      : reading.missing
+        ? h('p', { class: 'side-error' }, reading.error)
+        : h(
+            'p',
+            { class: 'side-error', role: 'alert' },
+            h('strong', {}, `${title} could not be read: `),
+            reading.error,
+          ),
   );
 }
 
@@ -743,7 +745,9 @@ export function pairView(detail, now) {
             ? differing === 0
               ? 'both sides agree'
               : `${differing} field${differing === 1 ? '' : 's'} differ`
-            : 'one side could not be read',
+            : detail.partnerCenter.missing || detail.salesforce.missing
+              ? 'the pair is not complete'
+              : 'one side could not be read',
         ),
       ),
       table(
