@@ -5,6 +5,7 @@ import type { TestSystem } from '../../../tests/support/relayHarness.ts';
 import { waitForQueueIdle } from '../../../tests/support/inboundChecks.ts';
 import { waitFor } from '../../../tests/support/waitFor.ts';
 import { recordAudit } from '../store/audit.ts';
+import { signInSeller } from '../../../tests/support/seller.ts';
 
 const ADMIN_TOKEN = 'dashboard-test-admin-token-42';
 const basic = `Basic ${Buffer.from(`admin:${ADMIN_TOKEN}`).toString('base64')}`;
@@ -271,6 +272,28 @@ describe('dashboard', () => {
       [],
     );
     assert.doesNotMatch(metrics, /^cosell_\S*_ms[ {]/m);
+  });
+
+  it('times an outbound sync from its event to the referral write, and counts the Partner Center POST', async () => {
+    const seller = await signInSeller(system.sandboxes);
+    const histogramCount = async () => {
+      const text = await (await fetch(`${system.relay.url}/metrics`)).text();
+      return Number(/^cosell_sync_latency_seconds_count\{direction="outbound"\} (\d+)/m.exec(text)?.[1] ?? 0);
+    };
+    const before = await histogramCount();
+    const opportunityId = await seller.createOpportunity({ Sync_with_Partner_Center__c: true });
+    await waitFor(
+      async () =>
+        (await system.relay.operations.searchLinks({ q: opportunityId, limit: 1 })).links[0]?.referralId,
+      { message: 'the referral created' },
+    );
+    assert.equal(await histogramCount(), before + 1);
+    const metrics = await (await fetch(`${system.relay.url}/metrics`)).text();
+    assert.match(
+      metrics,
+      /^cosell_api_calls_total\{service="partner_center",endpoint="POST \/v1\.0\/engagements\/referrals"\} [1-9]/m,
+    );
+    assert.match(metrics, /^cosell_sync_writes_total\{direction="outbound"\} [1-9]/m);
   });
 
   it('charts the syncs it made from the per-minute rollup', async () => {
