@@ -284,8 +284,10 @@ describe('dashboard', () => {
     const opportunityId = await seller.createOpportunity({ Sync_with_Partner_Center__c: true });
     await waitFor(
       async () =>
-        (await system.relay.operations.searchLinks({ q: opportunityId, limit: 1 })).links[0]?.referralId,
-      { message: 'the referral created' },
+        (await system.relay.operations.searchLinks({ q: opportunityId, limit: 1 })).links[0]?.syncStatus ===
+        'Synced',
+      // Synced is saved after the referral's POST was timed.
+      { message: 'the referral created and the pair synced' },
     );
     assert.equal(await histogramCount(), before + 1);
     const metrics = await (await fetch(`${system.relay.url}/metrics`)).text();
