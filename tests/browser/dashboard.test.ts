@@ -133,6 +133,10 @@ describe('dashboard in headless Chromium', () => {
       /1 of 1 matching link/,
     );
     await page.screenshot({ path: screenshotPath('3-search'), fullPage: true });
+    // Picking a status searches at once (the script submits the form).
+    await Promise.all([page.waitForURL(/status=Error/), page.selectOption('#status', 'Error')]);
+    assert.match((await page.locator('#panel-links').textContent()) ?? '', /No links match this search/);
+    await page.goBack();
     await Promise.all([page.waitForURL(/\/links\/\d+$/), page.click('#panel-links a.pair-link')]);
     await page.getByText('both sides agree').waitFor();
     assert.match((await page.locator('h1').textContent()) ?? '', /Numbat analytics/);

@@ -157,6 +157,8 @@ document.addEventListener('click', async (event) => {
   await refresh();
 });
 
+// Choosing a status searches at once; without JavaScript the Search button does it.
+$('status').addEventListener('change', (event) => event.target.form.requestSubmit());
 $('level').addEventListener('change', (event) => {
   state.level = event.target.value;
   refresh();
