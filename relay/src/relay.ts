@@ -43,9 +43,9 @@ import {
 import type { QueueRunner } from './store/queue.ts';
 import { createTokenCacheStore } from './store/tokenCache.ts';
 import { withTransaction } from './store/transaction.ts';
-import { listDeadLetterErrors } from './store/deadLetters.ts';
 import { createSyncStats } from './syncStats.ts';
 import { countingFetch, partnerCenterEndpoint } from './apiCallCounter.ts';
+import { registerRelayMetrics } from './relayMetrics.ts';
 import { createDeliveryIntake, pruneReceipts } from './store/webhookReceipts.ts';
 import { opportunityChangedTask, outboundJobPayload } from './jobs/opportunityChanged.ts';
 import { referralChangedTask } from './jobs/referralChanged.ts';
@@ -457,81 +457,13 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
     ...createDashboardOperations({ pool, referrals, salesforce, mapping, syncStats }),
   };
 
-  metrics.gauge(
-    'cosell_pubsub_lag_seconds',
-    'Receipt time minus CreatedDate of the last Pub/Sub event',
-    () => {
-      const lag = subscriberStatus().lagMs;
-      return lag === null ? [] : [{ value: lag / 1000 }];
-    },
-  );
-  metrics.sampledCounter(
-    'cosell_pubsub_reconnects_total',
-    'Pub/Sub Subscribe streams opened after the first',
-    [],
-    () => [{ value: subscriberStatus().reconnects }],
-  );
-  metrics.sampledCounter('cosell_pubsub_events_received_total', 'Pub/Sub events received', [], () => [
-    { value: subscriberStatus().received },
-  ]);
-  metrics.gauge('cosell_pubsub_leader', '1 when this instance holds the subscriber role', () => [
-    { value: election?.isLeader() ? 1 : 0 },
-  ]);
-  metrics.gauge('cosell_pubsub_connected', '1 while this instance has a Pub/Sub stream open', () => [
-    { value: subscriberStatus().connected ? 1 : 0 },
-  ]);
-  metrics.sampledCounter(
-    'cosell_salesforce_api_calls_total',
-    'Salesforce REST requests made by this process (logins and limit reads included)',
-    [],
-    () => [{ value: salesforce.current()?.apiCalls() ?? 0 }],
-  );
-  metrics.sampledCounter(
-    'cosell_api_calls_total',
-    'API calls by service and endpoint (Salesforce: by kind of batched call; Partner Center: method and path)',
-    ['service', 'endpoint'],
-    () => [
-      ...Object.entries(salesforce.gateway.stats().calls).map(([endpoint, value]) => ({
-        labels: { service: 'salesforce', endpoint },
-        value,
-      })),
-      ...[...partnerCenterCalls].map(([endpoint, value]) => ({
-        labels: { service: 'partner_center', endpoint },
-        value,
-      })),
-    ],
-  );
-  metrics.gauge(
-    'cosell_salesforce_api_usage',
-    'Org API usage from the last Sforce-Limit-Info header',
-    () => {
-      const usage = salesforce.current()?.limitInfo();
-      return usage
-        ? [
-            { labels: { kind: 'used' }, value: usage.used },
-            { labels: { kind: 'limit' }, value: usage.limit },
-          ]
-        : [];
-    },
-    ['kind'],
-  );
-  metrics.gauge(
-    'cosell_queue_jobs',
-    'Jobs in the queue by state (queued, running, retrying, failed = dead letters)',
-    async () => Object.entries(await countJobs(pool)).map(([state, value]) => ({ labels: { state }, value })),
-    ['state'],
-  );
-  metrics.gauge(
-    'cosell_dead_letters',
-    'Jobs out of attempts, kept until retried or dropped, by task',
-    async () => {
-      const byTask = new Map<string, number>();
-      for (const job of await listDeadLetterErrors(pool))
-        byTask.set(job.task, (byTask.get(job.task) ?? 0) + 1);
-      return [...byTask].map(([task, value]) => ({ labels: { task }, value }));
-    },
-    ['task'],
-  );
+  registerRelayMetrics(metrics, {
+    pool,
+    salesforce,
+    partnerCenterCalls: () => partnerCenterCalls,
+    subscriber: subscriberStatus,
+    isLeader: () => election?.isLeader() ?? false,
+  });
 
   // ---- HTTP --------------------------------------------------------------------------------
   const intake = createDeliveryIntake(pool, {
