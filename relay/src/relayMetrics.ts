@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { Metrics } from './metrics.ts';
 import type { SubscriberStatus } from './operations.ts';
 import type { SalesforceSession } from './salesforce/lazyGateway.ts';
-import { listDeadLetterErrors } from './store/deadLetters.ts';
+import { countDeadLettersByTask } from './store/deadLetters.ts';
 import { countJobs } from './store/queue.ts';
 
 /**
@@ -88,12 +88,8 @@ export function registerRelayMetrics(
   metrics.gauge(
     'cosell_dead_letters',
     'Jobs out of attempts, kept until retried or dropped, by task',
-    async () => {
-      const byTask = new Map<string, number>();
-      for (const job of await listDeadLetterErrors(sources.pool))
-        byTask.set(job.task, (byTask.get(job.task) ?? 0) + 1);
-      return [...byTask].map(([task, value]) => ({ labels: { task }, value }));
-    },
+    async () =>
+      [...(await countDeadLettersByTask(sources.pool))].map(([task, value]) => ({ labels: { task }, value })),
     ['task'],
   );
 }

@@ -250,6 +250,7 @@ describe('dashboard', () => {
   });
 
   it('exposes Prometheus metrics: latency histograms, API calls per endpoint, queue, dead letters, process', async () => {
+    await deadLetter();
     const metrics = await (await fetch(`${system.relay.url}/metrics`)).text();
     assert.match(metrics, /^cosell_sync_latency_seconds_bucket\{le="0\.5",direction="inbound"\} \d+/m);
     assert.match(metrics, /^cosell_sync_latency_seconds_count\{direction="inbound"\} [1-9]/m);
@@ -260,6 +261,11 @@ describe('dashboard', () => {
     assert.match(metrics, /^cosell_api_calls_total\{service="salesforce",endpoint="[a-z.]+"\} [1-9]/m);
     assert.match(metrics, /^cosell_queue_jobs\{state="failed"\} \d+/m);
     assert.match(metrics, /^# TYPE cosell_dead_letters gauge/m);
+    const deadLetters = [...metrics.matchAll(/^cosell_dead_letters\{task="[^"]+"\} (\d+)$/gm)].reduce(
+      (sum, m) => sum + Number(m[1]),
+      0,
+    );
+    assert.equal(deadLetters, (await system.relay.operations.listFailedJobs()).length);
     assert.match(metrics, /^cosell_webhook_deliveries_total\{outcome="accepted"\} [1-9]/m);
     assert.match(metrics, /^cosell_jobs_total\{task="pc-referral-changed",outcome="success"\} [1-9]/m);
     assert.match(metrics, /^process_cpu_seconds_total \d/m);

@@ -22,3 +22,14 @@ export async function listDeadLetterErrors(db: Queryable): Promise<DeadLetterErr
     updatedAt: r.updated_at,
   }));
 }
+
+/** Dead letters per task, counted in the database (for /metrics, scraped often). */
+export async function countDeadLettersByTask(db: Queryable): Promise<Map<string, number>> {
+  const { rows } = await db.query<{ task: string; n: string }>(
+    `select t.identifier as task, count(*) as n
+       from graphile_worker._private_jobs j join graphile_worker._private_tasks t on t.id = j.task_id
+      where j.attempts >= j.max_attempts and j.locked_at is null
+      group by t.identifier`,
+  );
+  return new Map(rows.map((r) => [r.task, Number(r.n)]));
+}
