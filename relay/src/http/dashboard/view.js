@@ -228,10 +228,11 @@ export function countsPanel(status, now) {
       tile('retrying', j.retrying, j.retrying > 0 ? 'warn' : ''),
       tile('failed', j.failed, j.failed > 0 ? 'bad' : ''),
     ]),
+    // Each count opens the link list filtered to that status.
     group('Links by sync status', [
-      tile('Synced', l.Synced, 'ok'),
-      tile('Pending', l.Pending),
-      tile('Error', l.Error, l.Error > 0 ? 'bad' : ''),
+      tile('Synced', h('a', { href: '?status=Synced#h-links' }, l.Synced), 'ok'),
+      tile('Pending', h('a', { href: '?status=Pending#h-links' }, l.Pending)),
+      tile('Error', h('a', { href: '?status=Error#h-links' }, l.Error), l.Error > 0 ? 'bad' : ''),
     ]),
     group('Webhook deliveries', [
       tile('accepted', w.accepted),
