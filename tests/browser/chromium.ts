@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { access, constants, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
@@ -26,6 +26,11 @@ export interface Chromium {
 
 /** A real headless Chromium with a fresh profile, removed again on close. */
 export async function launchChromium(options: BrowserContextOptions = {}): Promise<Chromium> {
+  await access(CHROMIUM, constants.X_OK).catch(() => {
+    throw new Error(
+      `${CHROMIUM}: Debian's chromium is not installed; run \`apt-get install -y chromium\` (.ci/run does it)`,
+    );
+  });
   const profile = await mkdtemp(path.join(tmpdir(), 'cosell-chromium-'));
   await mkdir(SCREENSHOTS, { recursive: true });
   const context = await chromium.launchPersistentContext(profile, {
