@@ -1,4 +1,5 @@
 import type { BreakerStatus } from './breaker.ts';
+import type { DashboardOperations } from './dashboardOperations.ts';
 import type { AuditEvent } from './store/audit.ts';
 import type { Link, SyncStatus } from './store/links.ts';
 import type { FailedJob, JobCounts } from './store/queue.ts';
@@ -56,7 +57,7 @@ export interface RelayStatus {
 }
 
 /** What the dashboard, the admin API and the CLI can ask of a running relay. */
-export interface RelayOperations {
+export interface RelayOperations extends DashboardOperations {
   status(): Promise<RelayStatus>;
   listLinks(options?: { status?: SyncStatus; limit?: number }): Promise<Link[]>;
   listAudit(options?: {

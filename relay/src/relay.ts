@@ -6,6 +6,7 @@ import path from 'node:path';
 import { createApp } from './app.ts';
 import { createCircuitBreaker } from './breaker.ts';
 import type { BreakerStatus } from './breaker.ts';
+import { createDashboardOperations } from './dashboardOperations.ts';
 import type { RelayConfig } from './config.ts';
 import type { RelayConnectionSettings } from './connectionSettings.ts';
 import { describeError } from './errors.ts';
@@ -46,6 +47,9 @@ import {
 import type { QueueRunner } from './store/queue.ts';
 import { createTokenCacheStore } from './store/tokenCache.ts';
 import { withTransaction } from './store/transaction.ts';
+import { createSyncStats } from './syncStats.ts';
+import { countingFetch, partnerCenterEndpoint } from './apiCallCounter.ts';
+import { registerRelayMetrics } from './relayMetrics.ts';
 import { createDeliveryIntake, pruneReceipts } from './store/webhookReceipts.ts';
 import { opportunityChangedTask, outboundJobPayload } from './jobs/opportunityChanged.ts';
 import { referralChangedTask } from './jobs/referralChanged.ts';
@@ -117,6 +121,12 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
   const { pool } = database;
   await installQueueSchema(pool);
   const metrics = new Metrics();
+  const syncStats = createSyncStats({ pool, metrics, logger: logger.child({ module: 'stats' }) });
+  const partnerCenterCalls = new Map<string, number>();
+  const countPartnerCenter = countingFetch((method, url) => {
+    const endpoint = partnerCenterEndpoint(method, url);
+    partnerCenterCalls.set(endpoint, (partnerCenterCalls.get(endpoint) ?? 0) + 1);
+  });
   let draining = false;
 
   const pc = settings.partnerCenter;
@@ -161,11 +171,13 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
     baseUrl: pc.referralsBaseUrl,
     getToken: () => auth.getDelegatedToken(),
     logger: logger.child({ module: 'referrals' }),
+    fetch: countPartnerCenter,
   });
   const webhooks = createWebhookRegistrationClient({
     baseUrl: pc.webhookApiBaseUrl,
     getToken: () => auth.getAppToken(),
     logger: logger.child({ module: 'webhooks' }),
+    fetch: countPartnerCenter,
   });
   const verifier = createSignatureVerifier({
     allowedCertificateHosts: settings.webhook.certificateHosts,
@@ -198,6 +210,7 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
   const countRecordSource = metrics.counter(
     'cosell_outbound_record_reads_total',
     "Where outbound jobs got the Opportunity: the event's snapshot (no API call) or a query",
+    ['source'],
   );
   const ctx: SyncContext = {
     pool,
@@ -210,6 +223,7 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
     logger: logger.child({ module: 'sync' }),
     now: () => new Date(),
     countRecordSource: (source) => countRecordSource({ source }),
+    observeWrite: (changedAt) => syncStats.observeWrite(changedAt),
   };
   const listChangedOpportunities = async (since: Date | null): Promise<string[]> => {
     const conn = (await salesforce.connect()).connection;
@@ -237,17 +251,33 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
     if (!(await loadCheckpoint(pool, name)))
       await saveCheckpoint(pool, name, Buffer.from(startedAt.toISOString(), 'utf8'));
   }
-  const countJob = metrics.counter('cosell_jobs_total', 'Sync jobs run, by task and outcome');
+  const countJob = metrics.counter('cosell_jobs_total', 'Sync jobs run, by task and outcome', [
+    'task',
+    'outcome',
+  ]);
   const instrument =
     (task: string, fn: Task): Task =>
     async (payload, helpers) => {
+      const direction = task === TASKS.referralChanged ? 'inbound' : 'outbound';
+      // The change a job carries, for latency: a webhook's job was enqueued as the change arrived,
+      // a Pub/Sub job carries its event's CreatedDate; reconcile and backfill jobs carry none.
+      const p = (payload ?? {}) as { reason?: unknown; changedAt?: unknown };
+      const changedAt =
+        direction === 'inbound'
+          ? p.reason === 'webhook'
+            ? new Date(helpers.job.created_at).getTime()
+            : null
+          : typeof p.changedAt === 'number'
+            ? p.changedAt
+            : null;
       try {
-        await fn(payload, helpers);
+        await syncStats.runJob({ direction, changedAt }, async () => fn(payload, helpers));
         countJob({ task, outcome: 'success' });
       } catch (error) {
         // A job put back to wait (its record's other job, a breaker) has not failed.
         const deferred = (error as { code?: unknown } | null)?.code === 'JOB_DEFERRED';
         countJob({ task, outcome: deferred ? 'deferred' : 'failure' });
+        if (!deferred) syncStats.observeFailure(direction);
         throw error;
       }
     };
@@ -299,7 +329,7 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
         'opportunity',
         [...latest].map(([opportunityId, event]) => ({
           id: opportunityId,
-          payload: outboundJobPayload(event.payload),
+          payload: { ...outboundJobPayload(event.payload), changedAt: event.payload.CreatedDate },
         })),
         { maxAttempts: config.JOB_MAX_ATTEMPTS, coalesceMs: config.COALESCE_WINDOW_MS },
       );
@@ -500,31 +530,15 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
         'backfill',
         onProgress,
       ),
+    ...createDashboardOperations({ pool, referrals, salesforce, mapping, syncStats }),
   };
 
-  metrics.gauge('cosell_pubsub_lag_ms', 'Receipt time minus CreatedDate of the last Pub/Sub event', () => [
-    { value: subscriberStatus().lagMs ?? 0 },
-  ]);
-  metrics.gauge('cosell_pubsub_reconnects', 'Pub/Sub Subscribe streams opened after the first', () => [
-    { value: subscriberStatus().reconnects },
-  ]);
-  metrics.gauge('cosell_pubsub_events_received', 'Pub/Sub events received', () => [
-    { value: subscriberStatus().received },
-  ]);
-  metrics.gauge('cosell_pubsub_leader', '1 when this instance holds the subscriber role', () => [
-    { value: election?.isLeader() ? 1 : 0 },
-  ]);
-  metrics.gauge('cosell_salesforce_api_calls', 'Salesforce REST calls made by this process', () => [
-    { value: salesforce.current()?.apiCalls() ?? 0 },
-  ]);
-  metrics.gauge('cosell_salesforce_api_usage', 'Org API usage from the last Sforce-Limit-Info header', () => {
-    const usage = salesforce.current()?.limitInfo();
-    return usage
-      ? [
-          { labels: { kind: 'used' }, value: usage.used },
-          { labels: { kind: 'limit' }, value: usage.limit },
-        ]
-      : [];
+  registerRelayMetrics(metrics, {
+    pool,
+    salesforce,
+    partnerCenterCalls: () => partnerCenterCalls,
+    subscriber: subscriberStatus,
+    isLeader: () => election?.isLeader() ?? false,
   });
 
   // ---- HTTP --------------------------------------------------------------------------------
@@ -577,6 +591,7 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
         await queue.runner.kill().catch(() => undefined);
       }
       await salesforce.gateway.flush().catch(() => undefined);
+      await syncStats.stop();
       server.closeIdleConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await locks.close();

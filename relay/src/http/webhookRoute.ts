@@ -26,7 +26,8 @@ export function webhookRouter(deps: WebhookRouteDeps): express.Router {
   const router = express.Router();
   const count = deps.metrics.counter(
     'cosell_webhook_deliveries_total',
-    'Partner Center webhook deliveries by outcome',
+    'Partner Center webhook deliveries by outcome (accepted, duplicate, ignored, rejected with a reason, error)',
+    ['outcome', 'reason'],
   );
   const log = deps.logger.child({ module: 'webhook' });
 

@@ -262,6 +262,7 @@ export async function syncOpportunityToReferral(
         ctx.referrals.patch(referralId, plan.ops as ReferralPatchOperation[], referral.eTag as string),
       );
       log.info({ referralId, paths: plan.ops.map((o) => o.path) }, 'referral updated');
+      ctx.observeWrite?.();
       notes.unshift(`Sent to Partner Center: ${plan.ops.map((o) => o.path).join(', ')}`);
       break;
     } catch (error) {
@@ -407,6 +408,7 @@ async function createReferral(
     return created;
   });
   if (!made) return 'paired';
+  ctx.observeWrite?.();
   const referralId = made.id as string;
   const referral = await retry('GET referral', () => ctx.referrals.get(referralId)).catch(() => made);
   // Save the pair, and the referral's state as synced, before writing back: a crash after this

@@ -252,6 +252,7 @@ export async function syncReferralToOpportunity(
   const result = await retry('write Opportunity', () =>
     writeOpportunity(ctx, { referralId }, write, { createLink: true }),
   );
+  ctx.observeWrite?.(referral.updatedDateTime as string | undefined);
   await saveLink(ctx.pool, { referralId }, { ...linkUpdate, opportunityId: result.id });
   await recordAudit(ctx.pool, {
     direction: 'inbound',
