@@ -9,7 +9,12 @@ import { ConfigError, describeError } from './errors.ts';
 import { createLogger } from './logger.ts';
 import { startRelay } from './relay.ts';
 import type { RunningRelay } from './relay.ts';
-import { connectRelayToSandbox, resolveTokenCacheKey, startLocalSandboxes } from './sandboxMode.ts';
+import {
+  connectRelayToSandbox,
+  resetSandboxState,
+  resolveTokenCacheKey,
+  startLocalSandboxes,
+} from './sandboxMode.ts';
 import type { Sandboxes } from '../sandbox/index.ts';
 
 async function main(): Promise<void> {
@@ -20,8 +25,11 @@ async function main(): Promise<void> {
     console.error(error instanceof ConfigError ? error.message : describeError(error));
     process.exit(78);
   }
-  const logger = createLogger({ level: config.LOG_LEVEL });
-  logger.info({ config: describeConfig(config) }, 'configuration loaded');
+  const logger = createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT });
+  logger.info(
+    { mode: config.COSELL_MODE, settings: describeConfig(config) },
+    `starting in ${config.COSELL_MODE} mode`,
+  );
   let sandboxes: Sandboxes | undefined;
   let relay: RunningRelay | undefined;
   let exiting = false;
@@ -50,6 +58,7 @@ async function main(): Promise<void> {
   try {
     let settings;
     if (config.COSELL_MODE === 'sandbox') {
+      if (config.DATABASE_URL) await resetSandboxState(config.DATABASE_URL, logger);
       sandboxes = await startLocalSandboxes(config, logger);
       settings = sandboxes.relaySettings;
     } else {

@@ -1,11 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import pg from 'pg';
 import type { RelayConfig } from './config.ts';
 import { tokenCacheKey } from './config.ts';
 import type { Logger } from './logger.ts';
 import { HANDLED_EVENTS } from './partner-center/webhookEvent.ts';
+import { REPLAY_CHECKPOINT } from './relay.ts';
 import type { RunningRelay } from './relay.ts';
+import { migrate } from './store/migrate.ts';
 import { startSandboxes } from '../sandbox/index.ts';
 import type { Sandboxes } from '../sandbox/index.ts';
 
@@ -29,16 +32,41 @@ export async function startLocalSandboxes(config: RelayConfig, logger: Logger): 
   });
 }
 
-/** TOKEN_CACHE_KEY, or in sandbox mode a key generated once and kept beside the embedded database. */
+/** Where sandbox mode keeps what it generates for itself: inside the checkout, never beside EMBEDDED_PG_DIR. */
+export function sandboxStateDir(config: Pick<RelayConfig, 'rootDir'>): string {
+  return path.resolve(config.rootDir, '.data/sandbox');
+}
+
+/** TOKEN_CACHE_KEY, or in sandbox mode a key generated once and kept in the sandbox's own folder. */
 export function resolveTokenCacheKey(config: RelayConfig): Buffer {
   const configured = tokenCacheKey(config);
   if (configured) return configured;
-  const file = path.resolve(config.rootDir, path.dirname(config.EMBEDDED_PG_DIR), 'token-cache.key');
+  const dir = sandboxStateDir(config);
+  const file = path.join(dir, 'token-cache.key');
   if (existsSync(file)) return Buffer.from(readFileSync(file, 'utf8').trim(), 'hex');
-  mkdirSync(path.dirname(file), { recursive: true });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const key = randomBytes(32);
   writeFileSync(file, key.toString('hex'), { mode: 0o600 });
   return key;
+}
+
+/**
+ * Sandbox mode on an external database (COSELL_MODE=sandbox with DATABASE_URL): the simulated
+ * Entra and Pub/Sub start empty on every run, so the previous run's tokens and replay id point at
+ * nothing; the tokens would even be refused (HTTP 401 at the webhook registration). Forget both.
+ * The embedded database needs none of this: sandbox mode starts it empty.
+ */
+export async function resetSandboxState(databaseUrl: string, logger: Logger): Promise<void> {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
+  pool.on('error', () => undefined);
+  try {
+    await migrate(pool);
+    await pool.query('delete from cosell.token_cache');
+    await pool.query('delete from cosell.checkpoints where name = $1', [REPLAY_CHECKPOINT]);
+    logger.info("forgot the previous sandbox run's sign-in and Pub/Sub position in DATABASE_URL");
+  } finally {
+    await pool.end();
+  }
 }
 
 /**

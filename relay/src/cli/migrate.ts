@@ -20,6 +20,10 @@ export async function migrateCommand(argv: string[], out: Output): Promise<numbe
     );
   }
   const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 2 });
+  // A lost connection fails the command's query; without these handlers it would crash the process
+  // (and graphile-worker prints a warning about their absence).
+  pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
   try {
     const applied = await migrate(pool);
     await installQueueSchema(pool);

@@ -219,7 +219,10 @@ function toWorkerLogger(logger: Logger): WorkerLogger {
   return new WorkerLogger((scope) => (level, message, meta) => {
     const fields = { scope: { ...scope }, ...(meta ?? {}) };
     if (level === 'error') logger.error(fields, message);
-    else if (level === 'warning') logger.warn(fields, message);
+    // The pool is smaller than the concurrency on purpose: jobs spend their time waiting on batched
+    // API calls, not holding connections, and hosted PostgreSQL plans cap connections.
+    else if (level === 'warning' && !message.includes('smaller than concurrency'))
+      logger.warn(fields, message);
     else logger.debug(fields, message);
   });
 }
