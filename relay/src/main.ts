@@ -13,6 +13,7 @@ import {
   connectRelayToSandbox,
   resetSandboxState,
   resolveTokenCacheKey,
+  signInToSandboxIfNeeded,
   startLocalSandboxes,
 } from './sandboxMode.ts';
 import type { Sandboxes } from '../sandbox/index.ts';
@@ -64,7 +65,14 @@ async function main(): Promise<void> {
     } else {
       settings = connectionSettingsFromConfig(config);
     }
-    relay = await startRelay({ config, settings, logger, tokenCacheKey: resolveTokenCacheKey(config) });
+    const redirectUri = settings.partnerCenter.redirectUri;
+    relay = await startRelay({
+      config,
+      settings,
+      logger,
+      tokenCacheKey: resolveTokenCacheKey(config),
+      beforeListen: sandboxes ? ({ auth }) => signInToSandboxIfNeeded(auth, redirectUri, logger) : undefined,
+    });
     if (sandboxes) {
       await connectRelayToSandbox(relay, sandboxes, logger, config.PC_WEBHOOK_SIGNATURE_IN_MS_HEADER);
       logger.info(

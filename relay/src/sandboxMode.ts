@@ -74,7 +74,10 @@ export async function resetSandboxState(databaseUrl: string, logger: Logger): Pr
  * relay follows the same authorization-code flow without a browser, reading the code from the
  * redirect. The code path through MSAL is the production one.
  */
-export async function signInToSandbox(relay: RunningRelay, redirectUri: string): Promise<string> {
+export async function signInToSandbox(
+  relay: Pick<RunningRelay, 'auth'>,
+  redirectUri: string,
+): Promise<string> {
   const state = randomBytes(8).toString('hex');
   const url = await relay.auth.getAuthCodeUrl(redirectUri, state);
   const response = await fetch(url, { redirect: 'manual' });
@@ -88,18 +91,26 @@ export async function signInToSandbox(relay: RunningRelay, redirectUri: string):
   return result.account;
 }
 
-/** Signs in (when the cache has no account) and points the sandbox's webhook registration at the relay. */
+/** Signs in at the sandbox authority when the token cache has no working sign-in. */
+export async function signInToSandboxIfNeeded(
+  auth: RunningRelay['auth'],
+  redirectUri: string,
+  logger: Logger,
+): Promise<void> {
+  const health = await auth.tokenHealth();
+  if (health.status === 'ok') return;
+  const account = await signInToSandbox({ auth }, redirectUri);
+  logger.info({ account }, 'signed in to the Partner Center sandbox');
+}
+
+/** Signs in (when the cache has no working sign-in) and points the sandbox's webhook registration at the relay. */
 export async function connectRelayToSandbox(
   relay: RunningRelay,
   sandboxes: Sandboxes,
   logger: Logger,
   signatureInMsHeader = false,
 ): Promise<void> {
-  const health = await relay.auth.tokenHealth();
-  if (health.status !== 'ok') {
-    const account = await signInToSandbox(relay, sandboxes.relaySettings.partnerCenter.redirectUri);
-    logger.info({ account }, 'signed in to the Partner Center sandbox');
-  }
+  await signInToSandboxIfNeeded(relay.auth, sandboxes.relaySettings.partnerCenter.redirectUri, logger);
   const { replaced } = await relay.webhooks.register({
     url: `${relay.url}/webhooks/partner-center`,
     events: [...HANDLED_EVENTS],
