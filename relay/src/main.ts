@@ -11,10 +11,12 @@ import { startRelay } from './relay.ts';
 import type { RunningRelay } from './relay.ts';
 import {
   connectRelayToSandbox,
+  removeSandboxHandoff,
   resetSandboxState,
   resolveTokenCacheKey,
   signInToSandboxIfNeeded,
   startLocalSandboxes,
+  writeSandboxHandoff,
 } from './sandboxMode.ts';
 import type { Sandboxes } from '../sandbox/index.ts';
 
@@ -45,6 +47,7 @@ async function main(): Promise<void> {
       process.exit(1);
     }, config.SHUTDOWN_TIMEOUT_MS).unref();
     try {
+      if (sandboxes) removeSandboxHandoff(config);
       await relay?.stop();
       await sandboxes?.close();
       process.exit(0);
@@ -75,6 +78,7 @@ async function main(): Promise<void> {
     });
     if (sandboxes) {
       await connectRelayToSandbox(relay, sandboxes, logger, config.PC_WEBHOOK_SIGNATURE_IN_MS_HEADER);
+      writeSandboxHandoff(config, sandboxes, relay);
       logger.info(
         {
           dashboard: `http://localhost:${config.PORT}/`,

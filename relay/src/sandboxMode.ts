@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import type { RelayConfig } from './config.ts';
-import { tokenCacheKey } from './config.ts';
+import { sandboxHandoffFile } from './sandboxHandoff.ts';
+import type { SandboxHandoff } from './sandboxHandoff.ts';
 import type { Logger } from './logger.ts';
 import { HANDLED_EVENTS } from './partner-center/webhookEvent.ts';
 import { REPLAY_CHECKPOINT } from './relay.ts';
@@ -30,24 +31,6 @@ export async function startLocalSandboxes(config: RelayConfig, logger: Logger): 
     ports: sandboxPorts(config),
     logger: logger.child({ module: 'sandbox' }),
   });
-}
-
-/** Where sandbox mode keeps what it generates for itself: inside the checkout, never beside EMBEDDED_PG_DIR. */
-export function sandboxStateDir(config: Pick<RelayConfig, 'rootDir'>): string {
-  return path.resolve(config.rootDir, '.data/sandbox');
-}
-
-/** TOKEN_CACHE_KEY, or in sandbox mode a key generated once and kept in the sandbox's own folder. */
-export function resolveTokenCacheKey(config: RelayConfig): Buffer {
-  const configured = tokenCacheKey(config);
-  if (configured) return configured;
-  const dir = sandboxStateDir(config);
-  const file = path.join(dir, 'token-cache.key');
-  if (existsSync(file)) return Buffer.from(readFileSync(file, 'utf8').trim(), 'hex');
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const key = randomBytes(32);
-  writeFileSync(file, key.toString('hex'), { mode: 0o600 });
-  return key;
 }
 
 /**
@@ -121,3 +104,26 @@ export async function connectRelayToSandbox(
     'webhook registered with the Partner Center sandbox',
   );
 }
+
+export function writeSandboxHandoff(config: RelayConfig, sandboxes: Sandboxes, relay: RunningRelay): string {
+  const settings = sandboxes.relaySettings;
+  const handoff: SandboxHandoff = {
+    pid: process.pid,
+    relayUrl: relay.url,
+    databaseUrl: relay.database.connectionString,
+    settings: {
+      ...settings,
+      webhook: {
+        ...settings.webhook,
+        certificatePathPattern: settings.webhook.certificatePathPattern.source,
+      },
+    },
+    trustPem: [sandboxes.entra.certificatePem],
+  };
+  const file = sandboxHandoffFile(config);
+  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  writeFileSync(file, JSON.stringify(handoff, null, 2), { mode: 0o600 });
+  return file;
+}
+
+export { removeSandboxHandoff, resolveTokenCacheKey } from './sandboxHandoff.ts';

@@ -8,11 +8,11 @@ import { CliError } from './cliErrors.ts';
 import type { Output } from './output.ts';
 
 export const migrateUsage =
-  'migrate                    apply database migrations to DATABASE_URL (the relay also does at start)';
+  'migrate [--json]           apply database migrations to DATABASE_URL (the relay also does at start)';
 
 /** `relay migrate` / `npm run relay:migrate`: e.g. a release-phase command on Heroku or Render. */
 export async function migrateCommand(argv: string[], out: Output): Promise<number> {
-  parseArgs(argv, { positionals: 0 });
+  const args = parseArgs(argv, { flags: ['json'], positionals: 0 });
   const config = loadConfig();
   if (!config.DATABASE_URL) {
     throw new CliError(
@@ -27,6 +27,10 @@ export async function migrateCommand(argv: string[], out: Output): Promise<numbe
   try {
     const applied = await migrate(pool);
     await installQueueSchema(pool);
+    if (args.flags.has('json')) {
+      out.line(JSON.stringify({ applied }));
+      return 0;
+    }
     out.line(
       applied.length > 0
         ? `Applied ${applied.length} migration(s):\n${applied.map((m) => `  ${m}`).join('\n')}`
