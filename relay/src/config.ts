@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
@@ -71,9 +72,12 @@ const schema = z.object({
   ENTRA_CLIENT_SECRET: z.string().min(1).optional(),
   ENTRA_KNOWN_AUTHORITIES: csv.default([]),
   ENTRA_REDIRECT_URI: url.optional(),
+  // 64 hex characters or base64 of 32 bytes are the key itself; any other random string of 32+
+  // characters (what Heroku's and Render's generators make, in formats they do not pin down) is
+  // hashed to one.
   TOKEN_CACHE_KEY: z
     .string()
-    .regex(/^([0-9a-fA-F]{64}|[A-Za-z0-9+/]{43}=)$/, 'must be 32 bytes as 64 hex characters or base64')
+    .min(32, 'must be 32 bytes as 64 hex characters or base64, or a random string of at least 32 characters')
     .optional(),
 
   WEBHOOK_CERT_HOSTS: csv.default(['3psostorageacct.blob.core.windows.net']),
@@ -309,7 +313,9 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<RelayConfi
 export function tokenCacheKey(config: RelayConfig): Buffer | undefined {
   const value = config.TOKEN_CACHE_KEY;
   if (!value) return undefined;
-  return /^[0-9a-fA-F]{64}$/.test(value) ? Buffer.from(value, 'hex') : Buffer.from(value, 'base64');
+  if (/^[0-9a-fA-F]{64}$/.test(value)) return Buffer.from(value, 'hex');
+  if (/^[A-Za-z0-9+/_-]{43}=?$/.test(value)) return Buffer.from(value, 'base64');
+  return createHash('sha256').update(value, 'utf8').digest();
 }
 
 /**
