@@ -48,7 +48,7 @@ function parseDockerfile(text: string): Stage[] {
   return stages;
 }
 
-/** .dockerignore patterns as the few shapes used there: a name, `**​/*.ext`, `.env.*`, `!keep`. */
+// .dockerignore patterns in the few shapes used there: a name, a double-star extension glob, `.env.*`, `!keep`.
 function ignoredBy(patterns: string[]): (relative: string) => boolean {
   const rules = patterns.map((p) => {
     const negate = p.startsWith('!');
