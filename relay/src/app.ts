@@ -9,11 +9,12 @@ import { adminRouter } from './http/adminApi.ts';
 import { dashboardRouter } from './http/dashboard.ts';
 import { sendError } from './http/errorBody.ts';
 import { healthRouter } from './http/healthRoutes.ts';
+import { requireAllowedHost } from './http/hostCheck.ts';
 import { metricsRouter } from './http/metricsRoute.ts';
 import { webhookRouter } from './http/webhookRoute.ts';
 
 export interface AppDeps {
-  config: Pick<RelayConfig, 'WEBHOOK_MAX_BODY_BYTES' | 'ADMIN_TOKEN' | 'COSELL_MODE'>;
+  config: Pick<RelayConfig, 'WEBHOOK_MAX_BODY_BYTES' | 'ADMIN_TOKEN' | 'COSELL_MODE' | 'ADMIN_ALLOWED_HOSTS'>;
   logger: Logger;
   metrics: Metrics;
   operations: RelayOperations;
@@ -27,6 +28,7 @@ export function createApp(deps: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', true);
+  app.use(requireAllowedHost(deps.config.ADMIN_ALLOWED_HOSTS));
   app.use(
     webhookRouter({
       verify: deps.verifyWebhook,

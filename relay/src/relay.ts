@@ -85,6 +85,8 @@ export interface StartRelayOptions {
   listen?: { host: string; port: number };
   subscribe?: boolean;
   retry?: RetryPolicy;
+  /** Runs before the listener opens (sandbox mode signs in here, so no probe sees it signed out). */
+  beforeListen?: (parts: { auth: EntraAuth }) => Promise<void>;
 }
 
 export interface RunningRelay {
@@ -555,6 +557,7 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
     acceptDelivery: (delivery) => intake.accept(delivery),
     isDraining: () => draining,
   });
+  await options.beforeListen?.({ auth });
   const server = http.createServer(app);
   const listen = options.listen ?? { host: config.HOST, port: config.PORT };
   await new Promise<void>((resolve, reject) => {

@@ -173,6 +173,9 @@ export function createEntraAuth(options: EntraAuthOptions): EntraAuth {
         logLevel: LogLevel.Warning,
         loggerCallback(level, message) {
           if (level === LogLevel.Error) logger.error({ msal: message }, 'msal error');
+          // MSAL says this for every app-only (client credentials) token: those carry no account.
+          else if (level === LogLevel.Warning && message.includes('No client info in response'))
+            logger.debug({ msal: message }, 'msal warning');
           else if (level === LogLevel.Warning) logger.warn({ msal: message }, 'msal warning');
         },
       },

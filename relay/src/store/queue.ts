@@ -258,7 +258,10 @@ function toWorkerLogger(logger: Logger): WorkerLogger {
     const code = (meta?.error as { code?: unknown } | undefined)?.code;
     if (code === 'JOB_DEFERRED') logger.debug(fields, message);
     else if (level === 'error') logger.error(fields, message);
-    else if (level === 'warning') logger.warn(fields, message);
+    // The pool is smaller than the concurrency on purpose: jobs spend their time waiting on batched
+    // API calls, not holding connections, and hosted PostgreSQL plans cap connections.
+    else if (level === 'warning' && !message.includes('smaller than concurrency'))
+      logger.warn(fields, message);
     else logger.debug(fields, message);
   });
 }
