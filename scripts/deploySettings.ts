@@ -129,6 +129,14 @@ export const SETTINGS: Record<SettingName, SettingDoc> = {
     description: 'A worker pool without a heartbeat this long is presumed dead',
     deploy: { kind: 'optional', default: '30' },
   },
+  BREAKER_PROBE_MS: {
+    description: 'While a Salesforce API-limit breaker is open, the first wait before one probe call',
+    deploy: { kind: 'optional', default: '5000' },
+  },
+  BREAKER_PROBE_MAX_MS: {
+    description: 'The longest wait between probe calls while a Salesforce API-limit breaker stays open',
+    deploy: { kind: 'optional', default: '300000' },
+  },
   PC_REFERRALS_BASE_URL: {
     description: 'Partner Center Referrals API host',
     deploy: { kind: 'optional', default: 'https://api.partner.microsoft.com' },
