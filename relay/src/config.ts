@@ -27,6 +27,8 @@ const schema = z.object({
   /** Where the `relay` CLI finds a running relay's admin API (default http://localhost:PORT). */
   RELAY_URL: url.optional(),
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Bearer token /metrics requires when set (unset: /metrics is open). */
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   MAPPING_FILE: z.string().min(1).default('config/mapping.json'),
   FORCE_APP_DIR: z.string().min(1).default('force-app'),
@@ -118,6 +120,7 @@ export const SECRET_KEYS = new Set([
   'TOKEN_CACHE_KEY',
   'DATABASE_URL',
   'ADMIN_TOKEN',
+  'METRICS_TOKEN',
 ]);
 
 /** Settings that must be present when COSELL_MODE=production (sandbox mode supplies its own). */
