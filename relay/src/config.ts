@@ -88,6 +88,13 @@ const schema = z.object({
   WEBHOOK_CERT_FETCH_CA_FILE: z.string().min(1).optional(),
   WEBHOOK_MAX_BODY_BYTES: int(1024, 10 * 1024 * 1024).default(1024 * 1024),
   WEBHOOK_CERT_CACHE_SECONDS: int(0, 7 * 86400).default(6 * 3600),
+  // UNCONFIRMED which purpose Microsoft's signing certificate names: names or dotted OIDs.
+  WEBHOOK_CERT_EXTENDED_KEY_USAGES: csv.default([
+    'serverAuth',
+    'clientAuth',
+    'codeSigning',
+    'anyExtendedKeyUsage',
+  ]),
 
   SF_LOGIN_URL: url.default('https://login.salesforce.com'),
   SF_CLIENT_ID: z.string().min(1).optional(),

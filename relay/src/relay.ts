@@ -137,6 +137,7 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
     httpsCaPem: settings.webhook.certificateFetchCaPem,
     maxBodyBytes: config.WEBHOOK_MAX_BODY_BYTES,
     cacheTtlMs: config.WEBHOOK_CERT_CACHE_SECONDS * 1000,
+    acceptedExtendedKeyUsages: config.WEBHOOK_CERT_EXTENDED_KEY_USAGES,
   });
   const salesforce = createSalesforceSession({
     loginUrl: settings.salesforce.loginUrl,
@@ -221,7 +222,7 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
       [TASKS.opportunityChanged]: instrument(TASKS.opportunityChanged, opportunityChangedTask(ctx)),
       [TASKS.reconcile]: reconcileTask(reconcileDeps),
       [TASKS.prune]: async () => {
-        await pruneReceipts(pool, 14);
+        await pruneReceipts(pool);
       },
     },
   });
