@@ -6,7 +6,6 @@ import { tokenCacheKey } from './config.ts';
 import type { Logger } from './logger.ts';
 import { HANDLED_EVENTS } from './partner-center/webhookEvent.ts';
 import type { RunningRelay } from './relay.ts';
-import { startSandboxes } from '../sandbox/index.ts';
 import type { Sandboxes } from '../sandbox/index.ts';
 
 /** Fixed sandbox ports on a laptop, so `npm run demo` (another process) finds them. */
@@ -22,6 +21,9 @@ export function sandboxPorts(config: RelayConfig) {
 }
 
 export async function startLocalSandboxes(config: RelayConfig, logger: Logger): Promise<Sandboxes> {
+  // Loaded here, not at the top: production imports this module too, and must not load the
+  // simulators (nor node-forge, which only their PKI uses).
+  const { startSandboxes } = await import('../sandbox/index.ts');
   return startSandboxes({
     forceAppDir: path.resolve(config.rootDir, config.FORCE_APP_DIR),
     ports: sandboxPorts(config),
