@@ -20,7 +20,7 @@ import type { WebhookRegistrationClient } from './partner-center/webhookRegistra
 import { createSalesforceSession } from './salesforce/lazyGateway.ts';
 import type { SalesforceSession } from './salesforce/lazyGateway.ts';
 import { createPubSubSubscriber } from './salesforce/pubsubSubscriber.ts';
-import type { DecodedEvent, PubSubSubscriber } from './salesforce/pubsubSubscriber.ts';
+import type { DecodedEvent, PubSubSubscriber, UndecodableEvent } from './salesforce/pubsubSubscriber.ts';
 import { listAudit, recordAudit } from './store/audit.ts';
 import { loadCheckpoint, loadCheckpointInfo, saveCheckpoint } from './store/checkpoints.ts';
 import { openDatabase } from './store/database.ts';
@@ -45,6 +45,11 @@ import { withTransaction } from './store/transaction.ts';
 import { createDeliveryIntake, pruneReceipts } from './store/webhookReceipts.ts';
 import { opportunityChangedTask, outboundJobPayload } from './jobs/opportunityChanged.ts';
 import { referralChangedTask } from './jobs/referralChanged.ts';
+import {
+  keepUndecodableEvents,
+  UNDECODABLE_EVENT_TASK,
+  undecodableEventTask,
+} from './jobs/undecodableEvent.ts';
 import {
   enqueueReferralSyncs,
   OPPORTUNITY_WATERMARK,
@@ -211,6 +216,8 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
       }
     };
 
+  // Declared before the queue starts: a retried undecodable event asks it for the decoder.
+  let subscriber: PubSubSubscriber | null = null;
   const queue = await startQueueRunner({
     pool,
     concurrency: config.WORKER_CONCURRENCY,
@@ -221,6 +228,13 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
       [TASKS.referralChanged]: instrument(TASKS.referralChanged, referralChangedTask(ctx)),
       [TASKS.opportunityChanged]: instrument(TASKS.opportunityChanged, opportunityChangedTask(ctx)),
       [TASKS.reconcile]: reconcileTask(reconcileDeps),
+      [UNDECODABLE_EVENT_TASK]: undecodableEventTask({
+        pool,
+        decoder: () => subscriber?.decodeEvent ?? null,
+        maxAttempts: config.JOB_MAX_ATTEMPTS,
+        coalesceMs: config.COALESCE_WINDOW_MS,
+        logger: logger.child({ module: 'pubsub' }),
+      }),
       [TASKS.prune]: async () => {
         await pruneReceipts(pool);
       },
@@ -228,9 +242,9 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
   });
 
   // ---- Pub/Sub subscriber, on the leader only ----------------------------------------------
-  let subscriber: PubSubSubscriber | null = null;
-  const onBatch = (events: DecodedEvent[], replayId: Buffer) =>
+  const onBatch = (events: DecodedEvent[], replayId: Buffer, undecodable: UndecodableEvent[] = []) =>
     withTransaction(pool, async (client) => {
+      await keepUndecodableEvents(client, undecodable, { maxAttempts: config.JOB_MAX_ATTEMPTS });
       // One job per Opportunity however many of its events the batch holds: the latest, whose snapshot
       // is the newest.
       const latest = new Map<string, DecodedEvent>();
