@@ -192,6 +192,10 @@ export async function loginCommand(argv: string[], out: Output): Promise<number>
       if (!redirect.code) throw new CliError('The redirect carried no code; run login again.');
       const result = await auth.redeemCode(redirect.code, pc.redirectUri);
       out.line(`Signed in to Partner Center as ${result.account}.`);
+      if (result.replaced.length > 0)
+        out.line(
+          `This replaces the sign-in of ${result.replaced.join(', ')}: the relay now acts as ${result.account}.`,
+        );
       if (result.expiresOn)
         out.line(
           `Access token valid until ${result.expiresOn}; the relay refreshes it from the stored refresh token.`,

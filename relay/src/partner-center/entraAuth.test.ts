@@ -322,6 +322,7 @@ describe('createEntraAuth against the sandbox authority', () => {
       const again = createEntraAuth(authOptions(store));
       const signedIn = await again.redeemCode(await signIn(again), REDIRECT_URI);
       assert.equal(signedIn.account, SECOND_USER.username);
+      assert.deepEqual(signedIn.replaced, [USER.username]);
     } finally {
       authority.setSignInUser(USER.username);
     }

@@ -72,6 +72,8 @@ export interface TokenHealth {
 export interface SignInResult {
   account: string;
   expiresOn?: string;
+  /** Accounts whose sign-in this one replaced. */
+  replaced: string[];
 }
 
 export interface EntraAuth {
@@ -359,13 +361,16 @@ export function createEntraAuth(options: EntraAuthOptions): EntraAuth {
       // last, not for whichever account MSAL happens to list first.
       const signedIn = result.account;
       const cache = msal.getTokenCache();
+      const replaced: string[] = [];
       for (const other of await cache.getAllAccounts()) {
-        if (other.homeAccountId !== signedIn.homeAccountId) await cache.removeAccount(other);
+        if (other.homeAccountId === signedIn.homeAccountId) continue;
+        await cache.removeAccount(other);
+        replaced.push(other.username);
       }
       refreshProvenAt = Date.now();
       forgetFailures();
       logger.info({ account: result.account.username }, 'delegated sign-in stored');
-      return { account: result.account.username, expiresOn: result.expiresOn?.toISOString() };
+      return { account: result.account.username, expiresOn: result.expiresOn?.toISOString(), replaced };
     },
 
     async getDelegatedToken() {
