@@ -36,9 +36,9 @@ export interface CertificateFetcher {
   /** The certificates at `url`, leaf first; cached by URL, a failure is remembered briefly. */
   fetch(url: URL): Promise<X509Certificate[]>;
   /**
-   * Downloads `url` again because a signature failed against its cached certificate (a renewal
-   * behind the same URL). Null when it was downloaded less than `refetchIntervalMs` ago: then the
-   * cached certificate is the current one as far as anyone can tell.
+   * Downloads `url` again because its cached certificate did not verify a delivery (a renewal
+   * behind the same URL). Null when nothing is cached for it, or it was downloaded less than
+   * `refetchIntervalMs` ago: then the cached certificate is the current one as far as anyone can tell.
    */
   refetch(url: URL): Promise<X509Certificate[] | null>;
 }
@@ -163,8 +163,10 @@ export function createCertificateFetcher(options: CertificateFetcherOptions): Ce
     return true;
   };
 
-  const load = async (url: URL): Promise<X509Certificate[]> => {
-    if (!takeDownloadToken())
+  const load = async (url: URL, refresh: boolean): Promise<X509Certificate[]> => {
+    // A re-fetch of a URL that served a certificate is bounded per URL instead: random paths
+    // spending the budget must not keep a renewal from being picked up.
+    if (!refresh && !takeDownloadToken())
       throw new RequestError(
         'SIGNATURE_INVALID',
         401,
@@ -204,10 +206,10 @@ export function createCertificateFetcher(options: CertificateFetcherOptions): Ce
     remember(failures, url.href, { error: failure, expiresAt: nowMs() + failureTtlMs });
     throw failure;
   };
-  const shared = (url: URL): Promise<X509Certificate[]> => {
+  const shared = (url: URL, refresh = false): Promise<X509Certificate[]> => {
     let pending = inFlight.get(url.href);
     if (!pending) {
-      pending = load(url).finally(() => inFlight.delete(url.href));
+      pending = load(url, refresh).finally(() => inFlight.delete(url.href));
       inFlight.set(url.href, pending);
     }
     return pending;
@@ -226,8 +228,8 @@ export function createCertificateFetcher(options: CertificateFetcherOptions): Ce
       const pending = inFlight.get(url.href);
       if (pending) return pending;
       const cached = cache.get(url.href);
-      if (cached && nowMs() - cached.loadedAt < refetchIntervalMs) return null;
-      return shared(url);
+      if (!cached || nowMs() - cached.loadedAt < refetchIntervalMs) return null;
+      return shared(url, true);
     },
   };
 }

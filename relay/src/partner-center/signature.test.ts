@@ -328,6 +328,26 @@ describe('webhook signature verifier against the Partner Center sandbox', () => 
     assert.equal(sandbox.counters.certificateDownloads(), 2);
   });
 
+  it('picks up a renewed certificate even after random certificate paths spent the download budget', async () => {
+    let elapsedMs = 0;
+    const clocked = verifierFor(sandbox, { now: () => new Date(Date.now() + elapsedMs) });
+    const before = await deliver();
+    await clocked.verify(before.body, before.headers);
+    const base = String(before.headers['x-ms-certificate-url']).replace(/[^/]+\.cer$/, '');
+    await Promise.allSettled(
+      Array.from({ length: 20 }, (_, i) =>
+        clocked.verify(
+          before.body,
+          withHeaders(before.headers, { 'x-ms-certificate-url': `${base}flood-${i}.cer` }),
+        ),
+      ),
+    );
+    await sandbox.renewSigningCertificate();
+    const after = await deliver();
+    elapsedMs += 5_000;
+    await clocked.verify(after.body, after.headers);
+  });
+
   it('re-fetches a cached certificate at most once per interval while signatures keep failing against it', async () => {
     let elapsedMs = 0;
     const clocked = verifierFor(sandbox, { now: () => new Date(Date.now() + elapsedMs) });

@@ -282,12 +282,18 @@ export function createSignatureVerifier(options: SignatureVerifierOptions): Sign
       const url = checkCertificateUrl(certificateUrl, allowedHosts, pathPattern);
 
       const certificates = await fetcher.fetch(url);
-      const mismatch = check(certificates, rawBody, signature);
-      if (!mismatch) return;
-      // Partner Center renews its certificate behind the same URL: a signature that fails against
-      // the cached one gets one (rate-limited) look at what the URL serves now.
+      let refusal: unknown;
+      try {
+        refusal = check(certificates, rawBody, signature);
+      } catch (error) {
+        refusal = error;
+      }
+      if (!refusal) return;
+      // Partner Center renews its certificate behind the same URL: a delivery the cached one does
+      // not verify (a new key, or the cached one expired) gets one rate-limited look at what the
+      // URL serves now.
       const current = await fetcher.refetch(url);
-      if (!current || current[0].fingerprint256 === certificates[0].fingerprint256) throw mismatch;
+      if (!current || current[0].fingerprint256 === certificates[0].fingerprint256) throw refusal;
       const retried = check(current, rawBody, signature);
       if (retried) throw retried;
     },
