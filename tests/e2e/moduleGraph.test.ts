@@ -30,6 +30,25 @@ const simulatorsOrForge = (urls: string[]): string[] =>
   urls.filter((url) => url.includes('/relay/sandbox/') || url.includes('/node_modules/node-forge/'));
 
 describe('production module graph', () => {
+  it('has no static import from production code of the simulators or node-forge (dependency-cruiser rule)', async () => {
+    const child = spawn(
+      NODE,
+      [
+        path.join(ROOT, 'node_modules/dependency-cruiser/bin/dependency-cruiser.mjs'),
+        '--config',
+        '.dependency-cruiser.cjs',
+        'relay/src',
+      ],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    assert.equal(code, 0, output);
+    assert.match(output, /no dependency violations found/);
+  });
+
   it('starts the relay in production mode without loading the simulators or node-forge', async () => {
     const { code, urls } = await modulesLoadedBy('relay/src/main.ts', []);
     assert.equal(code, 78, 'stopped at the configuration check');
