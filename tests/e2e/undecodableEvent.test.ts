@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { UNDECODABLE_EVENT_TASK } from '../../relay/src/jobs/undecodableEvent.ts';
+import { keepUndecodableEvents, UNDECODABLE_EVENT_TASK } from '../../relay/src/jobs/undecodableEvent.ts';
+import { withTransaction } from '../../relay/src/store/transaction.ts';
 import type { UndecodableEventPayload } from '../../relay/src/jobs/undecodableEvent.ts';
 import { startTestSystem } from '../support/relayHarness.ts';
 import type { TestSystem } from '../support/relayHarness.ts';
@@ -48,6 +49,54 @@ describe('outbound: an event that does not decode', () => {
       { message: 'the retried event back among the dead letters' },
     );
     assert.equal(await ops.dropJob(deadLetter.id), true);
+    assert.ok(!(await ops.listFailedJobs()).some((job) => job.id === deadLetter.id));
+  });
+
+  it('decodes a kept event on retry once its bytes decode, and queues the Opportunity sync', async () => {
+    const ops = system.relay.operations;
+    const schema = system.sandboxes.pubsub.schemaFor(system.config.SF_EVENT_TOPIC);
+    const opportunityId = '006Sb0000000RetryAAA';
+    // What a fixed schema amounts to: bytes kept earlier now decode.
+    const bytes = schema.type.toBuffer({
+      ...Object.fromEntries(schema.fields.map((field) => [field.name, null])),
+      Opportunity_Id__c: opportunityId,
+      Change_Kind__c: 'Updated',
+      Changed_Fields__c: 'Amount',
+      CreatedById: '005Sb0000000002AAA',
+      CreatedDate: Date.now(),
+    });
+    await withTransaction(system.relay.database.pool, (client) =>
+      keepUndecodableEvents(
+        client,
+        [
+          {
+            eventId: 'kept-event-1',
+            replayId: Buffer.from('0a0b', 'hex'),
+            schemaId: schema.schemaId,
+            payload: bytes,
+            reason: 'schema mismatch',
+          },
+        ],
+        { maxAttempts: 3 },
+      ),
+    );
+    const deadLetter = await waitFor(
+      async () =>
+        (await ops.listFailedJobs()).find(
+          (job) => (job.payload as UndecodableEventPayload).eventId === 'kept-event-1',
+        ),
+      { message: 'the kept event among the dead letters' },
+    );
+    assert.equal(await ops.retryJob(deadLetter.id), true);
+    const decoded = await waitFor(
+      async () =>
+        (await ops.listAudit({ opportunityId })).find((line) =>
+          /kept-event-1 decoded on retry/.test(line.message),
+        ),
+      { message: 'the decoded retry in the audit log' },
+    );
+    // enqueueSyncJobs returned the id of the job it inserted for the Opportunity.
+    assert.match(decoded.message, /sync job \d+ queued/);
     assert.ok(!(await ops.listFailedJobs()).some((job) => job.id === deadLetter.id));
   });
 });
