@@ -137,6 +137,15 @@ export const SETTINGS: Record<SettingName, SettingDoc> = {
     description: 'The longest wait between probe calls while a Salesforce API-limit breaker stays open',
     deploy: { kind: 'optional', default: '300000' },
   },
+  METRICS_TOKEN: {
+    description: 'Bearer token /metrics requires when set (unset: /metrics is open), at least 16 characters',
+    deploy: { kind: 'optional' },
+  },
+  WEBHOOK_CERT_EXTENDED_KEY_USAGES: {
+    description:
+      "Extended key usages (names or dotted OIDs) accepted on Partner Center's signing certificate (UNCONFIRMED which it names)",
+    deploy: { kind: 'optional', default: 'serverAuth,clientAuth,codeSigning,anyExtendedKeyUsage' },
+  },
   PC_REFERRALS_BASE_URL: {
     description: 'Partner Center Referrals API host',
     deploy: { kind: 'optional', default: 'https://api.partner.microsoft.com' },

@@ -32,6 +32,8 @@ const schema = z.object({
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   // Host header values the dashboard and /api answer (DNS rebinding); default loopback + PUBLIC_URL's host.
   ADMIN_ALLOWED_HOSTS: csv.optional(),
+  /** Bearer token /metrics requires when set (unset: /metrics is open). */
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   // Unset: pretty on a terminal, JSON lines otherwise (the logger decides).
   LOG_FORMAT: z.enum(['pretty', 'json']).optional(),
@@ -104,6 +106,13 @@ const schema = z.object({
   WEBHOOK_CERT_FETCH_CA_PEM: z.string().min(1).optional(),
   WEBHOOK_MAX_BODY_BYTES: int(1024, 10 * 1024 * 1024).default(1024 * 1024),
   WEBHOOK_CERT_CACHE_SECONDS: int(0, 7 * 86400).default(6 * 3600),
+  // UNCONFIRMED which purpose Microsoft's signing certificate names: names or dotted OIDs.
+  WEBHOOK_CERT_EXTENDED_KEY_USAGES: csv.default([
+    'serverAuth',
+    'clientAuth',
+    'codeSigning',
+    'anyExtendedKeyUsage',
+  ]),
 
   // No default: login.salesforce.com, test.salesforce.com or My Domain is a choice, not a guess.
   SF_LOGIN_URL: url.optional(),
@@ -148,6 +157,7 @@ export const SECRET_KEYS = new Set([
   'TOKEN_CACHE_KEY',
   'DATABASE_URL',
   'ADMIN_TOKEN',
+  'METRICS_TOKEN',
 ]);
 
 /** Settings that must be present when COSELL_MODE=production (sandbox mode supplies its own). */

@@ -24,7 +24,7 @@ import { createSalesforceSession } from './salesforce/lazyGateway.ts';
 import { salesforceLimitVerdict } from './salesforce/opportunityGateway.ts';
 import type { SalesforceSession } from './salesforce/lazyGateway.ts';
 import { createPubSubSubscriber } from './salesforce/pubsubSubscriber.ts';
-import type { DecodedEvent, PubSubSubscriber } from './salesforce/pubsubSubscriber.ts';
+import type { DecodedEvent, PubSubSubscriber, UndecodableEvent } from './salesforce/pubsubSubscriber.ts';
 import { listAudit, recordAudit } from './store/audit.ts';
 import { loadCheckpoint, loadCheckpointInfo, saveCheckpoint } from './store/checkpoints.ts';
 import { openDatabase } from './store/database.ts';
@@ -54,6 +54,11 @@ import { createDeliveryIntake, pruneReceipts } from './store/webhookReceipts.ts'
 import { opportunityChangedTask, outboundJobPayload } from './jobs/opportunityChanged.ts';
 import { referralChangedTask } from './jobs/referralChanged.ts';
 import { oneJobPerRecord, waitingOutOutages } from './jobs/recordJob.ts';
+import {
+  keepUndecodableEvents,
+  UNDECODABLE_EVENT_TASK,
+  undecodableEventTask,
+} from './jobs/undecodableEvent.ts';
 import {
   enqueueReferralSyncs,
   OPPORTUNITY_WATERMARK,
@@ -188,6 +193,7 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
     httpsCaPem: settings.webhook.certificateFetchCaPem,
     maxBodyBytes: config.WEBHOOK_MAX_BODY_BYTES,
     cacheTtlMs: config.WEBHOOK_CERT_CACHE_SECONDS * 1000,
+    acceptedExtendedKeyUsages: config.WEBHOOK_CERT_EXTENDED_KEY_USAGES,
   });
   const salesforce = createSalesforceSession({
     loginUrl: settings.salesforce.loginUrl,
@@ -293,6 +299,8 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
     outageDelayMs: config.BREAKER_PROBE_MS,
     logger: logger.child({ module: 'sync' }),
   };
+  // Declared before the queue starts: a retried undecodable event asks it for the decoder.
+  let subscriber: PubSubSubscriber | null = null;
   const queue = await startQueueRunner({
     pool,
     concurrency: config.WORKER_CONCURRENCY,
@@ -309,16 +317,23 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
         oneJobPerRecord(perRecord, 'opportunity', opportunityChangedTask(ctx)),
       ),
       [TASKS.reconcile]: waitingOutOutages(perRecord, reconcileTask(reconcileDeps)),
+      [UNDECODABLE_EVENT_TASK]: undecodableEventTask({
+        pool,
+        decoder: () => subscriber?.decodeEvent ?? null,
+        maxAttempts: config.JOB_MAX_ATTEMPTS,
+        coalesceMs: config.COALESCE_WINDOW_MS,
+        logger: logger.child({ module: 'pubsub' }),
+      }),
       [TASKS.prune]: async () => {
-        await pruneReceipts(pool, 14);
+        await pruneReceipts(pool);
       },
     },
   });
 
   // ---- Pub/Sub subscriber, on the leader only ----------------------------------------------
-  let subscriber: PubSubSubscriber | null = null;
-  const onBatch = (events: DecodedEvent[], replayId: Buffer) =>
+  const onBatch = (events: DecodedEvent[], replayId: Buffer, undecodable: UndecodableEvent[] = []) =>
     withTransaction(pool, async (client) => {
+      await keepUndecodableEvents(client, undecodable, { maxAttempts: config.JOB_MAX_ATTEMPTS });
       // One job per Opportunity however many of its events the batch holds: the latest, whose snapshot
       // is the newest.
       const latest = new Map<string, DecodedEvent>();

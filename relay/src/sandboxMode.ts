@@ -10,7 +10,6 @@ import { HANDLED_EVENTS } from './partner-center/webhookEvent.ts';
 import { REPLAY_CHECKPOINT } from './relay.ts';
 import type { RunningRelay } from './relay.ts';
 import { migrate } from './store/migrate.ts';
-import { startSandboxes } from '../sandbox/index.ts';
 import type { Sandboxes } from '../sandbox/index.ts';
 
 /** Fixed sandbox ports on a laptop, so `npm run demo` (another process) finds them. */
@@ -26,6 +25,9 @@ export function sandboxPorts(config: RelayConfig) {
 }
 
 export async function startLocalSandboxes(config: RelayConfig, logger: Logger): Promise<Sandboxes> {
+  // Loaded here, not at the top: production imports this module too, and must not load the
+  // simulators (nor node-forge, which only their PKI uses).
+  const { startSandboxes } = await import('../sandbox/index.ts');
   return startSandboxes({
     forceAppDir: path.resolve(config.rootDir, config.FORCE_APP_DIR),
     ports: sandboxPorts(config),

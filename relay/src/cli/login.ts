@@ -210,6 +210,10 @@ export async function loginCommand(argv: string[], out: Output): Promise<number>
       const result = await auth.redeemCode(redirect.code, pc.redirectUri);
       signedIn = result;
       say(`Signed in to Partner Center${sandbox ? ' (sandbox)' : ''} as ${result.account}.`);
+      if (result.replaced.length > 0)
+        say(
+          `This replaces the sign-in of ${result.replaced.join(', ')}: the relay now acts as ${result.account}.`,
+        );
       if (result.expiresOn)
         say(
           `Access token valid until ${result.expiresOn}; the relay refreshes it from the stored refresh token.`,

@@ -1,6 +1,7 @@
 import type { Task } from 'graphile-worker';
 import { describeError, isRelayError, RelayError } from '../errors.ts';
 import type { Referral, ReferralPatchOperation } from '../partner-center/referral.ts';
+import { odataEquals } from '../partner-center/referralsClient.ts';
 import { AUDIT_ENTRY_FIELD, REFERRAL_ID_FIELD, WRITE_COUNT_FIELD } from '../salesforce/opportunityGateway.ts';
 import type { OpportunityRecord } from '../salesforce/opportunityGateway.ts';
 import type { ReferralSyncEventPayload } from '../salesforce/pubsubSubscriber.ts';
@@ -324,7 +325,9 @@ async function findCreatedReferrals(
   opportunityId: string,
 ): Promise<{ main?: Referral; forMicrosoft?: Referral }> {
   const found: { main?: Referral; forMicrosoft?: Referral } = {};
-  for await (const referral of ctx.referrals.list({ filter: `externalReferenceId eq '${opportunityId}'` })) {
+  for await (const referral of ctx.referrals.list({
+    filter: odataEquals('externalReferenceId', opportunityId),
+  })) {
     const targets = (referral.target as Array<{ type?: string; id?: string }> | undefined) ?? [];
     const toMicrosoft = targets.some((t) => t.type === 'BusinessProfileLocation' && t.id === 'msft');
     if (toMicrosoft) found.forMicrosoft ??= referral;

@@ -243,6 +243,15 @@ export function parseJson<T>(response: PartnerCenterResponse, what: string): T {
   }
 }
 
+/**
+ * `field eq '<value>'` with the value as an OData string literal: quoted, every quote doubled
+ * (OData ABNF, SQUOTE-in-string), so a value holding a quote cannot end the literal and add
+ * conditions of its own.
+ */
+export function odataEquals(field: string, value: string): string {
+  return `${field} eq '${value.replace(/'/g, "''")}'`;
+}
+
 export function createReferralsClient(options: ReferralsClientOptions): ReferralsClient {
   const logger = options.logger.child({ module: 'referralsClient' });
   const base = new URL(options.baseUrl);

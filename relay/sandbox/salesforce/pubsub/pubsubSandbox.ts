@@ -154,6 +154,8 @@ export interface PubSubSandbox {
   caPem: string;
   /** Publishes as Apex would (validates required fields and lengths), e.g. from the trigger hook. */
   publish(topic: string, payload: Record<string, unknown>): PublishedEvent;
+  /** Publishes bytes as they are under the topic's schema id, as the Publish RPC accepts them (no Avro check). */
+  publishBytes(topic: string, payload: Buffer): PublishedEvent;
   schemaFor(topic: string): EventSchema;
   close(): Promise<void>;
   faults: PubSubFaults;
@@ -749,6 +751,11 @@ export async function createPubSubSandbox(options: PubSubSandboxOptions): Promis
         payload: topic.schema.type.toBuffer(full),
         headers: [],
       });
+    },
+    publishBytes(topicName, payload) {
+      const topic = topics.get(topicName);
+      if (!topic) throw new Error(`Topic ${topicName} does not exist`);
+      return storeEvent(topic, { id: randomUUID(), schema_id: topic.schema.schemaId, payload, headers: [] });
     },
     schemaFor(topicName) {
       const topic = topics.get(topicName);
