@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import type { RelayConfig } from './config.ts';
-import { sandboxHandoffFile } from './sandboxHandoff.ts';
+import { sandboxHandoffFile, sandboxStateDir } from './sandboxHandoff.ts';
 import type { SandboxHandoff } from './sandboxHandoff.ts';
 import type { Logger } from './logger.ts';
 import { HANDLED_EVENTS } from './partner-center/webhookEvent.ts';
@@ -31,9 +31,9 @@ export async function startLocalSandboxes(config: RelayConfig, logger: Logger): 
   return startSandboxes({
     forceAppDir: path.resolve(config.rootDir, config.FORCE_APP_DIR),
     ports: sandboxPorts(config),
-    // Beside the embedded database, so a relay in another terminal can trust the sandboxes with
-    // NODE_EXTRA_CA_CERTS=.data/sandbox-ca.pem (a new CA every start).
-    caFile: path.resolve(config.rootDir, path.dirname(config.EMBEDDED_PG_DIR), 'sandbox-ca.pem'),
+    // With sandbox mode's other files, so a relay in another terminal can trust the sandboxes with
+    // NODE_EXTRA_CA_CERTS=.data/sandbox/sandbox-ca.pem (a new CA every start).
+    caFile: path.join(sandboxStateDir(config), 'sandbox-ca.pem'),
     logger: logger.child({ module: 'sandbox' }),
   });
 }
