@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
+import { readPemSetting } from './config.ts';
 import type { RelayConfig } from './config.ts';
 import { ConfigError } from './errors.ts';
 
@@ -39,39 +38,23 @@ export interface RelayConnectionSettings {
   };
 }
 
-function readPem(
-  config: RelayConfig,
-  key: 'WEBHOOK_TRUSTED_ROOTS_FILE' | 'WEBHOOK_CERT_FETCH_CA_FILE',
-  problems: string[],
-): string | undefined {
-  const file = config[key];
-  if (!file) return undefined;
-  try {
-    const text = readFileSync(path.resolve(config.rootDir, file), 'utf8');
-    if (!text.includes('-----BEGIN CERTIFICATE-----'))
-      problems.push(`${key}: ${file} holds no PEM certificate`);
-    return text;
-  } catch (error) {
-    problems.push(`${key}: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
-    return undefined;
-  }
-}
-
 /** Production settings from config; every missing or unreadable item is reported at once. */
 export function connectionSettingsFromConfig(config: RelayConfig): RelayConnectionSettings {
   const problems: string[] = [];
-  const trustedRoots = readPem(config, 'WEBHOOK_TRUSTED_ROOTS_FILE', problems);
-  const fetchCa = readPem(config, 'WEBHOOK_CERT_FETCH_CA_FILE', problems);
+  const trustedRoots = readPemSetting(config, config.rootDir, 'WEBHOOK_TRUSTED_ROOTS', problems);
+  const fetchCa = readPemSetting(config, config.rootDir, 'WEBHOOK_CERT_FETCH_CA', problems);
   for (const key of [
     'ENTRA_TENANT_ID',
     'ENTRA_CLIENT_ID',
     'ENTRA_CLIENT_SECRET',
+    'SF_LOGIN_URL',
     'SF_CLIENT_ID',
     'SF_CLIENT_SECRET',
-    'WEBHOOK_TRUSTED_ROOTS_FILE',
   ] as const) {
     if (!config[key]) problems.push(`${key}: required outside sandbox mode`);
   }
+  if (!trustedRoots && problems.every((p) => !p.startsWith('WEBHOOK_TRUSTED_ROOTS')))
+    problems.push('WEBHOOK_TRUSTED_ROOTS_FILE: required outside sandbox mode (or WEBHOOK_TRUSTED_ROOTS_PEM)');
   if (problems.length > 0) throw new ConfigError('CONFIG_INVALID', problems);
   const publicUrl = config.PUBLIC_URL ?? `http://localhost:${config.PORT}`;
   return {
@@ -94,7 +77,7 @@ export function connectionSettingsFromConfig(config: RelayConfig): RelayConnecti
       certificateFetchCaPem: fetchCa,
     },
     salesforce: {
-      loginUrl: config.SF_LOGIN_URL,
+      loginUrl: config.SF_LOGIN_URL!,
       clientId: config.SF_CLIENT_ID!,
       clientSecret: config.SF_CLIENT_SECRET!,
       pubsubEndpoint: config.SF_PUBSUB_ENDPOINT,

@@ -24,6 +24,8 @@ export type ErrorCode =
   | 'SF_INVALID_FIELD'
   | 'SF_RECORD_ERROR'
   | 'PUBSUB_ERROR'
+  | 'BREAKER_OPEN'
+  | 'JOB_DEFERRED'
   | 'VALIDATION_FAILED'
   | 'INTERNAL';
 

@@ -9,7 +9,15 @@ import { ConfigError, describeError } from './errors.ts';
 import { createLogger } from './logger.ts';
 import { startRelay } from './relay.ts';
 import type { RunningRelay } from './relay.ts';
-import { connectRelayToSandbox, resolveTokenCacheKey, startLocalSandboxes } from './sandboxMode.ts';
+import {
+  connectRelayToSandbox,
+  removeSandboxHandoff,
+  resetSandboxState,
+  resolveTokenCacheKey,
+  signInToSandboxIfNeeded,
+  startLocalSandboxes,
+  writeSandboxHandoff,
+} from './sandboxMode.ts';
 import type { Sandboxes } from '../sandbox/index.ts';
 
 async function main(): Promise<void> {
@@ -20,8 +28,11 @@ async function main(): Promise<void> {
     console.error(error instanceof ConfigError ? error.message : describeError(error));
     process.exit(78);
   }
-  const logger = createLogger({ level: config.LOG_LEVEL });
-  logger.info({ config: describeConfig(config) }, 'configuration loaded');
+  const logger = createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT });
+  logger.info(
+    { mode: config.COSELL_MODE, settings: describeConfig(config) },
+    `starting in ${config.COSELL_MODE} mode`,
+  );
   let sandboxes: Sandboxes | undefined;
   let relay: RunningRelay | undefined;
   let exiting = false;
@@ -36,6 +47,7 @@ async function main(): Promise<void> {
       process.exit(1);
     }, config.SHUTDOWN_TIMEOUT_MS).unref();
     try {
+      if (sandboxes) removeSandboxHandoff(config);
       await relay?.stop();
       await sandboxes?.close();
       process.exit(0);
@@ -50,14 +62,23 @@ async function main(): Promise<void> {
   try {
     let settings;
     if (config.COSELL_MODE === 'sandbox') {
+      if (config.DATABASE_URL) await resetSandboxState(config.DATABASE_URL, logger);
       sandboxes = await startLocalSandboxes(config, logger);
       settings = sandboxes.relaySettings;
     } else {
       settings = connectionSettingsFromConfig(config);
     }
-    relay = await startRelay({ config, settings, logger, tokenCacheKey: resolveTokenCacheKey(config) });
+    const redirectUri = settings.partnerCenter.redirectUri;
+    relay = await startRelay({
+      config,
+      settings,
+      logger,
+      tokenCacheKey: resolveTokenCacheKey(config),
+      beforeListen: sandboxes ? ({ auth }) => signInToSandboxIfNeeded(auth, redirectUri, logger) : undefined,
+    });
     if (sandboxes) {
       await connectRelayToSandbox(relay, sandboxes, logger, config.PC_WEBHOOK_SIGNATURE_IN_MS_HEADER);
+      writeSandboxHandoff(config, sandboxes, relay);
       logger.info(
         {
           dashboard: `http://localhost:${config.PORT}/`,

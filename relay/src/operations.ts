@@ -1,3 +1,5 @@
+import type { BreakerStatus } from './breaker.ts';
+import type { DashboardOperations } from './dashboardOperations.ts';
 import type { AuditEvent } from './store/audit.ts';
 import type { Link, SyncStatus } from './store/links.ts';
 import type { FailedJob, JobCounts } from './store/queue.ts';
@@ -19,6 +21,14 @@ export interface SubscriberStatus extends Check {
   lastReplayId: string | null;
 }
 
+/**
+ * The circuit breakers (breaker.ts). An open one leaves the relay ready: it still takes webhooks and
+ * events, whose jobs wait for the breaker; `detail` says which calls are paused and until when.
+ */
+export interface BreakersCheck extends Check {
+  open: BreakerStatus[];
+}
+
 export interface TokenStatus extends Check {
   status: 'ok' | 'missing' | 'expiring' | 'failed';
   account?: string;
@@ -37,6 +47,7 @@ export interface RelayStatus {
     partnerCenterToken: TokenStatus;
     salesforce: Check;
     subscriber: SubscriberStatus;
+    breakers: BreakersCheck;
   };
   jobs: JobCounts;
   links: Record<SyncStatus, number>;
@@ -46,7 +57,7 @@ export interface RelayStatus {
 }
 
 /** What the dashboard, the admin API and the CLI can ask of a running relay. */
-export interface RelayOperations {
+export interface RelayOperations extends DashboardOperations {
   status(): Promise<RelayStatus>;
   listLinks(options?: { status?: SyncStatus; limit?: number }): Promise<Link[]>;
   listAudit(options?: {

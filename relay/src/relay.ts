@@ -4,6 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createApp } from './app.ts';
+import { createCircuitBreaker } from './breaker.ts';
+import type { BreakerStatus } from './breaker.ts';
+import { createDashboardOperations } from './dashboardOperations.ts';
 import type { RelayConfig } from './config.ts';
 import type { RelayConnectionSettings } from './connectionSettings.ts';
 import { describeError } from './errors.ts';
@@ -12,15 +15,16 @@ import { Metrics } from './metrics.ts';
 import type { RelayOperations, RelayStatus, SubscriberStatus } from './operations.ts';
 import { entraAuthFromSettings } from './partner-center/entraAuth.ts';
 import type { EntraAuth } from './partner-center/entraAuth.ts';
-import { createReferralsClient } from './partner-center/referralsClient.ts';
+import { createReferralsClient, throttleVerdict } from './partner-center/referralsClient.ts';
 import type { ReferralsClient } from './partner-center/referralsClient.ts';
 import { createSignatureVerifier } from './partner-center/signature.ts';
 import { createWebhookRegistrationClient } from './partner-center/webhookRegistrationClient.ts';
 import type { WebhookRegistrationClient } from './partner-center/webhookRegistrationClient.ts';
 import { createSalesforceSession } from './salesforce/lazyGateway.ts';
+import { salesforceLimitVerdict } from './salesforce/opportunityGateway.ts';
 import type { SalesforceSession } from './salesforce/lazyGateway.ts';
 import { createPubSubSubscriber } from './salesforce/pubsubSubscriber.ts';
-import type { DecodedEvent, PubSubSubscriber } from './salesforce/pubsubSubscriber.ts';
+import type { DecodedEvent, PubSubSubscriber, UndecodableEvent } from './salesforce/pubsubSubscriber.ts';
 import { listAudit, recordAudit } from './store/audit.ts';
 import { loadCheckpoint, loadCheckpointInfo, saveCheckpoint } from './store/checkpoints.ts';
 import { openDatabase } from './store/database.ts';
@@ -33,6 +37,7 @@ import {
 import type { Database } from './store/database.ts';
 import { createLeaderElection } from './store/leaderLock.ts';
 import { createNamedLocks } from './store/namedLock.ts';
+import { createRecordLocks } from './store/recordLocks.ts';
 import type { LeaderElection } from './store/leaderLock.ts';
 import { countLinksByStatus, listLinks } from './store/links.ts';
 import {
@@ -46,9 +51,18 @@ import {
 import type { QueueRunner } from './store/queue.ts';
 import { createTokenCacheStore } from './store/tokenCache.ts';
 import { withTransaction } from './store/transaction.ts';
+import { createSyncStats } from './syncStats.ts';
+import { countingFetch, partnerCenterEndpoint } from './apiCallCounter.ts';
+import { registerRelayMetrics } from './relayMetrics.ts';
 import { createDeliveryIntake, pruneReceipts } from './store/webhookReceipts.ts';
 import { opportunityChangedTask, outboundJobPayload } from './jobs/opportunityChanged.ts';
 import { referralChangedTask } from './jobs/referralChanged.ts';
+import { oneJobPerRecord, waitingOutOutages } from './jobs/recordJob.ts';
+import {
+  keepUndecodableEvents,
+  UNDECODABLE_EVENT_TASK,
+  undecodableEventTask,
+} from './jobs/undecodableEvent.ts';
 import {
   enqueueReferralSyncs,
   OPPORTUNITY_WATERMARK,
@@ -81,6 +95,8 @@ export interface StartRelayOptions {
   listen?: { host: string; port: number };
   subscribe?: boolean;
   retry?: RetryPolicy;
+  /** Runs before the listener opens (sandbox mode signs in here, so no probe sees it signed out). */
+  beforeListen?: (parts: { auth: EntraAuth }) => Promise<void>;
 }
 
 export interface RunningRelay {
@@ -117,6 +133,12 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
   const { pool } = database;
   await installQueueSchema(pool);
   const metrics = new Metrics();
+  const syncStats = createSyncStats({ pool, metrics, logger: logger.child({ module: 'stats' }) });
+  const partnerCenterCalls = new Map<string, number>();
+  const countPartnerCenter = countingFetch((method, url) => {
+    const endpoint = partnerCenterEndpoint(method, url);
+    partnerCenterCalls.set(endpoint, (partnerCenterCalls.get(endpoint) ?? 0) + 1);
+  });
   let draining = false;
 
   const pc = settings.partnerCenter;
@@ -125,15 +147,49 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
     createTokenCacheStore(pool, options.tokenCacheKey),
     logger.child({ module: 'entra' }),
   );
+  // ---- per-org circuit breakers (breaker.ts): an API-limit outage pauses calls, jobs wait ----
+  const breakerLog = logger.child({ module: 'breaker' });
+  const onBreakerChange = (b: BreakerStatus) =>
+    void recordAudit(pool, {
+      direction: 'system',
+      level: b.state === 'closed' ? 'INFO' : 'ERROR',
+      message:
+        b.state === 'closed'
+          ? `${b.name} calls resumed`
+          : `${b.name} calls paused until ${b.retryAt ?? '?'}: ${b.reason ?? ''}; jobs wait without spending attempts`,
+    }).catch(() => undefined);
+  const probe = { minProbeMs: config.BREAKER_PROBE_MS, maxProbeMs: config.BREAKER_PROBE_MAX_MS };
+  const salesforceBreaker = createCircuitBreaker({
+    name: 'salesforce',
+    label: 'Salesforce',
+    classify: (error) => salesforceLimitVerdict(error, salesforce.current()?.connection),
+    ...probe,
+    logger: breakerLog,
+    onChange: onBreakerChange,
+  });
+  const partnerCenterBreaker = createCircuitBreaker({
+    name: 'partner-center',
+    label: 'Partner Center',
+    classify: throttleVerdict,
+    ...probe,
+    logger: breakerLog,
+    onChange: onBreakerChange,
+  });
+  partnerCenterBreaker.setOrg(pc.authority.replace(/\/+$/, '').split('/').pop() ?? '');
+  const breakers = [salesforceBreaker, partnerCenterBreaker];
+
   const referrals = createReferralsClient({
+    breaker: partnerCenterBreaker,
     baseUrl: pc.referralsBaseUrl,
     getToken: () => auth.getDelegatedToken(),
     logger: logger.child({ module: 'referrals' }),
+    fetch: countPartnerCenter,
   });
   const webhooks = createWebhookRegistrationClient({
     baseUrl: pc.webhookApiBaseUrl,
     getToken: () => auth.getAppToken(),
     logger: logger.child({ module: 'webhooks' }),
+    fetch: countPartnerCenter,
   });
   const verifier = createSignatureVerifier({
     allowedCertificateHosts: settings.webhook.certificateHosts,
@@ -142,6 +198,7 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
     httpsCaPem: settings.webhook.certificateFetchCaPem,
     maxBodyBytes: config.WEBHOOK_MAX_BODY_BYTES,
     cacheTtlMs: config.WEBHOOK_CERT_CACHE_SECONDS * 1000,
+    acceptedExtendedKeyUsages: config.WEBHOOK_CERT_EXTENDED_KEY_USAGES,
   });
   const salesforce = createSalesforceSession({
     loginUrl: settings.salesforce.loginUrl,
@@ -151,6 +208,7 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
     windowMs: config.BATCH_WINDOW_MS,
     maxWaitMs: Math.max(config.BATCH_WINDOW_MS, config.BATCH_MAX_WAIT_MS),
     deferredWindowMs: config.WRITE_BACK_WINDOW_MS,
+    breaker: salesforceBreaker,
     logger: logger.child({ module: 'salesforce' }),
   });
   // Log in now, but let the relay start (and report it on /readyz) if Salesforce is down.
@@ -165,6 +223,7 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
   const countRecordSource = metrics.counter(
     'cosell_outbound_record_reads_total',
     "Where outbound jobs got the Opportunity: the event's snapshot (no API call) or a query",
+    ['source'],
   );
   const ctx: SyncContext = {
     pool,
@@ -177,6 +236,7 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
     logger: logger.child({ module: 'sync' }),
     now: () => new Date(),
     countRecordSource: (source) => countRecordSource({ source }),
+    observeWrite: (changedAt) => syncStats.observeWrite(changedAt),
   };
   if (config.COSELL_MODE === 'production') {
     // Values are fitted to the fields as the org defines them (an admin may have shortened one or
@@ -205,9 +265,11 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
     const conn = (await salesforce.connect()).connection;
     const where = ['Sync_with_Partner_Center__c = true'];
     if (since) where.push(`LastModifiedDate >= ${since.toISOString().replace(/\.\d{3}Z$/, 'Z')}`);
-    const result = await conn.query<{ Id: string }>(
-      `SELECT Id FROM Opportunity WHERE ${where.join(' AND ')}`,
-      { autoFetch: true, maxFetch: 100000 },
+    const result = await salesforceBreaker.run(async () =>
+      conn.query<{ Id: string }>(`SELECT Id FROM Opportunity WHERE ${where.join(' AND ')}`, {
+        autoFetch: true,
+        maxFetch: 100000,
+      }),
     );
     return result.records.map((r) => r.Id);
   };
@@ -225,19 +287,48 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
     if (!(await loadCheckpoint(pool, name)))
       await saveCheckpoint(pool, name, Buffer.from(startedAt.toISOString(), 'utf8'));
   }
-  const countJob = metrics.counter('cosell_jobs_total', 'Sync jobs run, by task and outcome');
+  const countJob = metrics.counter('cosell_jobs_total', 'Sync jobs run, by task and outcome', [
+    'task',
+    'outcome',
+  ]);
   const instrument =
     (task: string, fn: Task): Task =>
     async (payload, helpers) => {
+      const direction = task === TASKS.referralChanged ? 'inbound' : 'outbound';
+      // The change a job carries, for latency: a webhook's job was enqueued as the change arrived,
+      // a Pub/Sub job carries its event's CreatedDate; reconcile and backfill jobs carry none.
+      const p = (payload ?? {}) as { reason?: unknown; changedAt?: unknown };
+      const changedAt =
+        direction === 'inbound'
+          ? p.reason === 'webhook'
+            ? new Date(helpers.job.created_at).getTime()
+            : null
+          : typeof p.changedAt === 'number'
+            ? p.changedAt
+            : null;
       try {
-        await fn(payload, helpers);
+        await syncStats.runJob({ direction, changedAt }, async () => fn(payload, helpers));
         countJob({ task, outcome: 'success' });
       } catch (error) {
-        countJob({ task, outcome: 'failure' });
+        // A job put back to wait (its record's other job, a breaker) has not failed.
+        const deferred = (error as { code?: unknown } | null)?.code === 'JOB_DEFERRED';
+        countJob({ task, outcome: deferred ? 'deferred' : 'failure' });
+        if (!deferred) syncStats.observeFailure(direction);
         throw error;
       }
     };
 
+  const recordLocks = createRecordLocks(database.connectionString, logger.child({ module: 'record-locks' }));
+  const perRecord = {
+    pool,
+    locks: recordLocks,
+    breakers,
+    busyDelayMs: Math.max(100, config.COALESCE_WINDOW_MS),
+    outageDelayMs: config.BREAKER_PROBE_MS,
+    logger: logger.child({ module: 'sync' }),
+  };
+  // Declared before the queue starts: a retried undecodable event asks it for the decoder.
+  let subscriber: PubSubSubscriber | null = null;
   const queue = await startQueueRunner({
     pool,
     concurrency: config.WORKER_CONCURRENCY,
@@ -245,19 +336,32 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
     logger: logger.child({ module: 'queue' }),
     crontab: `${config.RECONCILE_CRON} ${TASKS.reconcile} ?max=3\n0 4 * * * ${TASKS.prune} ?max=1`,
     taskList: {
-      [TASKS.referralChanged]: instrument(TASKS.referralChanged, referralChangedTask(ctx)),
-      [TASKS.opportunityChanged]: instrument(TASKS.opportunityChanged, opportunityChangedTask(ctx)),
-      [TASKS.reconcile]: reconcileTask(reconcileDeps),
+      [TASKS.referralChanged]: instrument(
+        TASKS.referralChanged,
+        oneJobPerRecord(perRecord, 'referral', referralChangedTask(ctx)),
+      ),
+      [TASKS.opportunityChanged]: instrument(
+        TASKS.opportunityChanged,
+        oneJobPerRecord(perRecord, 'opportunity', opportunityChangedTask(ctx)),
+      ),
+      [TASKS.reconcile]: waitingOutOutages(perRecord, reconcileTask(reconcileDeps)),
+      [UNDECODABLE_EVENT_TASK]: undecodableEventTask({
+        pool,
+        decoder: () => subscriber?.decodeEvent ?? null,
+        maxAttempts: config.JOB_MAX_ATTEMPTS,
+        coalesceMs: config.COALESCE_WINDOW_MS,
+        logger: logger.child({ module: 'pubsub' }),
+      }),
       [TASKS.prune]: async () => {
-        await pruneReceipts(pool, 14);
+        await pruneReceipts(pool);
       },
     },
   });
 
   // ---- Pub/Sub subscriber, on the leader only ----------------------------------------------
-  let subscriber: PubSubSubscriber | null = null;
-  const onBatch = (events: DecodedEvent[], replayId: Buffer) =>
+  const onBatch = (events: DecodedEvent[], replayId: Buffer, undecodable: UndecodableEvent[] = []) =>
     withTransaction(pool, async (client) => {
+      await keepUndecodableEvents(client, undecodable, { maxAttempts: config.JOB_MAX_ATTEMPTS });
       // One job per Opportunity however many of its events the batch holds: the latest, whose snapshot
       // is the newest.
       const latest = new Map<string, DecodedEvent>();
@@ -270,7 +374,7 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
         'opportunity',
         [...latest].map(([opportunityId, event]) => ({
           id: opportunityId,
-          payload: outboundJobPayload(event.payload),
+          payload: { ...outboundJobPayload(event.payload), changedAt: event.payload.CreatedDate },
         })),
         { maxAttempts: config.JOB_MAX_ATTEMPTS, coalesceMs: config.COALESCE_WINDOW_MS },
       );
@@ -384,13 +488,32 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
         : { ok: false, detail: salesforce.lastError() ?? 'not logged in yet' };
       const sub = subscriberStatus();
       const usage = sfConnection?.limitInfo();
+      const openBreakers = breakers.map((b) => b.status()).filter((b) => b.state !== 'closed');
+      const breakerCheck = {
+        ok: true,
+        open: openBreakers,
+        ...(openBreakers.length > 0
+          ? {
+              detail: openBreakers
+                .map((b) => `${b.name} calls paused until ${b.retryAt ?? '?'}: ${b.reason ?? ''}`)
+                .join('; '),
+            }
+          : {}),
+      };
       return {
         mode: config.COSELL_MODE,
         version: VERSION,
         startedAt: startedAt.toISOString(),
         ready: database.ok && workers.ok && token.ok && sfCheck.ok && sub.ok,
         draining,
-        checks: { database, workers, partnerCenterToken: token, salesforce: sfCheck, subscriber: sub },
+        checks: {
+          database,
+          workers,
+          partnerCenterToken: token,
+          salesforce: sfCheck,
+          subscriber: sub,
+          breakers: breakerCheck,
+        },
         jobs,
         links,
         salesforce: {
@@ -460,31 +583,15 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
         'backfill',
         onProgress,
       ),
+    ...createDashboardOperations({ pool, referrals, salesforce, mapping, syncStats }),
   };
 
-  metrics.gauge('cosell_pubsub_lag_ms', 'Receipt time minus CreatedDate of the last Pub/Sub event', () => [
-    { value: subscriberStatus().lagMs ?? 0 },
-  ]);
-  metrics.gauge('cosell_pubsub_reconnects', 'Pub/Sub Subscribe streams opened after the first', () => [
-    { value: subscriberStatus().reconnects },
-  ]);
-  metrics.gauge('cosell_pubsub_events_received', 'Pub/Sub events received', () => [
-    { value: subscriberStatus().received },
-  ]);
-  metrics.gauge('cosell_pubsub_leader', '1 when this instance holds the subscriber role', () => [
-    { value: election?.isLeader() ? 1 : 0 },
-  ]);
-  metrics.gauge('cosell_salesforce_api_calls', 'Salesforce REST calls made by this process', () => [
-    { value: salesforce.current()?.apiCalls() ?? 0 },
-  ]);
-  metrics.gauge('cosell_salesforce_api_usage', 'Org API usage from the last Sforce-Limit-Info header', () => {
-    const usage = salesforce.current()?.limitInfo();
-    return usage
-      ? [
-          { labels: { kind: 'used' }, value: usage.used },
-          { labels: { kind: 'limit' }, value: usage.limit },
-        ]
-      : [];
+  registerRelayMetrics(metrics, {
+    pool,
+    salesforce,
+    partnerCenterCalls: () => partnerCenterCalls,
+    subscriber: subscriberStatus,
+    isLeader: () => election?.isLeader() ?? false,
   });
 
   // ---- HTTP --------------------------------------------------------------------------------
@@ -501,6 +608,7 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
     acceptDelivery: (delivery) => intake.accept(delivery),
     isDraining: () => draining,
   });
+  await options.beforeListen?.({ auth });
   const server = http.createServer(app);
   const listen = options.listen ?? { host: config.HOST, port: config.PORT };
   await new Promise<void>((resolve, reject) => {
@@ -537,9 +645,11 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
         await queue.runner.kill().catch(() => undefined);
       }
       await salesforce.gateway.flush().catch(() => undefined);
+      await syncStats.stop();
       server.closeIdleConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await locks.close();
+      await recordLocks.close();
       await database.close();
       logger.info('stopped');
     })();

@@ -1,12 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import pg from 'pg';
 import type { RelayConfig } from './config.ts';
-import { tokenCacheKey } from './config.ts';
+import { sandboxHandoffFile, sandboxStateDir } from './sandboxHandoff.ts';
+import type { SandboxHandoff } from './sandboxHandoff.ts';
 import type { Logger } from './logger.ts';
 import { HANDLED_EVENTS } from './partner-center/webhookEvent.ts';
+import { REPLAY_CHECKPOINT } from './relay.ts';
 import type { RunningRelay } from './relay.ts';
-import { startSandboxes } from '../sandbox/index.ts';
+import { migrate } from './store/migrate.ts';
 import type { Sandboxes } from '../sandbox/index.ts';
 
 /** Fixed sandbox ports on a laptop, so `npm run demo` (another process) finds them. */
@@ -22,23 +25,36 @@ export function sandboxPorts(config: RelayConfig) {
 }
 
 export async function startLocalSandboxes(config: RelayConfig, logger: Logger): Promise<Sandboxes> {
+  // Loaded here, not at the top: production imports this module too, and must not load the
+  // simulators (nor node-forge, which only their PKI uses).
+  const { startSandboxes } = await import('../sandbox/index.ts');
   return startSandboxes({
     forceAppDir: path.resolve(config.rootDir, config.FORCE_APP_DIR),
     ports: sandboxPorts(config),
+    // With sandbox mode's other files, so a relay in another terminal can trust the sandboxes with
+    // NODE_EXTRA_CA_CERTS=.data/sandbox/sandbox-ca.pem (a new CA every start).
+    caFile: path.join(sandboxStateDir(config), 'sandbox-ca.pem'),
     logger: logger.child({ module: 'sandbox' }),
   });
 }
 
-/** TOKEN_CACHE_KEY, or in sandbox mode a key generated once and kept beside the embedded database. */
-export function resolveTokenCacheKey(config: RelayConfig): Buffer {
-  const configured = tokenCacheKey(config);
-  if (configured) return configured;
-  const file = path.resolve(config.rootDir, path.dirname(config.EMBEDDED_PG_DIR), 'token-cache.key');
-  if (existsSync(file)) return Buffer.from(readFileSync(file, 'utf8').trim(), 'hex');
-  mkdirSync(path.dirname(file), { recursive: true });
-  const key = randomBytes(32);
-  writeFileSync(file, key.toString('hex'), { mode: 0o600 });
-  return key;
+/**
+ * Sandbox mode on an external database (COSELL_MODE=sandbox with DATABASE_URL): the simulated
+ * Entra and Pub/Sub start empty on every run, so the previous run's tokens and replay id point at
+ * nothing; the tokens would even be refused (HTTP 401 at the webhook registration). Forget both.
+ * The embedded database needs none of this: sandbox mode starts it empty.
+ */
+export async function resetSandboxState(databaseUrl: string, logger: Logger): Promise<void> {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
+  pool.on('error', () => undefined);
+  try {
+    await migrate(pool);
+    await pool.query('delete from cosell.token_cache');
+    await pool.query('delete from cosell.checkpoints where name = $1', [REPLAY_CHECKPOINT]);
+    logger.info("forgot the previous sandbox run's sign-in and Pub/Sub position in DATABASE_URL");
+  } finally {
+    await pool.end();
+  }
 }
 
 /**
@@ -46,7 +62,10 @@ export function resolveTokenCacheKey(config: RelayConfig): Buffer {
  * relay follows the same authorization-code flow without a browser, reading the code from the
  * redirect. The code path through MSAL is the production one.
  */
-export async function signInToSandbox(relay: RunningRelay, redirectUri: string): Promise<string> {
+export async function signInToSandbox(
+  relay: Pick<RunningRelay, 'auth'>,
+  redirectUri: string,
+): Promise<string> {
   const state = randomBytes(8).toString('hex');
   const url = await relay.auth.getAuthCodeUrl(redirectUri, state);
   const response = await fetch(url, { redirect: 'manual' });
@@ -60,18 +79,26 @@ export async function signInToSandbox(relay: RunningRelay, redirectUri: string):
   return result.account;
 }
 
-/** Signs in (when the cache has no account) and points the sandbox's webhook registration at the relay. */
+/** Signs in at the sandbox authority when the token cache has no working sign-in. */
+export async function signInToSandboxIfNeeded(
+  auth: RunningRelay['auth'],
+  redirectUri: string,
+  logger: Logger,
+): Promise<void> {
+  const health = await auth.tokenHealth();
+  if (health.status === 'ok') return;
+  const account = await signInToSandbox({ auth }, redirectUri);
+  logger.info({ account }, 'signed in to the Partner Center sandbox');
+}
+
+/** Signs in (when the cache has no working sign-in) and points the sandbox's webhook registration at the relay. */
 export async function connectRelayToSandbox(
   relay: RunningRelay,
   sandboxes: Sandboxes,
   logger: Logger,
   signatureInMsHeader = false,
 ): Promise<void> {
-  const health = await relay.auth.tokenHealth();
-  if (health.status !== 'ok') {
-    const account = await signInToSandbox(relay, sandboxes.relaySettings.partnerCenter.redirectUri);
-    logger.info({ account }, 'signed in to the Partner Center sandbox');
-  }
+  await signInToSandboxIfNeeded(relay.auth, sandboxes.relaySettings.partnerCenter.redirectUri, logger);
   const { replaced } = await relay.webhooks.register({
     url: `${relay.url}/webhooks/partner-center`,
     events: [...HANDLED_EVENTS],
@@ -82,3 +109,26 @@ export async function connectRelayToSandbox(
     'webhook registered with the Partner Center sandbox',
   );
 }
+
+export function writeSandboxHandoff(config: RelayConfig, sandboxes: Sandboxes, relay: RunningRelay): string {
+  const settings = sandboxes.relaySettings;
+  const handoff: SandboxHandoff = {
+    pid: process.pid,
+    relayUrl: relay.url,
+    databaseUrl: relay.database.connectionString,
+    settings: {
+      ...settings,
+      webhook: {
+        ...settings.webhook,
+        certificatePathPattern: settings.webhook.certificatePathPattern.source,
+      },
+    },
+    trustPem: [sandboxes.entra.certificatePem],
+  };
+  const file = sandboxHandoffFile(config);
+  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  writeFileSync(file, JSON.stringify(handoff, null, 2), { mode: 0o600 });
+  return file;
+}
+
+export { removeSandboxHandoff, resolveTokenCacheKey } from './sandboxHandoff.ts';

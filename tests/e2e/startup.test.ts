@@ -138,7 +138,10 @@ describe('a production relay process: health, readiness and graceful SIGTERM', (
     await relay.ready();
     const health = await fetch(`${relay.url}/healthz`);
     assert.equal(health.status, 200);
-    const ready = await fetch(`${relay.url}/readyz`);
+    const anonymous = (await (await fetch(`${relay.url}/readyz`)).json()) as object;
+    assert.deepEqual(anonymous, { ready: true, failing: [] });
+    // The checks themselves are for an admin.
+    const ready = await fetch(`${relay.url}/readyz`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
     const body = (await ready.json()) as { ready: boolean; checks: Record<string, { ok: boolean }> };
     assert.equal(ready.status, 200, JSON.stringify(body));
     assert.equal(body.ready, true);
@@ -195,7 +198,10 @@ describe('a production relay process: health, readiness and graceful SIGTERM', (
     sandboxes.entra.revokeRefreshTokens(SANDBOX_PARTNER_USER);
     relay = spawnRelay(env);
     await relay.ready();
-    const ready = await fetch(`${relay.url}/readyz`);
+    const anonymous = (await (await fetch(`${relay.url}/readyz`)).json()) as { failing: string[] };
+    assert.deepEqual(Object.keys(anonymous).sort(), ['failing', 'ready']);
+    assert.ok(anonymous.failing.includes('partnerCenterToken'), JSON.stringify(anonymous));
+    const ready = await fetch(`${relay.url}/readyz`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
     const body = (await ready.json()) as {
       ready: boolean;
       checks: Record<string, { ok: boolean; detail?: string; status?: string }>;

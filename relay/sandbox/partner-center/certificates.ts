@@ -13,6 +13,7 @@ import forge from 'node-forge';
  * Extra signing identities exist so tests can drive the verifier's negative paths through the
  * real delivery code: an expired leaf, a leaf of another organisation, a leaf chaining to a root
  * nobody trusts, and a valid certificate served while deliveries are signed with another key.
+ * `renewSigningCertificate` replaces the Microsoft leaf behind the same URL, as a renewal does.
  */
 
 const generateKeyPairAsync = promisify(generateKeyPair);
@@ -23,6 +24,11 @@ export const SIGNING_IDENTITIES = [
   'wrong-organization',
   'untrusted-root',
   'wrong-key',
+  // Chains whose extensions forbid what they are used for (keyUsage, basicConstraints, EKU).
+  'no-digital-signature',
+  'ca-without-key-cert-sign',
+  'path-length-exceeded',
+  'email-only-eku',
 ] as const;
 export type SigningIdentityName = (typeof SIGNING_IDENTITIES)[number];
 
@@ -54,6 +60,8 @@ export interface SandboxPki {
   untrustedRootPem: string;
   identities: Record<SigningIdentityName, SigningIdentity>;
   tls: SandboxTls;
+  /** Issues a new Microsoft leaf (new key) under the same file name; deliveries are signed with it from now on. */
+  renewSigningCertificate(): Promise<void>;
 }
 
 interface Issuer {
@@ -94,6 +102,11 @@ interface CertificateSpec {
   notBefore: Date;
   notAfter: Date;
   altNames?: { dns: string[]; ips: string[] };
+  /** Replaces the usual keyUsage (forge flags). */
+  keyUsage?: Record<string, boolean>;
+  pathLength?: number;
+  /** extKeyUsage flags for a signing leaf. */
+  extKeyUsage?: Record<string, boolean>;
 }
 
 function issue(spec: CertificateSpec): forge.pki.Certificate {
@@ -111,12 +124,20 @@ function issue(spec: CertificateSpec): forge.pki.Certificate {
   cert.setSubject(subject);
   cert.setIssuer(spec.issuer ? spec.issuer.cert.subject.attributes : subject);
   const extensions: object[] = [
-    { name: 'basicConstraints', cA: spec.ca, critical: true },
-    spec.ca
-      ? { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true }
-      : { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+    {
+      name: 'basicConstraints',
+      cA: spec.ca,
+      critical: true,
+      ...(spec.pathLength === undefined ? {} : { pathLenConstraint: spec.pathLength }),
+    },
+    spec.keyUsage
+      ? { name: 'keyUsage', ...spec.keyUsage, critical: true }
+      : spec.ca
+        ? { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true }
+        : { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
     { name: 'subjectKeyIdentifier' },
   ];
+  if (spec.extKeyUsage) extensions.push({ name: 'extKeyUsage', ...spec.extKeyUsage });
   if (spec.issuer) {
     extensions.push({
       name: 'authorityKeyIdentifier',
@@ -237,6 +258,52 @@ export async function createSandboxPki(options: { keyBits?: number; now?: Date }
     keys: strayLeafKeys,
   });
 
+  // Bad-extension chains reuse keys made above: only their extensions matter to the tests.
+  const microsoftLeaf = { CN: LEAF_CN, O: MICROSOFT };
+  const noDigitalSignature = issue({
+    ...leafOptions,
+    subject: microsoftLeaf,
+    keys: leafKeys,
+    keyUsage: { keyEncipherment: true },
+  });
+  const emailOnly = issue({
+    ...leafOptions,
+    subject: microsoftLeaf,
+    keys: leafKeys,
+    extKeyUsage: { emailProtection: true },
+  });
+  const caOptions = { issuer: rootIssuer, ca: true, notBefore: since, notAfter: until };
+  const crlOnlyCa = issue({
+    ...caOptions,
+    subject: { CN: 'Sandbox Microsoft CRL Signing CA', O: MICROSOFT },
+    keys: wrongKeys,
+    keyUsage: { cRLSign: true },
+  });
+  const underCrlOnlyCa = issue({
+    ...leafOptions,
+    issuer: { cert: crlOnlyCa, key: wrongKeys.privateKey },
+    subject: microsoftLeaf,
+    keys: leafKeys,
+  });
+  const noSubordinatesCa = issue({
+    ...caOptions,
+    subject: { CN: 'Sandbox Microsoft Policy CA', O: MICROSOFT },
+    keys: otherOrgKeys,
+    pathLength: 0,
+  });
+  const subordinateCa = issue({
+    ...caOptions,
+    issuer: { cert: noSubordinatesCa, key: otherOrgKeys.privateKey },
+    subject: { CN: 'Sandbox Microsoft Subordinate CA', O: MICROSOFT },
+    keys: strayLeafKeys,
+  });
+  const tooDeep = issue({
+    ...leafOptions,
+    issuer: { cert: subordinateCa, key: strayLeafKeys.privateKey },
+    subject: microsoftLeaf,
+    keys: leafKeys,
+  });
+
   const identity = (
     name: SigningIdentityName,
     cert: forge.pki.Certificate,
@@ -250,17 +317,33 @@ export async function createSandboxPki(options: { keyBits?: number; now?: Date }
     signingKeyPem: keys.privateKeyPem,
   });
 
+  const identities: Record<SigningIdentityName, SigningIdentity> = {
+    microsoft: identity('microsoft', leaf, [intermediate], leafKeys),
+    expired: identity('expired', expired, [intermediate], expiredKeys),
+    'wrong-organization': identity('wrong-organization', otherOrg, [intermediate], otherOrgKeys),
+    'untrusted-root': identity('untrusted-root', strayLeaf, [strayRoot], strayLeafKeys),
+    'wrong-key': { ...identity('wrong-key', leaf, [intermediate], wrongKeys), fileName: `${LEAF_CN}.cer` },
+    'no-digital-signature': identity('no-digital-signature', noDigitalSignature, [intermediate], leafKeys),
+    'ca-without-key-cert-sign': identity('ca-without-key-cert-sign', underCrlOnlyCa, [crlOnlyCa], leafKeys),
+    'path-length-exceeded': identity(
+      'path-length-exceeded',
+      tooDeep,
+      [subordinateCa, noSubordinatesCa],
+      leafKeys,
+    ),
+    'email-only-eku': identity('email-only-eku', emailOnly, [intermediate], leafKeys),
+  };
+
   return {
     trustedRootPem: toPem(root),
     intermediatePem: toPem(intermediate),
     untrustedRootPem: toPem(strayRoot),
-    identities: {
-      microsoft: identity('microsoft', leaf, [intermediate], leafKeys),
-      expired: identity('expired', expired, [intermediate], expiredKeys),
-      'wrong-organization': identity('wrong-organization', otherOrg, [intermediate], otherOrgKeys),
-      'untrusted-root': identity('untrusted-root', strayLeaf, [strayRoot], strayLeafKeys),
-      'wrong-key': { ...identity('wrong-key', leaf, [intermediate], wrongKeys), fileName: `${LEAF_CN}.cer` },
-    },
+    identities,
     tls,
+    async renewSigningCertificate() {
+      const keys = await newKeyPair(bits);
+      const renewed = issue({ ...leafOptions, subject: microsoftLeaf, keys });
+      identities.microsoft = identity('microsoft', renewed, [intermediate], keys);
+    },
   };
 }

@@ -141,6 +141,29 @@ const base64url = (input: Buffer | string): string => Buffer.from(input).toStrin
  * production trusts the system roots (plus NODE_EXTRA_CA_CERTS) and never calls this. Node's
  * fetch keeps the store it first saw, hence one CA per process (`sandboxTls`).
  */
+/**
+ * Entra ignores the port of a loopback redirect URI when matching it (RFC 8252 §7.3; "localhost
+ * exceptions" in Microsoft's redirect URI restrictions): a native sign-in may wait on any free port.
+ */
+function sameRedirectUri(registered: string, requested: string): boolean {
+  if (registered === requested) return true;
+  try {
+    const a = new URL(registered);
+    const b = new URL(requested);
+    const loopback = (u: URL) =>
+      u.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(u.hostname);
+    return (
+      loopback(a) &&
+      loopback(b) &&
+      a.hostname === b.hostname &&
+      a.pathname === b.pathname &&
+      a.search === b.search
+    );
+  } catch {
+    return false;
+  }
+}
+
 export function trustSandboxCertificate(certificatePem: string): void {
   const current = getCACertificates('default');
   if (current.includes(certificatePem)) return;
@@ -471,7 +494,7 @@ export async function createEntraAuthority(options: EntraAuthorityOptions): Prom
       );
       return;
     }
-    if (!client.redirectUris.includes(redirectUri)) {
+    if (!client.redirectUris.some((registered) => sameRedirectUri(registered, redirectUri))) {
       sendOAuthError(
         res,
         new OAuthError(

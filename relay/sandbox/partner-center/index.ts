@@ -113,6 +113,8 @@ export interface SandboxCounters {
   apiCalls(): Record<string, number>;
   totalApiCalls(): number;
   certificateDownloads(): number;
+  /** Every request the certificate listener answered, 404s included. */
+  certificateRequests(): number;
   /** API requests in arrival order, with route, referral id, If-Match and body (faulted ones included). */
   requests(): RequestLogEntry[];
 }
@@ -137,6 +139,8 @@ export interface PartnerCenterSandbox {
   webhookRegistration(): WebhookRegistration | undefined;
   /** Switches the certificate deliveries are signed with (see SIGNING_IDENTITIES). */
   setSigningIdentity(name: SigningIdentityName): void;
+  /** Renews the Microsoft signing certificate behind the same URL (new key), as Partner Center does. */
+  renewSigningCertificate(): Promise<void>;
   /** Forgets referrals, registration, deliveries, counters and faults. */
   reset(): void;
   close(): Promise<void>;
@@ -221,7 +225,9 @@ export async function createPartnerCenterSandbox(
     : http.createServer(apiHandler);
 
   const format = options.certificateFormat ?? 'pem';
+  let certificateRequests = 0;
   const certificateServer = https.createServer({ key: pki.tls.keyPem, cert: pki.tls.certPem }, (req, res) => {
+    certificateRequests += 1;
     const path = new URL(req.url ?? '/', 'https://127.0.0.1').pathname;
     const identity = Object.values(pki.identities).find(
       (candidate) => path === `/cert/${candidate.fileName}`,
@@ -275,6 +281,7 @@ export async function createPartnerCenterSandbox(
       apiCalls: () => counters.apiCalls(),
       totalApiCalls: () => counters.totalApiCalls(),
       certificateDownloads: () => counters.certificateDownloads(),
+      certificateRequests: () => certificateRequests,
       requests: () => counters.requests(),
     },
     deliveries: {
@@ -283,7 +290,11 @@ export async function createPartnerCenterSandbox(
     },
     webhookRegistration: () => dispatcher.registration(),
     setSigningIdentity: (name) => dispatcher.setSigningIdentity(name),
-    reset,
+    renewSigningCertificate: () => pki.renewSigningCertificate(),
+    reset() {
+      reset();
+      certificateRequests = 0;
+    },
     async close() {
       dispatcher.close();
       await Promise.all([closeServer(apiServer), closeServer(certificateServer)]);

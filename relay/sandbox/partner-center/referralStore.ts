@@ -7,7 +7,9 @@ import type { DatedRecord, OrderBy, Predicate } from './odataQuery.ts';
  * limited to `replace`/`add`, If-Match concurrency on a quoted eTag, the status/substatus
  * transition table, and terminal states that refuse every change. Partner writes (the API) and
  * Microsoft/customer writes (the in-process admin API) share the same validation so the relay
- * cannot observe a referral the real service would not produce.
+ * cannot observe a referral the real service would not produce — and accepts every shape the
+ * real service returns: nulls and empty strings where real responses have them, unknown fields
+ * (kept and returned as given), and `team` as an object or an array.
  */
 
 export interface Referral {
@@ -128,12 +130,22 @@ function optionalString(parent: Json, key: string, path: string): void {
     throw invalid(path, 'must be a string');
 }
 
+/**
+ * Member[] as documented, or a single Member object: a public capture of real responses shows
+ * `customerProfile.team` both ways (UNCONFIRMED whether the API or the capturing script did that),
+ * so the sandbox accepts and stores either shape as given and returns it unchanged.
+ */
 function validateMembers(value: unknown, path: string): void {
   if (value === undefined || value === null) return;
-  if (!Array.isArray(value)) throw invalid(path, 'must be an array');
+  if (isObject(value)) {
+    for (const key of ['firstName', 'lastName', 'email', 'phoneNumber', 'title'])
+      optionalString(value, key, `${path}.${key}`);
+    return;
+  }
+  if (!Array.isArray(value)) throw invalid(path, 'must be an array of members or a member object');
   value.forEach((member, index) => {
     if (!isObject(member)) throw invalid(`${path}[${index}]`, 'must be an object');
-    for (const key of ['firstName', 'lastName', 'email', 'phoneNumber'])
+    for (const key of ['firstName', 'lastName', 'email', 'phoneNumber', 'title'])
       optionalString(member, key, `${path}[${index}].${key}`);
   });
 }

@@ -11,6 +11,8 @@ export const KEY_PREFIXES: Readonly<Record<string, string>> = {
   OpportunityContactRole: '00k',
   User: '005',
   Organization: '00D',
+  // Query locators look like record ids (01g…, 18 characters) followed by `-<offset>`.
+  QueryLocator: '01g',
 };
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';

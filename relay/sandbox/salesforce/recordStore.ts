@@ -432,7 +432,7 @@ export function createRecordStore(options: RecordStoreOptions = {}): RecordStore
       return key ? table(objectName(sobject)).delete(key) : false;
     },
     query: (soql, apiVersion) =>
-      executeSoql(soql, schema, (sobject) => table(sobject).values(), lookup, apiVersion),
+      executeSoql(soql, schema, (sobject) => table(sobject).values(), lookup, apiVersion, now().getTime()),
     transaction: <T>(work: () => T): T => {
       if (pendingChanges) return work();
       // Records are replaced, never mutated, on update, so copying the maps is a full snapshot.

@@ -384,7 +384,7 @@ describe('Salesforce REST sandbox', () => {
       assert.equal(((await res.json()) as Array<{ errorCode: string }>)[0].errorCode, 'EXCEEDED_ID_LIMIT');
     });
 
-    it('upserts a single record by external id: 201 when created, 204 when updated', async () => {
+    it('upserts a single record by external id: 201 when created, 200 with created false when updated (API 46.0+)', async () => {
       const created = await api(
         sandbox,
         accessToken,
@@ -402,9 +402,25 @@ describe('Salesforce REST sandbox', () => {
         '/sobjects/Opportunity/Referral_Identifier__c/upsert-one',
         { Amount: 5 },
       );
-      assert.equal(updated.status, 204);
+      assert.equal(updated.status, 200);
+      assert.deepEqual(await updated.json(), { id: body.id, success: true, errors: [], created: false });
       assert.equal(sandbox.store.get('Opportunity', body.id)?.Amount, 5);
       assert.equal(sandbox.store.findBy('Opportunity', 'Referral_Identifier__c', 'upsert-one').length, 1);
+    });
+
+    it('answers an upsert as API 45.0 did: 201 without created, then a bare 204', async () => {
+      const upsert = (values: Record<string, unknown>) =>
+        fetch(`${sandbox.url}/services/data/v45.0/sobjects/Opportunity/Referral_Identifier__c/upsert-old`, {
+          method: 'PATCH',
+          headers: { authorization: `Bearer ${accessToken}`, 'content-type': 'application/json' },
+          body: JSON.stringify(values),
+        });
+      const created = await upsert(opportunity());
+      assert.equal(created.status, 201);
+      assert.equal('created' in ((await created.json()) as object), false);
+      const updated = await upsert({ Amount: 6 });
+      assert.equal(updated.status, 204);
+      assert.equal(await updated.text(), '');
     });
 
     it('upserts a collection with created flags through jsforce and rejects duplicate keys in one request', async () => {

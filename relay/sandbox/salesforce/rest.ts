@@ -2,7 +2,6 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
-import { randomBytes } from 'node:crypto';
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from '../../src/logger.ts';
@@ -17,10 +16,10 @@ import type {
   SandboxRequestLogEntry,
   ValidationRule,
 } from './controls.ts';
-import { toId18 } from './ids.ts';
+import { createIdGenerator, toId18 } from './ids.ts';
 import { createRecordStore, RecordWriteError } from './recordStore.ts';
 import type { RecordStore, SalesforceError, SObjectRecord } from './recordStore.ts';
-import type { ObjectDefinition } from './schema.ts';
+import type { FieldDefinition, FieldType, ObjectDefinition } from './schema.ts';
 import { SoqlError } from './soql.ts';
 import { createUserDirectory, SANDBOX_ORG_ID } from './users.ts';
 import type { SandboxUser, UserDirectory } from './users.ts';
@@ -78,6 +77,7 @@ function classify(method: string, path: string): { endpoint: string; apiCall: bo
   const [head, second, third, fourth] = parts;
   let endpoint = 'other';
   if (head === 'query' || head === 'queryAll') endpoint = 'query';
+  else if (head === 'limits') endpoint = 'limits';
   else if (head === 'sobjects') {
     if (!second) endpoint = 'describeGlobal';
     else if (third === 'describe') endpoint = 'describe';
@@ -98,43 +98,176 @@ function classify(method: string, path: string): { endpoint: string; apiCall: bo
   return { endpoint, apiCall: true };
 }
 
+const SOAP_TYPES: Readonly<Record<FieldType, string>> = {
+  id: 'tns:ID',
+  reference: 'tns:ID',
+  string: 'xsd:string',
+  textarea: 'xsd:string',
+  url: 'xsd:string',
+  email: 'xsd:string',
+  phone: 'xsd:string',
+  picklist: 'xsd:string',
+  boolean: 'xsd:boolean',
+  currency: 'xsd:double',
+  double: 'xsd:double',
+  percent: 'xsd:double',
+  date: 'xsd:date',
+  datetime: 'xsd:dateTime',
+};
+const NUMBER_TYPES = new Set<FieldType>(['currency', 'double', 'percent']);
+// Fields the platform fills in on every insert: a client need not (and cannot) send them.
+const SYSTEM_DEFAULTED = new Set([
+  'Id',
+  'CreatedDate',
+  'CreatedById',
+  'LastModifiedDate',
+  'LastModifiedById',
+  'SystemModstamp',
+  'OwnerId',
+  'IsClosed',
+  'IsWon',
+]);
+
+/** DescribeFieldResult, with the properties an admin tool or a schema-fitting client reads. */
+function describeField(f: FieldDefinition): Record<string, unknown> {
+  const isNumber = NUMBER_TYPES.has(f.type);
+  const longText = f.type === 'textarea' && f.length > 255;
+  const system = SYSTEM_DEFAULTED.has(f.name) && !f.custom;
+  const defaultValue = f.defaultValue ?? null;
+  return {
+    aggregatable: !longText && f.type !== 'id',
+    aiPredictionField: false,
+    autoNumber: false,
+    byteLength: f.type === 'id' || f.type === 'reference' ? 18 : f.length * 3,
+    calculated: false,
+    calculatedFormula: null,
+    cascadeDelete: false,
+    caseSensitive: f.caseSensitive,
+    compoundFieldName: null,
+    controllerName: null,
+    createable: f.createable,
+    custom: f.custom,
+    defaultValue,
+    defaultValueFormula: null,
+    // Booleans are never null, so an omitted checkbox is stored with its default.
+    defaultedOnCreate: system || f.defaultValue !== undefined || f.type === 'boolean',
+    dependentPicklist: false,
+    deprecatedAndHidden: false,
+    digits: 0,
+    displayLocationInDecimal: false,
+    encrypted: false,
+    externalId: f.externalId,
+    extraTypeInfo: f.type === 'textarea' ? 'plaintextarea' : null,
+    filterable: !longText,
+    filteredLookupInfo: null,
+    formulaTreatNullNumberAsZero: false,
+    groupable: !longText && !isNumber && f.type !== 'datetime',
+    highScaleNumber: false,
+    htmlFormatted: false,
+    idLookup: f.type === 'id' || f.externalId,
+    inlineHelpText: null,
+    label: f.label,
+    length: f.type === 'id' || f.type === 'reference' ? 18 : isNumber || f.type === 'boolean' ? 0 : f.length,
+    mask: null,
+    maskType: null,
+    name: f.name,
+    nameField: f.name === 'Name',
+    namePointing: false,
+    // Required fields and the platform's own never hold null; everything else may.
+    nillable: !f.required && !system && f.type !== 'boolean',
+    permissionable: f.custom && !f.required,
+    picklistValues: (f.picklistValues ?? []).map((value) => ({
+      active: true,
+      defaultValue: value === defaultValue,
+      label: value,
+      validFor: null,
+      value,
+    })),
+    polymorphicForeignKey: false,
+    precision: isNumber ? (f.precision ?? 18) : 0,
+    queryByDistance: false,
+    referenceTargetField: null,
+    referenceTo: f.referenceTo ? [f.referenceTo] : [],
+    relationshipName: f.relationshipName ?? null,
+    relationshipOrder: null,
+    restrictedDelete: false,
+    restrictedPicklist: f.restrictedPicklist ?? false,
+    scale: isNumber ? (f.scale ?? 0) : 0,
+    searchPrefilterable: false,
+    soapType: SOAP_TYPES[f.type],
+    sortable: !longText,
+    type: f.type,
+    unique: f.unique,
+    updateable: f.updateable,
+    writeRequiresMasterRead: false,
+  };
+}
+
+/** DescribeSObjectResult (the global describe lists the same without `fields`). */
 function describeObject(object: ObjectDefinition, version: string): Record<string, unknown> {
   const base = `/services/data/v${version}/sobjects/${object.name}`;
+  const system = object.name === 'User';
   return {
-    name: object.name,
-    label: object.label,
-    keyPrefix: object.keyPrefix,
-    custom: false,
+    activateable: false,
+    associateEntityType: null,
+    associateParentEntity: null,
+    childRelationships: [],
+    compactLayoutable: true,
     createable: true,
-    updateable: true,
-    deletable: true,
+    custom: false,
+    customSetting: false,
+    deepCloneable: false,
+    defaultImplementation: null,
+    deletable: !system,
+    deprecatedAndHidden: false,
+    extendedBy: null,
+    extendsInterfaces: null,
+    feedEnabled: false,
+    fields: object.fields.map(describeField),
+    hasSubtypes: false,
+    implementedBy: null,
+    implementsInterfaces: null,
+    isInterface: false,
+    isSubtype: false,
+    keyPrefix: object.keyPrefix,
+    label: object.label,
+    labelPlural: `${object.label}s`,
+    layoutable: true,
+    listviewable: null,
+    lookupLayoutable: null,
+    mergeable: object.name === 'Account' || object.name === 'Contact',
+    mruEnabled: true,
+    name: object.name,
+    namedLayoutInfos: [],
+    networkScopeFieldName: null,
     queryable: true,
-    urls: { sobject: base, describe: `${base}/describe`, rowTemplate: `${base}/{ID}` },
-    fields: object.fields.map((f) => ({
-      name: f.name,
-      label: f.label,
-      type: f.type,
-      length: f.length,
-      custom: f.custom,
-      externalId: f.externalId,
-      unique: f.unique,
-      caseSensitive: f.caseSensitive,
-      createable: f.createable,
-      updateable: f.updateable,
-      nillable: !f.required && f.type !== 'boolean',
-      defaultedOnCreate: f.defaultValue !== undefined,
-      defaultValue: f.defaultValue ?? null,
-      picklistValues: (f.picklistValues ?? []).map((value) => ({
+    recordTypeInfos: [
+      {
         active: true,
-        defaultValue: false,
-        label: value,
-        value,
-        validFor: null,
-      })),
-      restrictedPicklist: f.restrictedPicklist ?? false,
-      referenceTo: f.referenceTo ? [f.referenceTo] : [],
-      relationshipName: f.relationshipName ?? null,
-    })),
+        available: true,
+        defaultRecordTypeMapping: true,
+        developerName: 'Master',
+        master: true,
+        name: 'Master',
+        recordTypeId: '012000000000000AAA',
+        urls: { layout: `${base}/describe/layouts/012000000000000AAA` },
+      },
+    ],
+    replicateable: true,
+    retrieveable: true,
+    searchLayoutable: true,
+    searchable: true,
+    sobjectDescribeOption: 'FULL',
+    supportedScopes: [{ label: 'All', name: 'everything' }],
+    triggerable: true,
+    undeletable: !system,
+    updateable: true,
+    urls: {
+      compactLayouts: `${base}/describe/compactLayouts`,
+      rowTemplate: `${base}/{ID}`,
+      describe: `${base}/describe`,
+      sobject: base,
+    },
   };
 }
 
@@ -154,14 +287,15 @@ function withAttributes(
 }
 
 interface SaveResult {
-  id: string | null;
+  /** Absent on a failed entry: Salesforce's collection results carry no `id` key then. */
+  id?: string;
   success: boolean;
   errors: SalesforceError[];
   created?: boolean;
 }
 
-function failed(errors: SalesforceError[], id: string | null = null): SaveResult {
-  return { id, success: false, errors };
+function failed(errors: SalesforceError[]): SaveResult {
+  return { success: false, errors };
 }
 
 function lockError(id: string | null): SalesforceError {
@@ -177,6 +311,7 @@ export function createSalesforceRestApp(options: SalesforceRestAppOptions): expr
   const { store, users, auth, controls } = options;
   const logger = options.logger?.child({ module: 'sandbox.salesforce' });
   const cursors = new Map<string, { records: SObjectRecord[]; version: string }>();
+  const newLocator = createIdGenerator(Date.now() % 1_000_000);
   const app = express();
   app.disable('x-powered-by');
 
@@ -418,35 +553,81 @@ export function createSalesforceRestApp(options: SalesforceRestAppOptions): expr
       return;
     }
     try {
-      const { records } = store.query(q, version(res));
-      res.json(page(records, version(res), records.length));
+      const result = store.query(q, version(res));
+      // SELECT COUNT() answers with the count as totalSize and no records.
+      if (result.count !== undefined) {
+        res.json({ totalSize: result.count, done: true, records: [] });
+        return;
+      }
+      res.json(firstPage(result.records, version(res)));
     } catch (error) {
       if (error instanceof SoqlError)
         apiErrors(res, 400, [{ errorCode: error.errorCode, message: error.message }]);
       else throw error;
     }
   };
-  const page = (records: SObjectRecord[], v: string, totalSize: number): Record<string, unknown> => {
-    if (records.length <= QUERY_BATCH_SIZE) return { totalSize, done: true, records };
-    const locator = `01gSb${randomBytes(6).toString('hex')}-${QUERY_BATCH_SIZE}`;
-    cursors.set(locator, { records: records.slice(QUERY_BATCH_SIZE), version: v });
+  /**
+   * A result larger than one batch is held under a query locator: an 18-character id (key prefix
+   * 01g) plus `-<offset>` in nextRecordsUrl, as Salesforce pages. Every batch repeats the full
+   * totalSize.
+   */
+  const firstPage = (records: SObjectRecord[], v: string): Record<string, unknown> => {
+    if (records.length <= QUERY_BATCH_SIZE) return { totalSize: records.length, done: true, records };
+    const locator = newLocator('QueryLocator');
+    cursors.set(locator, { records, version: v });
+    return batchAt(locator, 0);
+  };
+  const batchAt = (locator: string, offset: number): Record<string, unknown> => {
+    const cursor = cursors.get(locator)!;
+    const end = offset + QUERY_BATCH_SIZE;
+    const done = end >= cursor.records.length;
+    if (done) cursors.delete(locator);
     return {
-      totalSize,
-      done: false,
-      nextRecordsUrl: `/services/data/v${v}/query/${locator}`,
-      records: records.slice(0, QUERY_BATCH_SIZE),
+      totalSize: cursor.records.length,
+      done,
+      ...(done ? {} : { nextRecordsUrl: `/services/data/v${cursor.version}/query/${locator}-${end}` }),
+      records: cursor.records.slice(offset, end),
     };
   };
   api.get('/query', runQuery);
   api.get('/queryAll', runQuery);
   api.get('/query/:locator', (req, res) => {
-    const cursor = cursors.get(req.params.locator as string);
-    if (!cursor) {
+    const match = /^([A-Za-z0-9]{18})-(\d+)$/.exec(req.params.locator as string);
+    const offset = match ? Number(match[2]) : Number.NaN;
+    const cursor = match ? cursors.get(match[1]) : undefined;
+    if (
+      !match ||
+      !cursor ||
+      offset <= 0 ||
+      offset >= cursor.records.length ||
+      offset % QUERY_BATCH_SIZE !== 0
+    ) {
       apiErrors(res, 400, [{ errorCode: 'INVALID_QUERY_LOCATOR', message: 'invalid query locator' }]);
       return;
     }
-    cursors.delete(req.params.locator as string);
-    res.json(page(cursor.records, cursor.version, Number.NaN));
+    res.json(batchAt(match[1], offset));
+  });
+
+  // ---- limits: the org's allocations; DailyApiRequests is what Sforce-Limit-Info reports
+  api.get('/limits', (_req, res) => {
+    const { used, limit } = controls.counters().apiUsage;
+    const allocation = (max: number, remaining = max) => ({ Max: max, Remaining: remaining });
+    res.json({
+      ConcurrentAsyncGetReportInstances: allocation(200),
+      ConcurrentSyncReportRuns: allocation(20),
+      DailyApiRequests: allocation(limit, Math.max(0, limit - used)),
+      DailyAsyncApexExecutions: allocation(250_000),
+      DailyBulkApiBatches: allocation(15_000),
+      DailyBulkV2QueryJobs: allocation(10_000),
+      DailyDurableStreamingApiEvents: allocation(200_000),
+      DailyStandardVolumePlatformEvents: allocation(10_000),
+      DataStorageMB: allocation(5),
+      FileStorageMB: allocation(20),
+      HourlyPublishedPlatformEvents: allocation(250_000),
+      HourlyPublishedStandardVolumePlatformEvents: allocation(1_000),
+      MassEmail: allocation(10),
+      SingleEmail: allocation(15),
+    });
   });
 
   // ---- describe
@@ -585,7 +766,14 @@ export function createSalesforceRestApp(options: SalesforceRestAppOptions): expr
         .json(matches.map((m) => `/services/data/v${version(res)}/sobjects/${object.name}/${String(m.Id)}`));
     const result = upsertOne(object, field, String(req.params.value), body, userOf(res).id);
     if (!result.success) return apiErrors(res, 400, result.errors.map(toApiError));
-    if (result.created) res.status(201).json({ id: result.id, success: true, errors: [], created: true });
+    // From API 46.0 an update answers 200 with the id and `created: false`, and a create carries
+    // `created: true`; before 46.0 an update was a bare 204 and a create had no `created`.
+    const current = Number(version(res)) >= 46;
+    if (result.created)
+      res
+        .status(201)
+        .json({ id: result.id, success: true, errors: [], ...(current ? { created: true } : {}) });
+    else if (current) res.status(200).json({ id: result.id, success: true, errors: [], created: false });
     else res.status(204).end();
   });
 
@@ -618,7 +806,7 @@ export function createSalesforceRestApp(options: SalesforceRestAppOptions): expr
       const record = store.insert(object.name, { ...rest, [field]: value }, userId);
       return { id: record.Id as string, success: true, errors: [], created: true };
     } catch (error) {
-      if (error instanceof RecordWriteError) return failed(error.errors, existingId ?? null);
+      if (error instanceof RecordWriteError) return failed(error.errors);
       throw error;
     }
   };
@@ -690,7 +878,7 @@ export function createSalesforceRestApp(options: SalesforceRestAppOptions): expr
                 fields: [],
               },
             ])
-          : { ...r, id: null },
+          : failed(r.errors),
       );
     }
     res.json(results);
@@ -722,12 +910,12 @@ export function createSalesforceRestApp(options: SalesforceRestAppOptions): expr
         return failed([
           { statusCode: 'MISSING_ARGUMENT', message: 'Id not specified in an update call', fields: [] },
         ]);
-      if (controls.takeLockFault()) return failed([lockError(toId18(id) ?? id)], id);
+      if (controls.takeLockFault()) return failed([lockError(toId18(id) ?? id)]);
       try {
         store.update(object.name, id, values, userId);
         return { id: toId18(id) ?? id, success: true, errors: [] };
       } catch (error) {
-        if (error instanceof RecordWriteError) return failed(error.errors, id);
+        if (error instanceof RecordWriteError) return failed(error.errors);
         throw error;
       }
     });

@@ -26,6 +26,10 @@ export interface FieldDefinition {
   type: FieldType;
   /** Maximum characters for text types; 0 when not applicable. */
   length: number;
+  /** Total digits for number types (currency, double, percent); 0 otherwise. */
+  precision?: number;
+  /** Digits after the decimal point for number types; 0 otherwise. */
+  scale?: number;
   custom: boolean;
   externalId: boolean;
   unique: boolean;
@@ -151,7 +155,7 @@ function standardObjects(): ObjectDefinition[] {
       field({ name: 'Name', type: 'string', length: 120, required: true }),
       field(lookup('AccountId', 'Account', 'Account')),
       field(lookup('OwnerId', 'User', 'Owner')),
-      field({ name: 'Amount', type: 'currency' }),
+      field({ name: 'Amount', type: 'currency', precision: 18, scale: 2 }),
       field({ name: 'CloseDate', type: 'date', required: true }),
       field({
         name: 'StageName',
@@ -173,7 +177,7 @@ function standardObjects(): ObjectDefinition[] {
       readOnly({ name: 'IsClosed', type: 'boolean' }),
       readOnly({ name: 'IsWon', type: 'boolean' }),
       field({ name: 'NextStep', type: 'string', length: 255 }),
-      field({ name: 'Probability', type: 'percent' }),
+      field({ name: 'Probability', type: 'percent', precision: 3, scale: 0 }),
       field({
         name: 'LeadSource',
         type: 'picklist',
@@ -325,6 +329,11 @@ export function parseCustomFieldXml(xml: string, source = 'field XML'): FieldDef
     length: cf.length !== undefined ? Number(cf.length) : (DEFAULT_LENGTHS[type] ?? 0),
   });
   if (type === 'boolean') definition.defaultValue = asBoolean(cf.defaultValue);
+  if (type === 'currency' || type === 'double' || type === 'percent') {
+    // Salesforce's defaults for a number field created without them: 18 digits, none after the point.
+    definition.precision = cf.precision !== undefined ? Number(cf.precision) : 18;
+    definition.scale = cf.scale !== undefined ? Number(cf.scale) : 0;
+  }
   if (type === 'picklist') {
     const valueSet = (cf.valueSet ?? {}) as {
       restricted?: unknown;

@@ -2,10 +2,12 @@ import type { FieldDefinition, SchemaRegistry } from './schema.ts';
 import { toId18 } from './ids.ts';
 
 /**
- * The SOQL subset the relay uses: SELECT field paths (parent fields such as Account.Name included)
- * FROM one object, WHERE with = != <> < <= > >= LIKE IN NOT IN, AND/OR/NOT and parentheses,
+ * The SOQL subset the relay and admin tools use: SELECT field paths (parent fields such as
+ * Account.Name included), COUNT() or COUNT(field), FROM one object, WHERE with = != <> < <= > >=
+ * LIKE IN NOT IN, AND/OR/NOT and parentheses, date values and the day-based date literals (TODAY,
+ * YESTERDAY, TOMORROW, LAST_N_DAYS:n, NEXT_N_DAYS:n, N_DAYS_AGO:n, LAST_90_DAYS, NEXT_90_DAYS),
  * ORDER BY, LIMIT and OFFSET. Errors carry Salesforce's codes and its "ERROR at Row:r:Column:c"
- * message shape.
+ * message shape. Date literals count days in UTC (the sandbox org's and users' time zone).
  */
 
 export type SoqlErrorCode =
@@ -20,7 +22,16 @@ export class SoqlError extends Error {
   }
 }
 
-type Literal = string | number | boolean | null | { date: string };
+/** A date literal: a range of whole days relative to today. */
+interface DayRange {
+  relative: string;
+  n: number;
+}
+
+type Literal = string | number | boolean | null | { date: string } | DayRange;
+
+const isDayRange = (value: Literal): value is DayRange =>
+  typeof value === 'object' && value !== null && 'relative' in value;
 
 interface Token {
   kind: 'word' | 'string' | 'number' | 'date' | 'symbol' | 'end';
@@ -42,6 +53,8 @@ type Condition =
 
 export interface ParsedQuery {
   fields: FieldRef[];
+  /** SELECT COUNT() (no field) or COUNT(field). */
+  count?: { field?: FieldRef };
   from: string;
   fromOffset: number;
   where?: Condition;
@@ -139,6 +152,18 @@ function tokenize(soql: string): Token[] {
     if (date) {
       i += date[0].length;
       tokens.push({ kind: 'date', text: date[0], value: { date: date[0] }, offset: start });
+      continue;
+    }
+    const relative =
+      /^(LAST_N_DAYS|NEXT_N_DAYS|N_DAYS_AGO):(\d+)\b/i.exec(soql.slice(i)) ??
+      /^(TODAY|YESTERDAY|TOMORROW|LAST_90_DAYS|NEXT_90_DAYS)\b/i.exec(soql.slice(i));
+    if (relative) {
+      i += relative[0].length;
+      const name = relative[1].toUpperCase();
+      const value: DayRange = name.endsWith('_90_DAYS')
+        ? { relative: name.replace('90', 'N'), n: 90 }
+        : { relative: name, n: relative[2] === undefined ? 0 : Number(relative[2]) };
+      tokens.push({ kind: 'date', text: relative[0], value, offset: start });
       continue;
     }
     const number = /^-?\d+(?:\.\d+)?/.exec(soql.slice(i));
@@ -272,13 +297,31 @@ export function parseSoql(soql: string): ParsedQuery {
   };
 
   expectKeyword('SELECT');
-  const fields = [fieldRef()];
-  while (acceptSymbol(',')) fields.push(fieldRef());
+  const fields: FieldRef[] = [];
+  let count: ParsedQuery['count'];
+  const next = tokens[index + 1];
+  if (isKeyword(peek(), 'COUNT') && next.kind === 'symbol' && next.text === '(') {
+    index += 2;
+    if (acceptSymbol(')')) count = {};
+    else {
+      count = { field: fieldRef() };
+      if (!acceptSymbol(')')) unexpected(peek());
+    }
+  } else {
+    fields.push(fieldRef());
+    while (acceptSymbol(',')) fields.push(fieldRef());
+  }
   expectKeyword('FROM');
   const fromToken = peek();
   if (fromToken.kind !== 'word' || fromToken.text.includes('.')) unexpected(fromToken);
   index += 1;
-  const query: ParsedQuery = { fields, from: fromToken.text, fromOffset: fromToken.offset, orderBy: [] };
+  const query: ParsedQuery = {
+    fields,
+    ...(count ? { count } : {}),
+    from: fromToken.text,
+    fromOffset: fromToken.offset,
+    orderBy: [],
+  };
   if (acceptKeyword('WHERE')) query.where = orCondition();
   if (acceptKeyword('ORDER')) {
     expectKeyword('BY');
@@ -371,6 +414,7 @@ function checkLiteral(soql: string, ref: FieldRef, field: FieldDefinition, value
       `${position(soql, ref.offset)}value of filter criterion for field '${field.name}' must be of type ${expected} and should not be enclosed in quotes`,
     );
   };
+  if (isDayRange(value) && field.type !== 'date' && field.type !== 'datetime') wrong(field.type);
   if (field.type === 'boolean' && typeof value !== 'boolean') wrong('boolean');
   if (NUMBER_TYPES.has(field.type) && typeof value !== 'number') wrong('double');
   if ((field.type === 'date' || field.type === 'datetime') && (typeof value !== 'object' || value === null))
@@ -413,6 +457,37 @@ function compare(a: unknown, b: unknown): number {
 export interface QueryResult {
   sobject: string;
   records: Array<Record<string, unknown>>;
+  /** SELECT COUNT(): the number of matching rows (records is empty). */
+  count?: number;
+}
+
+const DAY_MS = 86_400_000;
+
+/** The [start, end) epoch-ms range of a date literal, counted in UTC days from `now`. */
+function dayRange(range: DayRange, now: number): [number, number] {
+  const today = Math.floor(now / DAY_MS) * DAY_MS;
+  switch (range.relative) {
+    case 'TODAY':
+      return [today, today + DAY_MS];
+    case 'YESTERDAY':
+      return [today - DAY_MS, today];
+    case 'TOMORROW':
+      return [today + DAY_MS, today + 2 * DAY_MS];
+    case 'LAST_N_DAYS':
+      // "This range includes today": LAST_N_DAYS:1 is yesterday and today.
+      return [today - range.n * DAY_MS, today + DAY_MS];
+    case 'NEXT_N_DAYS':
+      // Starts tomorrow and runs n days.
+      return [today + DAY_MS, today + (range.n + 1) * DAY_MS];
+    default:
+      // N_DAYS_AGO:n is the one day n days before today.
+      return [today - range.n * DAY_MS, today - (range.n - 1) * DAY_MS];
+  }
+}
+
+function epochOf(field: FieldDefinition, value: unknown): number {
+  const text = String(value);
+  return Date.parse(field.type === 'date' && /^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : text);
 }
 
 /**
@@ -425,6 +500,7 @@ export function executeSoql(
   recordsOf: (sobject: string) => Iterable<Record<string, unknown>>,
   lookup: RecordLookup,
   apiVersion = '62.0',
+  now: number = Date.now(),
 ): QueryResult {
   const query = parseSoql(soql);
   const object = schema.object(query.from);
@@ -454,6 +530,11 @@ export function executeSoql(
       case 'in': {
         const path = resolvePath(schema, soql, object.name, condition.field);
         for (const value of condition.values) checkLiteral(soql, condition.field, path.field, value);
+        if (condition.values.some(isDayRange))
+          throw new SoqlError(
+            'MALFORMED_QUERY',
+            `${position(soql, condition.field.offset)}date literals are not supported in IN by this sandbox`,
+          );
         const wanted = new Set(condition.values.map((v) => normalize(path.field, v)));
         return (r) => wanted.has(normalize(path.field, readPath(r, path, lookup))) !== condition.negated;
       }
@@ -461,7 +542,23 @@ export function executeSoql(
         const path = resolvePath(schema, soql, object.name, condition.field);
         const { op } = condition;
         if (op !== 'LIKE') checkLiteral(soql, condition.field, path.field, condition.value);
-        const wanted = normalize(path.field, condition.value);
+        const literal = condition.value;
+        if (isDayRange(literal)) {
+          const [start, end] = dayRange(literal, now);
+          return (r) => {
+            const actual = readPath(r, path, lookup);
+            if (actual === null) return op === '!=';
+            const at = epochOf(path.field, actual);
+            const inside = at >= start && at < end;
+            if (op === '=') return inside;
+            if (op === '!=') return !inside;
+            if (op === '<') return at < start;
+            if (op === '<=') return at < end;
+            if (op === '>') return at >= end;
+            return at >= start;
+          };
+        }
+        const wanted = normalize(path.field, literal);
         if (op === 'LIKE') {
           const pattern = likeToRegExp(String(condition.value));
           return (r) => {
@@ -499,6 +596,15 @@ export function executeSoql(
   }
   const start = query.offset ?? 0;
   rows = rows.slice(start, query.limit === undefined ? undefined : start + query.limit);
+  if (query.count) {
+    if (!query.count.field) return { sobject: object.name, records: [], count: rows.length };
+    const path = resolvePath(schema, soql, object.name, query.count.field);
+    const counted = rows.filter((row) => readPath(row, path, lookup) !== null).length;
+    return {
+      sobject: object.name,
+      records: [{ attributes: { type: 'AggregateResult' }, expr0: counted }],
+    };
+  }
   const records = rows.map((row) => projectRecord(object.name, row, selected, lookup, apiVersion));
   return { sobject: object.name, records };
 }

@@ -6,7 +6,7 @@ import { bar } from './output.ts';
 import type { Output } from './output.ts';
 
 export const backfillUsage =
-  'backfill [--no-wait]       enqueue every Partner Center referral, then show progress until synced';
+  'backfill [--no-wait] [--json]   enqueue every Partner Center referral, then show progress until synced';
 
 const POLL_MS = 250;
 
@@ -35,11 +35,17 @@ function progressLine(out: Output) {
  * arriving meanwhile can make it finish later, never earlier.
  */
 export async function backfillCommand(argv: string[], out: Output): Promise<number> {
-  const args = parseArgs(argv, { flags: ['no-wait'], positionals: 0 });
+  const args = parseArgs(argv, { flags: ['no-wait', 'json'], positionals: 0 });
+  const json = args.flags.has('json');
+  // --json: no progress lines, one JSON summary at the end.
+  const progressOut: Output = json
+    ? { ...out, tty: false, line: () => undefined, write: () => undefined }
+    : out;
+  const summary = (result: Record<string, number>) => out.line(JSON.stringify(result));
   const client = createAdminClient(loadConfig());
   const failedBefore = (await client.status()).jobs.failed;
 
-  const listing = progressLine(out);
+  const listing = progressLine(progressOut);
   listing.update('Listing referrals in Partner Center… 0 enqueued');
   let total = 0;
   let finished = false;
@@ -59,9 +65,12 @@ export async function backfillCommand(argv: string[], out: Output): Promise<numb
   }
   if (!finished) throw new CliError('The relay ended the backfill stream early (restarted?); run it again.');
   listing.update(`Listed ${total} referral(s) in Partner Center; all enqueued.`, true);
-  if (args.flags.has('no-wait') || total === 0) return 0;
+  if (args.flags.has('no-wait') || total === 0) {
+    if (json) summary({ referrals: total, enqueued: total });
+    return 0;
+  }
 
-  const syncing = progressLine(out);
+  const syncing = progressLine(progressOut);
   for (;;) {
     const { jobs } = await client.status();
     const remaining = Math.min(total, jobs.queued + jobs.running + jobs.retrying);
@@ -70,11 +79,12 @@ export async function backfillCommand(argv: string[], out: Output): Promise<numb
     const text = `Syncing ${bar(done, total)} ${done}/${total}${failed > 0 ? `  (${failed} failed)` : ''}`;
     if (remaining === 0) {
       syncing.update(text, true);
+      if (json) summary({ referrals: total, synced: total - failed, failed });
       if (failed > 0) {
-        out.line(`${failed} job(s) ran out of attempts: see \`npm run relay -- dlq list\`.`);
+        if (!json) out.line(`${failed} job(s) ran out of attempts: see \`npm run relay -- dlq list\`.`);
         return 1;
       }
-      out.line(`Backfill done: ${total} referral(s) synced.`);
+      if (!json) out.line(`Backfill done: ${total} referral(s) synced.`);
       return 0;
     }
     syncing.update(text);

@@ -1,10 +1,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { sampleReferral, startTestSystem } from '../../../tests/support/relayHarness.ts';
 import type { TestSystem } from '../../../tests/support/relayHarness.ts';
 import { waitFor } from '../../../tests/support/waitFor.ts';
 import { SANDBOX_RELAY_CLIENT, SANDBOX_TENANT_ID } from '../../sandbox/index.ts';
-import { runCli, writeTempFile } from './testSupport.ts';
+import { ROOT, runCli, writeTempFile } from './testSupport.ts';
 
 const ADMIN_TOKEN = 'cli-test-admin-token-0123456789';
 
@@ -33,26 +35,67 @@ describe('relay CLI against a running relay', () => {
     return { jobId: job.id, referralId: referral.id as string };
   }
 
-  it('exits 2 with the usage on a wrong command line', async () => {
+  it('exits 2 on a wrong command line with a one-line hint, not the whole help', async () => {
     const lines = [
-      [],
       ['frobnicate'],
       ['dlq'],
       ['dlq', 'retry'],
       ['dlq', 'retry', 'abc'],
       ['status', '--verbose'],
       ['dlq', 'drop', '7'],
+      ['webhooks', 'list', 'extra'],
+      ['status', '--json=yes'],
     ];
     const runs = await Promise.all(lines.map((args) => runCli(args, env)));
     runs.forEach((run, i) => {
       assert.equal(run.code, 2, `relay ${lines[i].join(' ')}: ${run.stderr}`);
-      assert.match(run.stderr, /Usage: npm run relay -- <command>/);
+      assert.equal(run.stderr.trim().split('\n').length, 1, `one line: ${run.stderr}`);
+      assert.doesNotMatch(run.stderr, /Usage:/);
     });
-    assert.match(runs[4].stderr, /<jobId>: must be a number/);
-    assert.match(runs[6].stderr, /--yes: required to drop a dead letter/);
+    assert.match(runs[0].stderr, /frobnicate: unknown command\. Run `npm run relay -- --help`/);
+    assert.match(
+      runs[3].stderr,
+      /^relay dlq: <jobId>: must be a number.*\(see `npm run relay -- dlq --help`\)$/m,
+    );
+    assert.match(runs[4].stderr, /^relay status: --verbose: unknown option/);
+    assert.match(runs[5].stderr, /--yes: required to drop a dead letter/);
+    assert.match(runs[7].stderr, /--json: takes no value/);
+    const bare = await runCli([], env);
+    assert.equal(bare.code, 2);
+    assert.match(bare.stderr, /Usage: npm run relay -- <command>/);
+  });
+
+  it('prints help per command, the whole help, and the version', async () => {
     const help = await runCli(['help'], env);
     assert.equal(help.code, 0);
     assert.match(help.stdout, /dlq retry <jobId>/);
+    assert.match(help.stdout, /doctor/);
+    for (const args of [
+      ['dlq', '--help'],
+      ['dlq', 'retry', '-h'],
+      ['help', 'dlq'],
+    ]) {
+      const run = await runCli(args, env);
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stdout, /^Usage: npm run relay -- dlq list/);
+      assert.doesNotMatch(run.stdout, /backfill/, 'only that command');
+    }
+    const webhooks = await runCli(['webhooks', 'list', '--help'], env);
+    assert.match(webhooks.stdout, /webhooks list \[--json\].*\(alias: show\)/);
+    const version = await runCli(['--version'], env);
+    assert.equal(version.code, 0);
+    const { version: expected } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    assert.equal(version.stdout.trim(), `relay ${expected}`);
+  });
+
+  it('prints data as JSON with --json', async () => {
+    const reconcile = await runCli(['reconcile', '--json'], env);
+    assert.equal(reconcile.code, 0, reconcile.stderr);
+    assert.match(JSON.parse(reconcile.stdout).jobId, /^\d+$/);
+    const dlq = await runCli(['dlq', 'list', '--json'], env);
+    assert.ok(Array.isArray(JSON.parse(dlq.stdout)));
   });
 
   it('prints readiness, each check and the counts', async () => {
@@ -193,5 +236,44 @@ describe('relay CLI against a running relay', () => {
         'no secret printed',
       );
     }
+  });
+
+  it('doctor names each failing check, one line each, and exits 1', async () => {
+    const { entra, partnerCenter } = system.sandboxes;
+    const pem = writeTempFile('sandbox-ca.pem', entra.certificatePem);
+    const run = await runCli(['doctor'], {
+      COSELL_MODE: 'production',
+      NODE_EXTRA_CA_CERTS: pem,
+      PUBLIC_URL: 'https://relay.example.com',
+      ADMIN_TOKEN,
+      DATABASE_URL: system.databaseUrl,
+      TOKEN_CACHE_KEY: 'c'.repeat(64),
+      ENTRA_AUTHORITY_HOST: entra.url,
+      ENTRA_TENANT_ID: SANDBOX_TENANT_ID,
+      ENTRA_CLIENT_ID: SANDBOX_RELAY_CLIENT.clientId,
+      ENTRA_CLIENT_SECRET: SANDBOX_RELAY_CLIENT.clientSecret,
+      ENTRA_KNOWN_AUTHORITIES: entra.knownAuthorities.join(','),
+      PC_WEBHOOK_API_BASE_URL: partnerCenter.url,
+      PC_REFERRALS_BASE_URL: partnerCenter.url,
+      WEBHOOK_TRUSTED_ROOTS_PEM: partnerCenter.trustedRootPem,
+      // Nothing listens on port 9: the Salesforce login fails, and the checks that need it say so.
+      SF_LOGIN_URL: 'http://127.0.0.1:9',
+      SF_CLIENT_ID: 'unused-here',
+      SF_CLIENT_SECRET: 'unused-here-too',
+    });
+    assert.equal(run.code, 1, `${run.stdout}\n${run.stderr}`);
+    assert.match(run.stdout, /^ok\s+Database and migrations/m);
+    // Another key than the relay's: the stored sign-in cannot be read with it.
+    assert.match(run.stdout, /^FAIL\s+Entra delegated sign-in\s+\S/m);
+    assert.match(run.stdout, /^ok\s+Entra app token/m);
+    assert.match(run.stdout, /^FAIL\s+Salesforce login\s+\S/m);
+    assert.match(run.stdout, /^FAIL\s+Package and mapped fields\s+needs the Salesforce login/m);
+    assert.match(run.stdout, /^FAIL\s+Pub\/Sub topic and schema\s+needs the Salesforce login/m);
+    assert.match(
+      run.stdout,
+      /^FAIL\s+Webhook registration\s+points at \S+, not https:\/\/relay\.example\.com\/webhooks\/partner-center/m,
+    );
+    assert.match(run.stdout, /checks failed\.$/m);
+    assert.ok(!run.stdout.includes(SANDBOX_RELAY_CLIENT.clientSecret) && !run.stderr.includes(ADMIN_TOKEN));
   });
 });

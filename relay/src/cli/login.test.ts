@@ -131,12 +131,12 @@ describe('relay login', () => {
     assert.match(run.stderr, /different state/);
   });
 
-  it('names the missing setting, and says sandbox mode signs in by itself', async () => {
+  it('names the missing setting, and says what a sandbox rehearsal needs', async () => {
     const missing = await runCli(['login'], { ...env, ENTRA_CLIENT_SECRET: '' });
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /ENTRA_CLIENT_SECRET: required/);
-    const sandbox = await runCli(['login'], { COSELL_MODE: 'sandbox' });
+    const sandbox = await runCli(['login'], { COSELL_MODE: 'sandbox', PORT: '9' });
     assert.equal(sandbox.code, 1);
-    assert.match(sandbox.stderr, /not available in sandbox mode/);
+    assert.match(sandbox.stderr, /no `npm start` in sandbox mode is running on PORT 9/);
   });
 });

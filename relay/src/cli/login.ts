@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { createInterface } from 'node:readline/promises';
 import pg from 'pg';
-import { tokenCacheKey } from '../config.ts';
 import { describeError } from '../errors.ts';
 import { entraAuthFromSettings } from '../partner-center/entraAuth.ts';
 import { migrate } from '../store/migrate.ts';
@@ -10,10 +9,10 @@ import { createTokenCacheStore } from '../store/tokenCache.ts';
 import { parseArgs } from './args.ts';
 import { CliError } from './cliErrors.ts';
 import type { Output } from './output.ts';
-import { cliLogger, productionSettings } from './productionSettings.ts';
+import { cliLogger, commandSettings } from './productionSettings.ts';
 
 export const loginUsage =
-  'login [--paste] [--timeout <seconds>]   one-time interactive Partner Center sign-in (MFA); stores the token';
+  'login [--paste] [--timeout <seconds>] [--json]   one-time interactive Partner Center sign-in (MFA); stores the token';
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
@@ -138,7 +137,13 @@ async function readPastedRedirect(out: Output): Promise<Redirect> {
   });
   try {
     out.line('Paste the full address your browser landed on after signing in, then press Enter:');
-    const text = (await rl.question('> ')).trim();
+    // A closed stdin (a pipeline, a CI job) never answers: say so instead of ending as if signed in.
+    const closed = new Promise<never>((_, reject) =>
+      rl.once('close', () =>
+        reject(new CliError('stdin closed before an address was pasted; nothing was signed in.')),
+      ),
+    );
+    const text = (await Promise.race([rl.question('> '), closed])).trim();
     try {
       return readRedirect(new URL(text));
     } catch {
@@ -158,18 +163,29 @@ async function readPastedRedirect(out: Output): Promise<Redirect> {
  * instance picks it up. Prints the sign-in URL and the account, never a token.
  */
 export async function loginCommand(argv: string[], out: Output): Promise<number> {
-  const args = parseArgs(argv, { flags: ['paste'], options: ['timeout'], positionals: 0 });
+  const args = parseArgs(argv, { flags: ['paste', 'json'], options: ['timeout'], positionals: 0 });
+  const json = args.flags.has('json');
+  // With --json, the guidance goes to stderr and stdout carries only the result.
+  const say = json ? (text = '') => out.error(text) : (text = '') => out.line(text);
   const timeoutSeconds = Number(args.options.get('timeout') ?? 600);
   if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0)
     throw new CliError('--timeout: must be a number of seconds');
-  const { config, settings } = productionSettings(
-    'the relay signs in to the sandbox Partner Center by itself when `npm start` runs.',
-  );
-  const key = tokenCacheKey(config);
+  const { config, settings, sandbox, databaseUrl, tokenKey } = commandSettings();
+  const key = tokenKey;
   if (!key) throw new CliError('TOKEN_CACHE_KEY: required to store the sign-in');
-  if (!config.DATABASE_URL) throw new CliError('DATABASE_URL: required to store the sign-in');
-  const pc = settings.partnerCenter;
-  const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 2 });
+  if (!databaseUrl) throw new CliError('DATABASE_URL: required to store the sign-in');
+  // The sandbox authority's registered redirect is a loopback address, whose port Entra ignores
+  // when matching (RFC 8252): the rehearsal waits on a port of its own, like a real login does.
+  const pc = sandbox
+    ? {
+        ...settings.partnerCenter,
+        redirectUri:
+          config.ENTRA_REDIRECT_URI ??
+          `http://localhost:${config.SANDBOX_PORT_BASE + 5}${new URL(settings.partnerCenter.redirectUri).pathname}`,
+      }
+    : settings.partnerCenter;
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+  pool.on('error', () => undefined);
   try {
     try {
       await migrate(pool);
@@ -180,6 +196,7 @@ export async function loginCommand(argv: string[], out: Output): Promise<number>
     const redirectUri = new URL(pc.redirectUri);
     const state = randomBytes(16).toString('hex');
     const signInUrl = await auth.getAuthCodeUrl(pc.redirectUri, state);
+    let signedIn: { account: string; expiresOn?: string } | undefined;
     const finish = async (redirect: Redirect): Promise<string> => {
       if (redirect.error)
         throw new CliError(
@@ -191,32 +208,37 @@ export async function loginCommand(argv: string[], out: Output): Promise<number>
         );
       if (!redirect.code) throw new CliError('The redirect carried no code; run login again.');
       const result = await auth.redeemCode(redirect.code, pc.redirectUri);
-      out.line(`Signed in to Partner Center as ${result.account}.`);
+      signedIn = result;
+      say(`Signed in to Partner Center${sandbox ? ' (sandbox)' : ''} as ${result.account}.`);
+      if (result.replaced.length > 0)
+        say(
+          `This replaces the sign-in of ${result.replaced.join(', ')}: the relay now acts as ${result.account}.`,
+        );
       if (result.expiresOn)
-        out.line(
+        say(
           `Access token valid until ${result.expiresOn}; the relay refreshes it from the stored refresh token.`,
         );
-      out.line('The sign-in is stored encrypted in the database; every relay instance uses it from now on.');
+      say('The sign-in is stored encrypted in the database; every relay instance uses it from now on.');
       return result.account;
     };
 
-    out.line(
-      'Open this address in a browser and sign in as the Partner Center user the relay should act for',
-    );
-    out.line('(a user with the Referrals admin role; Partner Center asks for MFA):');
-    out.line();
-    out.line(`  ${signInUrl}`);
-    out.line();
+    say('Open this address in a browser and sign in as the Partner Center user the relay should act for');
+    say('(a user with the Referrals admin role; Partner Center asks for MFA):');
+    say();
+    say(`  ${signInUrl}`);
+    say();
     const loopback = LOOPBACK_HOSTS.has(redirectUri.hostname) && !args.flags.has('paste');
     if (loopback) {
       const { close } = await waitOnLoopback(redirectUri, timeoutSeconds * 1000, finish, () =>
-        out.line(`Waiting for the browser to come back to ${pc.redirectUri} … (Ctrl-C to cancel)`),
+        say(`Waiting for the browser to come back to ${pc.redirectUri} … (Ctrl-C to cancel)`),
       );
       await close();
     } else {
-      out.line(`After the sign-in the browser goes to ${pc.redirectUri}; the page it shows does not matter.`);
+      say(`After the sign-in the browser goes to ${pc.redirectUri}; the page it shows does not matter.`);
       await finish(await readPastedRedirect(out));
     }
+    if (!signedIn) throw new CliError('Nothing was signed in; run login again.');
+    if (json) out.line(JSON.stringify({ account: signedIn.account, expiresOn: signedIn.expiresOn ?? null }));
     return 0;
   } finally {
     await pool.end();

@@ -8,11 +8,11 @@ import { CliError } from './cliErrors.ts';
 import type { Output } from './output.ts';
 
 export const migrateUsage =
-  'migrate                    apply database migrations to DATABASE_URL (the relay also does at start)';
+  'migrate [--json]           apply database migrations to DATABASE_URL (the relay also does at start)';
 
 /** `relay migrate` / `npm run relay:migrate`: e.g. a release-phase command on Heroku or Render. */
 export async function migrateCommand(argv: string[], out: Output): Promise<number> {
-  parseArgs(argv, { positionals: 0 });
+  const args = parseArgs(argv, { flags: ['json'], positionals: 0 });
   const config = loadConfig();
   if (!config.DATABASE_URL) {
     throw new CliError(
@@ -20,9 +20,17 @@ export async function migrateCommand(argv: string[], out: Output): Promise<numbe
     );
   }
   const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 2 });
+  // A lost connection fails the command's query; without these handlers it would crash the process
+  // (and graphile-worker prints a warning about their absence).
+  pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
   try {
     const applied = await migrate(pool);
     await installQueueSchema(pool);
+    if (args.flags.has('json')) {
+      out.line(JSON.stringify({ applied }));
+      return 0;
+    }
     out.line(
       applied.length > 0
         ? `Applied ${applied.length} migration(s):\n${applied.map((m) => `  ${m}`).join('\n')}`

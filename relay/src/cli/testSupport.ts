@@ -15,6 +15,8 @@ export interface CliRun {
 export interface RunningCli {
   /** Resolves with the first stdout match of `pattern`. */
   waitForOutput(pattern: RegExp): Promise<RegExpMatchArray>;
+  /** What the command wrote to stderr so far. */
+  stderr(): string;
   done: Promise<CliRun>;
 }
 
@@ -48,6 +50,7 @@ export function startCli(args: string[], env: Record<string, string>): RunningCl
   );
   return {
     done,
+    stderr: () => stderr,
     waitForOutput(pattern) {
       const match = stdout.match(pattern);
       if (match) return Promise.resolve(match);

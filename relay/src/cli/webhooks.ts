@@ -9,12 +9,12 @@ import { parseArgs } from './args.ts';
 import { CliError, UsageError } from './cliErrors.ts';
 import { confirm, table } from './output.ts';
 import type { Output } from './output.ts';
-import { cliLogger, productionSettings } from './productionSettings.ts';
+import { cliLogger, commandSettings } from './productionSettings.ts';
 
 export const webhooksUsage = [
-  "webhooks show             the tenant's Partner Center webhook registration",
-  "webhooks register [--yes] point the tenant's webhook at PUBLIC_URL/webhooks/partner-center (replaces the current one)",
-  'webhooks test [--timeout <seconds>]   send a test event and show each delivery attempt',
+  "webhooks list [--json]     the tenant's Partner Center webhook registration (alias: show)",
+  "webhooks register [--yes] [--json]   point the tenant's webhook at PUBLIC_URL/webhooks/partner-center (replaces the current one)",
+  'webhooks test [--timeout <seconds>] [--json]   send a test event and show each delivery attempt',
 ];
 
 // The four referral events the relay syncs, plus Partner Center's test event: `webhooks test` can
@@ -25,10 +25,9 @@ function client(): {
   webhooks: WebhookRegistrationClient;
   publicUrl: string | undefined;
   signatureInMsHeader: boolean;
+  sandbox: boolean;
 } {
-  const { config, settings } = productionSettings(
-    'the relay registers its webhook with the sandbox Partner Center when `npm start` runs.',
-  );
+  const { config, settings, publicUrl, sandbox } = commandSettings();
   const pc = settings.partnerCenter;
   const logger = cliLogger(config);
   // App-only tokens (client credentials) are cheap to get again: keep them in memory, not in the shared cache.
@@ -44,8 +43,9 @@ function client(): {
       getToken: () => auth.getAppToken(),
       logger,
     }),
-    publicUrl: config.PUBLIC_URL,
+    publicUrl,
     signatureInMsHeader: config.PC_WEBHOOK_SIGNATURE_IN_MS_HEADER,
+    sandbox,
   };
 }
 
@@ -64,42 +64,53 @@ function describe(out: Output, registration: WebhookRegistration | null): void {
   if (registration.lastModifiedTimestamp) out.line(`Last modified: ${registration.lastModifiedTimestamp}`);
 }
 
-/** `relay webhooks show|register|test`: the tenant's one webhook registration (contract §3.1). */
+/** `relay webhooks list|register|test`: the tenant's one webhook registration (contract §3.1). */
 export async function webhooksCommand(argv: string[], out: Output): Promise<number> {
   const [sub, ...rest] = argv;
-  if (sub === 'show') {
-    parseArgs(rest, { positionals: 0 });
-    const { webhooks } = client();
-    describe(out, await webhooks.get());
+  if (sub === 'list' || sub === 'show') {
+    const args = parseArgs(rest, { flags: ['json'], positionals: 0 });
+    const { webhooks, sandbox } = client();
+    const registration = await webhooks.get();
+    if (args.flags.has('json')) out.line(JSON.stringify({ registration }, null, 2));
+    else {
+      if (sandbox) out.line('(sandbox: the Partner Center simulator of the running `npm start`)');
+      describe(out, registration);
+    }
     return 0;
   }
   if (sub === 'register') {
-    const args = parseArgs(rest, { flags: ['yes'], positionals: 0 });
-    const { webhooks, publicUrl, signatureInMsHeader } = client();
+    const args = parseArgs(rest, { flags: ['yes', 'json'], positionals: 0 });
+    const json = args.flags.has('json');
+    const { webhooks, publicUrl, signatureInMsHeader, sandbox } = client();
     if (!publicUrl)
       throw new CliError("PUBLIC_URL: required to register the webhook (the relay's public https address)");
     const url = `${publicUrl.replace(/\/$/, '')}/webhooks/partner-center`;
     const current = await webhooks.get();
-    out.line(
-      'WARNING: Partner Center keeps ONE webhook URL per tenant. Registering replaces the current one,',
-    );
-    out.line(
+    // The warning goes to stderr with --json, so stdout stays one JSON document.
+    const say = json ? (text: string) => out.error(text) : (text: string) => out.line(text);
+    if (sandbox) say('(sandbox: the Partner Center simulator of the running `npm start`)');
+    say('WARNING: Partner Center keeps ONE webhook URL per tenant. Registering replaces the current one,');
+    say(
       '         and whatever receives events there today (another relay, a Microsoft connector) stops getting them.',
     );
-    out.line(`Current: ${current ? current.webhookUrl : '(none)'}`);
-    out.line(`New:     ${url}`);
-    out.line(`Events:  ${EVENTS.join(', ')}`);
+    say(`Current: ${current ? current.webhookUrl : '(none)'}`);
+    say(`New:     ${url}`);
+    say(`Events:  ${EVENTS.join(', ')}`);
     if (current?.webhookUrl !== url && !args.flags.has('yes')) {
       if (!process.stdin.isTTY)
         throw new UsageError(
           '--yes: required to replace the webhook registration when not run from a terminal',
         );
       if (!(await confirm('Replace it?'))) {
-        out.line('Not registered.');
+        say('Not registered.');
         return 1;
       }
     }
     const { registration, replaced } = await webhooks.register({ url, events: EVENTS, signatureInMsHeader });
+    if (json) {
+      out.line(JSON.stringify({ registration, replaced: replaced ?? null }, null, 2));
+      return 0;
+    }
     out.line(
       replaced && replaced !== url
         ? `Registered. Replaced the previous webhook URL ${replaced}.`
@@ -110,7 +121,8 @@ export async function webhooksCommand(argv: string[], out: Output): Promise<numb
     return 0;
   }
   if (sub === 'test') {
-    const args = parseArgs(rest, { options: ['timeout'], positionals: 0 });
+    const args = parseArgs(rest, { flags: ['json'], options: ['timeout'], positionals: 0 });
+    const json = args.flags.has('json');
     const timeoutMs = Number(args.options.get('timeout') ?? 60) * 1000;
     if (!Number.isFinite(timeoutMs) || timeoutMs <= 0)
       throw new UsageError('--timeout: must be a number of seconds');
@@ -124,14 +136,20 @@ export async function webhooksCommand(argv: string[], out: Output): Promise<numb
       );
     }
     const correlationId = await webhooks.sendTestEvent();
-    out.line(
-      `Test event sent (correlation id ${correlationId}); waiting for Partner Center's delivery results…`,
-    );
+    if (!json)
+      out.line(
+        `Test event sent (correlation id ${correlationId}); waiting for Partner Center's delivery results…`,
+      );
     const deadline = Date.now() + timeoutMs;
     let event = await webhooks.getValidationEvent(correlationId);
     while (event.status !== 'completed' && event.status !== 'failed' && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 1000));
       event = await webhooks.getValidationEvent(correlationId);
+    }
+    const delivered = event.results.some((r) => r.responseCode === 'OK' || r.responseCode === '200');
+    if (json) {
+      out.line(JSON.stringify({ ...event, correlationId, delivered }, null, 2));
+      return delivered ? 0 : 1;
     }
     out.line(
       `Status: ${event.status ?? 'unknown'}${event.callbackUrl ? ` (delivered to ${event.callbackUrl})` : ''}`,
@@ -150,16 +168,15 @@ export async function webhooksCommand(argv: string[], out: Output): Promise<numb
         ),
       );
     } else out.line('No delivery attempts reported yet.');
-    const delivered = event.results.some((r) => r.responseCode === 'OK' || r.responseCode === '200');
     if (!delivered)
       out.line(
-        "The relay did not acknowledge the test event: check PUBLIC_URL, the relay's logs and `webhooks show`.",
+        "The relay did not acknowledge the test event: check PUBLIC_URL, the relay's logs and `webhooks list`.",
       );
     return delivered ? 0 : 1;
   }
   throw new UsageError(
     sub === undefined
-      ? 'webhooks: missing subcommand (show, register or test)'
-      : `webhooks ${sub}: unknown subcommand (show, register or test)`,
+      ? 'webhooks: missing subcommand (list, register or test)'
+      : `webhooks ${sub}: unknown subcommand (list, register or test)`,
   );
 }

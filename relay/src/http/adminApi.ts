@@ -4,6 +4,8 @@ import type { RelayOperations } from '../operations.ts';
 import { requireAdmin } from './adminAuth.ts';
 import { describeError, isRelayError } from '../errors.ts';
 import { sendError } from './errorBody.ts';
+import { isCursor } from '../store/linkSearch.ts';
+import type { LinkSearch } from '../store/linkSearch.ts';
 
 /**
  * A browser that holds the admin's Basic credentials sends them with a forged cross-site POST
@@ -36,6 +38,36 @@ function limitOf(value: unknown, fallback: number): number | string {
   return Number.isInteger(n) && n >= 1 && n <= 1000 ? n : `limit: must be a whole number from 1 to 1000`;
 }
 
+const text = (v: unknown) => (typeof v === 'string' && v.length > 0 ? v : undefined);
+
+/**
+ * The link list's query string (q, status, after, before, limit) checked: a search, or the first
+ * parameter at fault. Shared with the dashboard's server render.
+ */
+export function linkSearchOf(query: Record<string, unknown>, fallbackLimit: number): LinkSearch | string {
+  const limit = limitOf(query.limit, fallbackLimit);
+  if (typeof limit === 'string') return limit;
+  const status = query.status;
+  if (status !== undefined && status !== '' && (typeof status !== 'string' || !STATUSES.has(status)))
+    return 'status: must be Synced, Pending or Error';
+  const q = query.q;
+  if (q !== undefined && (typeof q !== 'string' || q.length > 200))
+    return 'q: must be at most 200 characters';
+  for (const name of ['after', 'before'] as const) {
+    const cursor = query[name];
+    if (cursor !== undefined && (typeof cursor !== 'string' || !isCursor(cursor)))
+      return `${name}: must be a cursor from a previous page (next or prev)`;
+  }
+  if (query.after !== undefined && query.before !== undefined) return 'after: give after or before, not both';
+  return {
+    q: text(q),
+    status: text(status) as LinkSearch['status'],
+    after: text(query.after),
+    before: text(query.before),
+    limit,
+  };
+}
+
 /** JSON admin API under /api: what the dashboard shows and what the CLI drives. */
 export function adminRouter(deps: {
   operations: RelayOperations;
@@ -50,16 +82,26 @@ export function adminRouter(deps: {
     res.json(await ops.status());
   });
 
+  // A page of links, newest change first: { links, total, next, prev } (cursors for after / before).
   router.get('/api/links', async (req, res) => {
-    const limit = limitOf(req.query.limit, 100);
-    if (typeof limit === 'string') return sendError(res, 400, 'REQUEST_INVALID', limit);
-    const status = req.query.status;
-    if (status !== undefined && (typeof status !== 'string' || !STATUSES.has(status))) {
-      return sendError(res, 400, 'REQUEST_INVALID', 'status: must be Synced, Pending or Error');
-    }
-    res.json({
-      links: await ops.listLinks({ limit, status: status as 'Synced' | 'Pending' | 'Error' | undefined }),
-    });
+    const search = linkSearchOf(req.query, 100);
+    if (typeof search === 'string') return sendError(res, 400, 'REQUEST_INVALID', search);
+    res.json(await ops.searchLinks(search));
+  });
+
+  router.get('/api/links/:id', async (req, res) => {
+    if (!/^\d{1,18}$/.test(req.params.id))
+      return sendError(res, 400, 'REQUEST_INVALID', 'id: must be a link id');
+    const detail = await ops.pairDetail(Number(req.params.id));
+    if (!detail) return sendError(res, 404, 'NOT_FOUND', `id: no link ${req.params.id}`);
+    res.json(detail);
+  });
+
+  router.get('/api/stats', async (req, res) => {
+    const range = req.query.range ?? 'hour';
+    if (range !== 'hour' && range !== 'day')
+      return sendError(res, 400, 'REQUEST_INVALID', 'range: must be hour or day');
+    res.json(await ops.syncSeries(range));
   });
 
   router.get('/api/audit', async (req, res) => {
@@ -68,7 +110,6 @@ export function adminRouter(deps: {
     const level = req.query.level;
     if (level !== undefined && level !== 'INFO' && level !== 'ERROR')
       return sendError(res, 400, 'REQUEST_INVALID', 'level: must be INFO or ERROR');
-    const text = (v: unknown) => (typeof v === 'string' && v.length > 0 ? v : undefined);
     res.json({
       events: await ops.listAudit({
         limit,
@@ -83,6 +124,25 @@ export function adminRouter(deps: {
     const limit = limitOf(req.query.limit, 100);
     if (typeof limit === 'string') return sendError(res, 400, 'REQUEST_INVALID', limit);
     res.json({ jobs: await ops.listFailedJobs(limit) });
+  });
+
+  router.get('/api/dead-letters/kinds', async (_req, res) => {
+    res.json({ kinds: await ops.deadLetterKinds() });
+  });
+
+  // Every dead letter of one kind (as /api/dead-letters/kinds names it) back in the queue.
+  router.post('/api/dead-letters/retry', async (req, res) => {
+    const kind = req.query.kind;
+    if (typeof kind !== 'string' || kind.length === 0 || kind.length > 200)
+      return sendError(
+        res,
+        400,
+        'REQUEST_INVALID',
+        'kind: must name an error kind from /api/dead-letters/kinds',
+      );
+    const retried = await ops.retryDeadLetterKind(kind);
+    deps.logger.info({ kind, retried }, 'dead letters retried by kind');
+    res.json({ status: 'queued', retried });
   });
 
   router.post('/api/dead-letters/:id/retry', async (req, res) => {

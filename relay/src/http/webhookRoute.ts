@@ -4,6 +4,7 @@ import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { describeError, isRelayError, RequestError } from '../errors.ts';
 import { isHandledEvent, parseWebhookEvent } from '../partner-center/webhookEvent.ts';
+import { RECEIPT_RETENTION_DAYS } from '../store/webhookReceipts.ts';
 import type { DeliveryKey } from '../store/webhookReceipts.ts';
 import { sendError, sendRelayError } from './errorBody.ts';
 
@@ -15,6 +16,30 @@ export interface WebhookRouteDeps {
   isDraining(): boolean;
   metrics: Metrics;
   logger: Logger;
+  /**
+   * Deliveries whose ResourceChangeUtcDate is older than this are acknowledged and ignored: their
+   * receipt may have been pruned, so a replay would be processed again (default: the retention).
+   */
+  replayWindowMs?: number;
+  now?: () => Date;
+}
+
+const SIGNATURE_HEADERS = [
+  'authorization',
+  'x-ms-signature',
+  'x-ms-signature-algorithm',
+  'x-ms-certificate-url',
+];
+
+/**
+ * A refused signature is answered with the header at fault and nothing else: the reason (what the
+ * certificate download answered, which check failed) would tell the sender how to shape the next
+ * attempt, and it goes to the log instead.
+ */
+function signatureRefusal(message: string): string {
+  const named = /^([a-z-]+): /.exec(message)?.[1];
+  const headerName = named && SIGNATURE_HEADERS.includes(named) ? named : 'authorization';
+  return `${headerName}: the delivery's signature could not be verified (the relay's log has the reason)`;
 }
 
 /**
@@ -26,9 +51,12 @@ export function webhookRouter(deps: WebhookRouteDeps): express.Router {
   const router = express.Router();
   const count = deps.metrics.counter(
     'cosell_webhook_deliveries_total',
-    'Partner Center webhook deliveries by outcome',
+    'Partner Center webhook deliveries by outcome (accepted, duplicate, ignored, rejected with a reason, error)',
+    ['outcome', 'reason'],
   );
   const log = deps.logger.child({ module: 'webhook' });
+  const replayWindowMs = deps.replayWindowMs ?? RECEIPT_RETENTION_DAYS * 86_400_000;
+  const now = deps.now ?? (() => new Date());
 
   router.post(
     '/webhooks/partner-center',
@@ -55,6 +83,24 @@ export function webhookRouter(deps: WebhookRouteDeps): express.Router {
         }
         if (!event.referralId)
           throw new RequestError('REQUEST_INVALID', 400, 'ResourceUri: must end with the referral id');
+        if (now().getTime() - Date.parse(event.resourceChangeUtcDate) > replayWindowMs) {
+          // A 4xx would only make Partner Center retry a delivery that can never be accepted; the
+          // reconcile reads the referral's current state whatever this event said.
+          count({ outcome: 'ignored' });
+          log.warn(
+            {
+              referralId: event.referralId,
+              eventName: event.eventName,
+              resourceChangeUtcDate: event.resourceChangeUtcDate,
+            },
+            'ignored a delivery older than the receipt retention (a replay?)',
+          );
+          res.status(200).json({
+            status: 'ignored',
+            reason: `ResourceChangeUtcDate: older than the ${Math.round(replayWindowMs / 86_400_000)}-day replay window`,
+          });
+          return;
+        }
         const result = await deps.accept({
           eventName: event.eventName,
           referralId: event.referralId,
@@ -74,8 +120,17 @@ export function webhookRouter(deps: WebhookRouteDeps): express.Router {
       } catch (error) {
         if (isRelayError(error) && error.status && error.status < 500) {
           count({ outcome: 'rejected', reason: error.code });
-          log.warn({ reason: error.message, code: error.code }, 'webhook rejected');
-          sendRelayError(res, error);
+          log.warn(
+            {
+              reason: error.message,
+              code: error.code,
+              ...(error.cause instanceof Error ? { cause: error.cause.message } : {}),
+            },
+            'webhook rejected',
+          );
+          if (error.code === 'SIGNATURE_INVALID')
+            sendError(res, 401, error.code, signatureRefusal(error.message));
+          else sendRelayError(res, error);
           return;
         }
         count({ outcome: 'error' });

@@ -22,6 +22,7 @@ function link(overrides: Partial<Link['salesforceWrites']> = {}, referralId: str
     inboundFingerprint: null,
     outboundValues: null,
     outboundFingerprint: null,
+    opportunityVersion: null,
     syncStatus: 'Synced',
     lastError: null,
     lastSyncedAt: null,
@@ -67,7 +68,7 @@ test('the job queries instead when the snapshot cannot be trusted or is not enou
   assert.equal(usableSnapshot(ctx, OPPORTUNITY, link(), missing), null, 'a mapped field missing');
 });
 
-test('the job payload carries the event’s snapshot as an object, and drops one that is not JSON', () => {
+test('the job payload carries the event’s snapshot as an object with its CreatedDate as version, and drops one that is not JSON', () => {
   const event = {
     Opportunity_Id__c: OPPORTUNITY,
     Change_Kind__c: 'Updated',
@@ -81,6 +82,7 @@ test('the job payload carries the event’s snapshot as an object, and drops one
     changeKind: 'Updated',
     changedFields: ['Amount', 'Description'],
     snapshot: { Id: 'x', Amount: 5 },
+    eventCreatedAt: 0,
   });
   for (const bad of ['{not json', '[1,2]', 'null', null, undefined])
     assert.equal('snapshot' in outboundJobPayload({ ...event, Record_Snapshot__c: bad }), false, String(bad));
@@ -88,6 +90,7 @@ test('the job payload carries the event’s snapshot as an object, and drops one
     opportunityId: OPPORTUNITY,
     changeKind: undefined,
     changedFields: [],
+    eventCreatedAt: 0,
   });
 });
 

@@ -1,6 +1,7 @@
 import type { Task } from 'graphile-worker';
 import { describeError, isRelayError, RelayError } from '../errors.ts';
 import type { Referral, ReferralPatchOperation } from '../partner-center/referral.ts';
+import { odataEquals } from '../partner-center/referralsClient.ts';
 import { AUDIT_ENTRY_FIELD, REFERRAL_ID_FIELD, WRITE_COUNT_FIELD } from '../salesforce/opportunityGateway.ts';
 import type { OpportunityRecord } from '../salesforce/opportunityGateway.ts';
 import type { ReferralSyncEventPayload } from '../salesforce/pubsubSubscriber.ts';
@@ -33,6 +34,7 @@ import { writeOpportunity } from './opportunityWrites.ts';
 import { inboundFingerprint } from './referralChanged.ts';
 import { withRetries } from './retry.ts';
 import { syncTask } from './syncTask.ts';
+import { isOlderThan, versionTime } from './versions.ts';
 import { RELAY_FIELDS } from './syncContext.ts';
 import type { SyncContext } from './syncContext.ts';
 
@@ -42,6 +44,8 @@ export interface OpportunityChangedPayload {
   changedFields?: string[];
   /** The record as the seller saved it (Referral_Sync__e.Record_Snapshot__c), when the event had one. */
   snapshot?: OpportunityRecord;
+  /** The event's CreatedDate (epoch ms): the snapshot's version. */
+  eventCreatedAt?: number;
 }
 
 export type OutboundOutcome =
@@ -57,6 +61,7 @@ function parsePayload(payload: unknown): OpportunityChangedPayload {
     changeKind: p.changeKind,
     changedFields: p.changedFields,
     snapshot: isRecord(p.snapshot) ? p.snapshot : undefined,
+    eventCreatedAt: typeof p.eventCreatedAt === 'number' ? p.eventCreatedAt : undefined,
   };
 }
 
@@ -83,6 +88,7 @@ export function outboundJobPayload(event: ReferralSyncEventPayload): Opportunity
     changeKind: event.Change_Kind__c ?? undefined,
     changedFields: typeof event.Changed_Fields__c === 'string' ? event.Changed_Fields__c.split(',') : [],
     ...(snapshot ? { snapshot } : {}),
+    ...(typeof event.CreatedDate === 'number' ? { eventCreatedAt: event.CreatedDate } : {}),
   };
 }
 
@@ -112,6 +118,8 @@ export function outboundFields(ctx: Pick<SyncContext, 'mapping'>): string[] {
       'IsWon',
       'IsClosed',
       'AccountId',
+      // The record state's version (versions.ts).
+      'SystemModstamp',
       REFERRAL_ID_FIELD,
       'Referral_Link__c',
       ...RELAY_FIELDS,
@@ -150,6 +158,7 @@ export async function syncOpportunityToReferral(
   opportunityId: string,
   jobId?: string,
   snapshot?: OpportunityRecord,
+  eventCreatedAt?: number,
 ): Promise<OutboundOutcome> {
   const log = ctx.logger.child({ opportunityId, jobId });
   const retry = <T>(what: string, op: () => Promise<T>) =>
@@ -176,6 +185,15 @@ export async function syncOpportunityToReferral(
   }
   if (!record) return 'not-found';
   if (record.Sync_with_Partner_Center__c !== true) return 'not-synced';
+  // Never send a record state older than the last one sent: a snapshot is as old as its event.
+  const version = versionTime(record === snapshot ? eventCreatedAt : record.SystemModstamp);
+  if (isOlderThan(version, link?.opportunityVersion)) {
+    const message = `Opportunity state of ${new Date(version as number).toISOString()} is older than the one last sent (${link?.opportunityVersion?.toISOString() ?? ''}); not sent`;
+    await recordAudit(ctx.pool, { direction: 'outbound', level: 'INFO', opportunityId, jobId, message });
+    log.info({ version }, message);
+    return 'unchanged';
+  }
+  const sentVersion = version === null ? {} : { opportunityVersion: new Date(version) };
 
   // Re-read after a 412 (see below); the write-back builds on the latest copy.
   let current = record;
@@ -220,7 +238,7 @@ export async function syncOpportunityToReferral(
   };
 
   if (!referralId) {
-    const created = await createReferral(ctx, record, link, print, canonical, audit, log, retry);
+    const created = await createReferral(ctx, record, link, print, canonical, audit, log, retry, sentVersion);
     // Another job paired the Opportunity while this one waited: send this job's values as an update.
     return created === 'paired' ? syncOpportunityToReferral(ctx, opportunityId, jobId) : created;
   }
@@ -278,6 +296,7 @@ export async function syncOpportunityToReferral(
         ctx.referrals.patch(referralId, plan.ops as ReferralPatchOperation[], referral.eTag as string),
       );
       log.info({ referralId, paths: plan.ops.map((o) => o.path) }, 'referral updated');
+      ctx.observeWrite?.();
       notes.unshift(`Sent to Partner Center: ${plan.ops.map((o) => o.path).join(', ')}`);
       break;
     } catch (error) {
@@ -325,6 +344,7 @@ export async function syncOpportunityToReferral(
       inboundFingerprint: inboundFingerprint(referral, ctx),
       outboundValues: synced,
       outboundFingerprint: fingerprint(canonicalFromOpportunity(afterSalesforce, ctx.mapping)),
+      ...sentVersion,
       syncStatus: 'Synced',
       lastError: null,
       synced: true,
@@ -340,7 +360,9 @@ async function findCreatedReferrals(
   opportunityId: string,
 ): Promise<{ main?: Referral; forMicrosoft?: Referral }> {
   const found: { main?: Referral; forMicrosoft?: Referral } = {};
-  for await (const referral of ctx.referrals.list({ filter: `externalReferenceId eq '${opportunityId}'` })) {
+  for await (const referral of ctx.referrals.list({
+    filter: odataEquals('externalReferenceId', opportunityId),
+  })) {
     const targets = (referral.target as Array<{ type?: string; id?: string }> | undefined) ?? [];
     const toMicrosoft = targets.some((t) => t.type === 'BusinessProfileLocation' && t.id === 'msft');
     if (toMicrosoft) found.forMicrosoft ??= referral;
@@ -363,6 +385,7 @@ async function createReferral(
   ) => Promise<void>,
   log: SyncContext['logger'],
   retry: <T>(what: string, op: () => Promise<T>) => Promise<T>,
+  sentVersion: { opportunityVersion?: Date },
 ): Promise<OutboundOutcome | 'paired'> {
   const opportunityId = record.Id as string;
   const view = viewOf(record);
@@ -423,6 +446,7 @@ async function createReferral(
     return created;
   });
   if (!made) return 'paired';
+  ctx.observeWrite?.();
   const referralId = made.id as string;
   const referral = await retry('GET referral', () => ctx.referrals.get(referralId)).catch(() => made);
   // Save the pair, and the referral's state as synced, before writing back: a crash after this
@@ -438,6 +462,7 @@ async function createReferral(
       inboundFingerprint: inboundFingerprint(referral, ctx),
       outboundValues: canonical,
       outboundFingerprint: print,
+      ...sentVersion,
       syncStatus: 'Synced',
       lastError: null,
       synced: true,
@@ -464,8 +489,8 @@ export function opportunityChangedTask(ctx: SyncContext): Task {
     direction: 'outbound',
     parse: parsePayload,
     subject: ({ opportunityId }) => ({ opportunityId }),
-    run: ({ opportunityId, snapshot }, jobId) =>
-      syncOpportunityToReferral(ctx, opportunityId, jobId, snapshot),
+    run: ({ opportunityId, snapshot, eventCreatedAt }, jobId) =>
+      syncOpportunityToReferral(ctx, opportunityId, jobId, snapshot, eventCreatedAt),
     // Tell the seller on the record too; the job stays visible as a dead letter.
     onGiveUp: async ({ opportunityId }, error) => {
       const line = formatAuditLine({

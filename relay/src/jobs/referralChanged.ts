@@ -24,6 +24,7 @@ import type { Referral as SyncReferral } from '../sync/index.ts';
 import { writeOpportunity } from './opportunityWrites.ts';
 import { withRetries } from './retry.ts';
 import { syncTask } from './syncTask.ts';
+import { isOlderThan } from './versions.ts';
 import { RELAY_FIELDS } from './syncContext.ts';
 import type { SyncContext } from './syncContext.ts';
 
@@ -107,6 +108,15 @@ export async function syncReferralToOpportunity(
   const mapped = mapReferralToOpportunity(referral as SyncReferral, ctx.mapping);
   const print = fingerprint(mapped);
   const link = await findLinkByReferral(ctx.pool, referralId);
+  // Never write a referral older than the last one synced (by either direction's job).
+  const stale = async (latest = link): Promise<boolean> => {
+    if (!isOlderThan(referral.updatedDateTime, latest?.referralUpdatedAt)) return false;
+    const message = `Referral version ${String(referral.updatedDateTime)} is older than the one last synced (${latest?.referralUpdatedAt?.toISOString() ?? ''}); not written`;
+    await recordAudit(ctx.pool, { direction: 'inbound', level: 'INFO', referralId, jobId, message });
+    log.info({ updatedDateTime: referral.updatedDateTime }, message);
+    return true;
+  };
+  if (await stale()) return 'unchanged';
   if (!link?.opportunityId) {
     // Decided by the referral and what is linked in its engagement, never by the event name that
     // announced it: two events merged into one job must give the same outcome in either order.
@@ -240,9 +250,12 @@ export async function syncReferralToOpportunity(
     // Referrals that arrive from Partner Center are synced from then on (contract §4.3).
     write.Sync_with_Partner_Center__c = true;
   }
+  // The outbound job for this pair may have sent a newer version while this one read Salesforce.
+  if (await stale(await findLinkByReferral(ctx.pool, referralId))) return 'unchanged';
   const result = await retry('write Opportunity', () =>
     writeOpportunity(ctx, { referralId }, write, { createLink: true }),
   );
+  ctx.observeWrite?.(referral.updatedDateTime as string | undefined);
   await saveLink(ctx.pool, { referralId }, { ...linkUpdate, opportunityId: result.id });
   await recordAudit(ctx.pool, {
     direction: 'inbound',

@@ -20,6 +20,8 @@ export interface SyncContext {
   now: () => Date;
   /** Counts where an outbound job got the Opportunity from: the event's snapshot or a query. */
   countRecordSource?: (source: 'snapshot' | 'query') => void;
+  /** Called once a job has written the change to the other side (latency metrics, dashboard charts). */
+  observeWrite?: (changedAt?: string | number | Date | null) => void;
 }
 
 /**

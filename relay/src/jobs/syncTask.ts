@@ -1,4 +1,5 @@
 import type { JobHelpers, Task } from 'graphile-worker';
+import { isOutageError } from '../breaker.ts';
 import { describeError, isRelayError } from '../errors.ts';
 import { recordAudit } from '../store/audit.ts';
 import { closeDeadLetter, recordDeadLetter } from '../store/deadLetters.ts';
@@ -70,6 +71,8 @@ export function syncTask<P>(ctx: SyncContext, spec: SyncTaskSpec<P>): Task {
     try {
       await spec.run(parsed, jobId);
     } catch (error) {
+      // An outage is not this job's failure: jobs/recordJob.ts puts it back to wait, attempt unspent.
+      if (isOutageError(error)) throw error;
       const permanent = isPermanent(error);
       const giveUp = permanent || helpers.job.attempts >= helpers.job.max_attempts;
       const reason = describeError(error);

@@ -21,12 +21,26 @@ export interface CertificateFetcherOptions {
   timeoutMs: number;
   maxBytes: number;
   cacheTtlMs: number;
+  /** How long a failed download is answered from memory (default 30 s). */
+  failureTtlMs?: number;
+  /** Downloads allowed per minute over all URLs (default 10); beyond it deliveries are refused. */
+  maxDownloadsPerMinute?: number;
+  /** Shortest time between two downloads of one URL for `refetch` (default 5 s). */
+  refetchIntervalMs?: number;
+  /** URLs whose certificates or failures are remembered (default 100; the oldest go first). */
+  maxCachedUrls?: number;
   now: () => Date;
 }
 
 export interface CertificateFetcher {
-  /** The certificates at `url`, leaf first; cached by URL, failures are not cached. */
+  /** The certificates at `url`, leaf first; cached by URL, a failure is remembered briefly. */
   fetch(url: URL): Promise<X509Certificate[]>;
+  /**
+   * Downloads `url` again because its cached certificate did not verify a delivery (a renewal
+   * behind the same URL). Null when nothing is cached for it, or it was downloaded less than
+   * `refetchIntervalMs` ago: then the cached certificate is the current one as far as anyone can tell.
+   */
+  refetch(url: URL): Promise<X509Certificate[] | null>;
 }
 
 /** Checks the certificate URL against the pins; throws a RequestError naming the header. */
@@ -116,48 +130,106 @@ function download(url: URL, options: CertificateFetcherOptions): Promise<Buffer>
   });
 }
 
+/**
+ * Downloads are driven by unauthenticated requests, so they are bounded three ways: one download
+ * at a time per URL (concurrent deliveries share it), a failure is remembered for `failureTtlMs`
+ * (a burst naming a missing file costs one download), and a token bucket caps downloads over all
+ * URLs (random `/cert/*.cer` names cannot make the relay download without end). A refused
+ * download is not cached: nothing was learned about the URL.
+ */
 export function createCertificateFetcher(options: CertificateFetcherOptions): CertificateFetcher {
-  const cache = new Map<string, { certificates: X509Certificate[]; expiresAt: number }>();
-  // Concurrent deliveries signed by a new certificate share one download.
+  const failureTtlMs = options.failureTtlMs ?? 30_000;
+  const perMinute = options.maxDownloadsPerMinute ?? 10;
+  const refetchIntervalMs = options.refetchIntervalMs ?? 5_000;
+  const maxCachedUrls = options.maxCachedUrls ?? 100;
+  const nowMs = () => options.now().getTime();
+  const cache = new Map<string, { certificates: X509Certificate[]; loadedAt: number; expiresAt: number }>();
+  const failures = new Map<string, { error: RequestError; expiresAt: number }>();
   const inFlight = new Map<string, Promise<X509Certificate[]>>();
+  let tokens = perMinute;
+  let refilledAt = nowMs();
 
-  const load = async (url: URL): Promise<X509Certificate[]> => {
-    let bytes: Buffer;
-    try {
-      bytes = await download(url, options);
-    } catch (cause) {
+  const remember = <V>(map: Map<string, V>, key: string, value: V): void => {
+    map.delete(key);
+    map.set(key, value);
+    while (map.size > maxCachedUrls) map.delete(map.keys().next().value as string);
+  };
+  const takeDownloadToken = (): boolean => {
+    const now = nowMs();
+    tokens = Math.min(perMinute, tokens + ((now - refilledAt) * perMinute) / 60_000);
+    refilledAt = now;
+    if (tokens < 1) return false;
+    tokens -= 1;
+    return true;
+  };
+
+  const load = async (url: URL, refresh: boolean): Promise<X509Certificate[]> => {
+    // A re-fetch of a URL that served a certificate is bounded per URL instead: random paths
+    // spending the budget must not keep a renewal from being picked up.
+    if (!refresh && !takeDownloadToken())
       throw new RequestError(
         'SIGNATURE_INVALID',
         401,
-        `${HEADER}: certificate download failed: ${(cause as Error).message}`,
-        cause,
+        `${HEADER}: certificate downloads are rate-limited (${perMinute} a minute); not downloading ${url.href}`,
       );
-    }
-    let certificates: X509Certificate[];
+    let failure: RequestError;
     try {
-      certificates = parseCertificates(bytes);
-    } catch (cause) {
-      throw new RequestError(
-        'SIGNATURE_INVALID',
-        401,
-        `${HEADER}: the downloaded file is not a DER or PEM certificate`,
-        cause,
-      );
+      let bytes: Buffer;
+      try {
+        bytes = await download(url, options);
+      } catch (cause) {
+        throw new RequestError(
+          'SIGNATURE_INVALID',
+          401,
+          `${HEADER}: certificate download failed: ${(cause as Error).message}`,
+          cause,
+        );
+      }
+      let certificates: X509Certificate[];
+      try {
+        certificates = parseCertificates(bytes);
+      } catch (cause) {
+        throw new RequestError(
+          'SIGNATURE_INVALID',
+          401,
+          `${HEADER}: the downloaded file is not a DER or PEM certificate`,
+          cause,
+        );
+      }
+      const loadedAt = nowMs();
+      remember(cache, url.href, { certificates, loadedAt, expiresAt: loadedAt + options.cacheTtlMs });
+      failures.delete(url.href);
+      return certificates;
+    } catch (error) {
+      failure = error as RequestError;
     }
-    cache.set(url.href, { certificates, expiresAt: options.now().getTime() + options.cacheTtlMs });
-    return certificates;
+    remember(failures, url.href, { error: failure, expiresAt: nowMs() + failureTtlMs });
+    throw failure;
+  };
+  const shared = (url: URL, refresh = false): Promise<X509Certificate[]> => {
+    let pending = inFlight.get(url.href);
+    if (!pending) {
+      pending = load(url, refresh).finally(() => inFlight.delete(url.href));
+      inFlight.set(url.href, pending);
+    }
+    return pending;
   };
 
   return {
     async fetch(url) {
+      const now = nowMs();
       const cached = cache.get(url.href);
-      if (cached && cached.expiresAt > options.now().getTime()) return cached.certificates;
-      let pending = inFlight.get(url.href);
-      if (!pending) {
-        pending = load(url).finally(() => inFlight.delete(url.href));
-        inFlight.set(url.href, pending);
-      }
-      return pending;
+      if (cached && cached.expiresAt > now) return cached.certificates;
+      const failed = failures.get(url.href);
+      if (failed && failed.expiresAt > now) throw failed.error;
+      return shared(url);
+    },
+    async refetch(url) {
+      const pending = inFlight.get(url.href);
+      if (pending) return pending;
+      const cached = cache.get(url.href);
+      if (!cached || nowMs() - cached.loadedAt < refetchIntervalMs) return null;
+      return shared(url, true);
     },
   };
 }

@@ -20,6 +20,11 @@ const USER = {
   objectId: '0f0e0d0c-aaaa-4bbb-8ccc-1234567890ab',
   name: 'Integration User',
 };
+const SECOND_USER = {
+  username: 'second.admin@contoso.example',
+  objectId: '1a2b3c4d-bbbb-4ccc-8ddd-0987654321fe',
+  name: 'Second Admin',
+};
 const REFERRALS_SCOPE = 'https://api.partner.microsoft.com/user_impersonation';
 const WEBHOOK_SCOPE = 'https://api.partnercenter.microsoft.com/.default';
 
@@ -44,7 +49,7 @@ before(async () => {
   authority = await createEntraAuthority({
     tenantId: TENANT,
     clients: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [REDIRECT_URI] }],
-    users: [USER],
+    users: [USER, SECOND_USER],
   });
   trustSandboxCertificate(authority.certificatePem);
 });
@@ -288,5 +293,42 @@ describe('createEntraAuth against the sandbox authority', () => {
     assert.ok(health.expiresOn && Date.parse(health.expiresOn) > Date.now());
     // The relay keeps syncing on the cached token meanwhile.
     assert.ok(await restarted.getDelegatedToken());
+  });
+
+  it('makes one token request for 50 concurrent health checks while Entra refuses the refresh, and none for checks right after', async () => {
+    const store = memoryCacheStore();
+    const auth = createEntraAuth(authOptions(store));
+    await auth.redeemCode(await signIn(auth), REDIRECT_URI);
+    assert.ok(authority.revokeRefreshTokens(USER.username) > 0);
+    // A restarted relay has not proven the refresh token yet, so its first check must refresh.
+    const restarted = createEntraAuth(authOptions(store, { refreshRetryMs: 60_000 }));
+    const before = authority.counters.tokenRequests;
+    const healths = await Promise.all(Array.from({ length: 50 }, () => restarted.tokenHealth()));
+    assert.deepEqual(new Set(healths.map((h) => h.status)), new Set(['failed']));
+    assert.match(healths[0].detail ?? '', /AADSTS50173/);
+    assert.equal(authority.counters.tokenRequests - before, 1);
+    for (let i = 0; i < 10; i++) assert.equal((await restarted.tokenHealth()).status, 'failed');
+    assert.equal(authority.counters.tokenRequests - before, 1, 'later checks are answered from memory');
+    // Syncs keep using the access token cached at sign-in meanwhile.
+    assert.ok(authority.verifyAccessToken(await restarted.getDelegatedToken()));
+  });
+
+  it('acts for the second user after a sign-in as another user', async () => {
+    const store = memoryCacheStore();
+    const auth = createEntraAuth(authOptions(store));
+    await auth.redeemCode(await signIn(auth), REDIRECT_URI);
+    authority.setSignInUser(SECOND_USER.username);
+    try {
+      const again = createEntraAuth(authOptions(store));
+      const signedIn = await again.redeemCode(await signIn(again), REDIRECT_URI);
+      assert.equal(signedIn.account, SECOND_USER.username);
+      assert.deepEqual(signedIn.replaced, [USER.username]);
+    } finally {
+      authority.setSignInUser(USER.username);
+    }
+    // A relay started afterwards reads the stored cache: every delegated call is the second user's.
+    const relay = createEntraAuth(authOptions(store));
+    assert.equal(authority.verifyAccessToken(await relay.getDelegatedToken())?.subject, SECOND_USER.objectId);
+    assert.equal((await relay.tokenHealth()).account, SECOND_USER.username);
   });
 });

@@ -23,6 +23,10 @@ import type { Logger } from '../logger.ts';
  * cached access token still works, instead of a sync discovering it up to an hour later. `expiring`
  * means the refresh could not be proven for a transient reason (Entra unreachable) while the
  * cached access token still works until `expiresOn`.
+ *
+ * `tokenHealth` is what unauthenticated readiness probes end up calling, so it is single-flight
+ * (concurrent callers share one check) and a failed proof is not retried for `refreshRetryMs`:
+ * however many probes arrive while Entra fails, it sees one token request per interval.
  */
 
 export interface TokenCacheStore {
@@ -47,6 +51,11 @@ export interface EntraAuthOptions {
   logger: Logger;
   /** How stale the last proof that the refresh token works may be before `tokenHealth` refreshes. */
   healthRefreshIntervalMs?: number;
+  /**
+   * After a refresh that went to Entra failed, how long the same kind of refresh is not tried again
+   * (the failure is answered from memory). Probes and jobs would otherwise each ask Entra again.
+   */
+  refreshRetryMs?: number;
 }
 
 export type TokenHealthStatus = 'ok' | 'missing' | 'expiring' | 'failed';
@@ -63,6 +72,8 @@ export interface TokenHealth {
 export interface SignInResult {
   account: string;
   expiresOn?: string;
+  /** Accounts whose sign-in this one replaced. */
+  replaced: string[];
 }
 
 export interface EntraAuth {
@@ -142,6 +153,7 @@ function toRelayError(error: unknown, action: string): RelayError {
 export function createEntraAuth(options: EntraAuthOptions): EntraAuth {
   const logger = options.logger.child({ module: 'entraAuth' });
   const healthRefreshIntervalMs = options.healthRefreshIntervalMs ?? 15 * 60_000;
+  const refreshRetryMs = options.refreshRetryMs ?? 30_000;
   const delegatedScopes = options.referralsScopes;
 
   const cachePlugin: ICachePlugin = {
@@ -173,6 +185,9 @@ export function createEntraAuth(options: EntraAuthOptions): EntraAuth {
         logLevel: LogLevel.Warning,
         loggerCallback(level, message) {
           if (level === LogLevel.Error) logger.error({ msal: message }, 'msal error');
+          // MSAL says this for every app-only (client credentials) token: those carry no account.
+          else if (level === LogLevel.Warning && message.includes('No client info in response'))
+            logger.debug({ msal: message }, 'msal warning');
           else if (level === LogLevel.Warning) logger.warn({ msal: message }, 'msal warning');
         },
       },
@@ -183,6 +198,22 @@ export function createEntraAuth(options: EntraAuthOptions): EntraAuth {
   let refreshProvenAt = 0;
   // Concurrent callers share one silent acquisition, so an expired access token costs one refresh.
   let inflight: Promise<{ account: AccountInfo; result: AuthenticationResult }> | null = null;
+  // The last failed acquisition that went to Entra, per kind (silent, forced), repeated from memory
+  // for `refreshRetryMs`. A silent acquisition only goes to Entra when the cache cannot serve it, so
+  // repeating its failure never hides a usable cached token.
+  const lastFailure: Record<'silent' | 'forced', { at: number; error: RelayError } | null> = {
+    silent: null,
+    forced: null,
+  };
+  let healthInflight: Promise<TokenHealth> | null = null;
+  let lastFailedProof: { at: number; health: TokenHealth } | null = null;
+  const recent = (failure: { at: number } | null): boolean =>
+    failure !== null && Date.now() - failure.at < refreshRetryMs;
+  const forgetFailures = (): void => {
+    lastFailure.silent = null;
+    lastFailure.forced = null;
+    lastFailedProof = null;
+  };
 
   async function cachedAccount(): Promise<AccountInfo> {
     const accounts = await msal.getTokenCache().getAllAccounts();
@@ -199,13 +230,17 @@ export function createEntraAuth(options: EntraAuthOptions): EntraAuth {
     forceRefresh: boolean,
   ): Promise<{ account: AccountInfo; result: AuthenticationResult }> {
     if (inflight && !forceRefresh) return inflight;
+    const kind = forceRefresh ? 'forced' : 'silent';
     const attempt = (async () => {
       const account = await cachedAccount();
+      const failed = lastFailure[kind];
+      if (failed && recent(failed)) throw failed.error;
       let result: AuthenticationResult | null;
       try {
         result = await msal.acquireTokenSilent({ account, scopes: delegatedScopes, forceRefresh });
       } catch (error) {
         const relayError = toRelayError(error, 'refresh the delegated token');
+        lastFailure[kind] = { at: Date.now(), error: relayError };
         logger.error(
           {
             code: relayError.code,
@@ -220,7 +255,10 @@ export function createEntraAuth(options: EntraAuthOptions): EntraAuth {
       if (!result?.accessToken) {
         throw new RelayError('AUTH_FAILED', `Entra returned no delegated access token; ${LOGIN_HINT}`);
       }
-      if (!result.fromCache) refreshProvenAt = Date.now();
+      if (!result.fromCache) {
+        refreshProvenAt = Date.now();
+        forgetFailures();
+      }
       return { account, result };
     })();
     if (!forceRefresh) {
@@ -231,6 +269,69 @@ export function createEntraAuth(options: EntraAuthOptions): EntraAuth {
       attempt.then(clear, clear);
     }
     return attempt;
+  }
+
+  /**
+   * When the cached delegated access token expires, read from the cache itself: asking MSAL would
+   * go to Entra once more when the token is already expired, after a proof that just failed.
+   */
+  function cachedAccessTokenExpiry(account: AccountInfo): Date | undefined {
+    let entries: Array<{ home_account_id?: string; target?: string; expires_on?: string }>;
+    try {
+      const cache = JSON.parse(msal.getTokenCache().serialize()) as {
+        AccessToken?: Record<string, { home_account_id?: string; target?: string; expires_on?: string }>;
+      };
+      entries = Object.values(cache.AccessToken ?? {});
+    } catch {
+      return undefined;
+    }
+    const wanted = delegatedScopes.map((scope) => scope.toLowerCase());
+    let latest = 0;
+    for (const entry of entries) {
+      if (entry.home_account_id !== account.homeAccountId) continue;
+      const granted = new Set((entry.target ?? '').toLowerCase().split(' '));
+      if (!wanted.every((scope) => granted.has(scope))) continue;
+      latest = Math.max(latest, Number(entry.expires_on ?? 0) * 1000);
+    }
+    return latest > Date.now() ? new Date(latest) : undefined;
+  }
+
+  async function checkHealth(): Promise<TokenHealth> {
+    const proveRefresh = Date.now() - refreshProvenAt > healthRefreshIntervalMs;
+    // A proof that failed a moment ago would fail again: answer from memory until it may be retried.
+    if (proveRefresh && lastFailedProof && recent(lastFailedProof)) return lastFailedProof.health;
+    let acquired: { account: AccountInfo; result: AuthenticationResult };
+    try {
+      acquired = await acquireDelegated(proveRefresh);
+    } catch (error) {
+      const relayError = toRelayError(error, 'check the delegated token');
+      if (relayError.code === 'TOKEN_MISSING') return { status: 'missing', detail: relayError.message };
+      let account: string | undefined;
+      let expiresOn: string | undefined;
+      try {
+        const cached = await cachedAccount();
+        account = cached.username;
+        // A cached access token may outlive a failed refresh: syncs keep working until it expires.
+        if (proveRefresh) expiresOn = cachedAccessTokenExpiry(cached)?.toISOString();
+      } catch {
+        // Nothing usable is cached: syncs fail now, which `failed` already says.
+      }
+      // A transient failure with a token still in hand is a warning; a refused refresh token is not.
+      const status = relayError.retryable && expiresOn !== undefined ? 'expiring' : 'failed';
+      const health: TokenHealth = {
+        status,
+        ...(account === undefined ? {} : { account }),
+        ...(expiresOn === undefined ? {} : { expiresOn }),
+        detail:
+          status === 'expiring'
+            ? `${relayError.message}; the current token works until ${expiresOn}`
+            : relayError.message,
+      };
+      if (proveRefresh) lastFailedProof = { at: Date.now(), health };
+      return health;
+    }
+    const { account, result } = acquired;
+    return { status: 'ok', account: account.username, expiresOn: result.expiresOn?.toISOString() };
   }
 
   return {
@@ -259,9 +360,20 @@ export function createEntraAuth(options: EntraAuthOptions): EntraAuth {
       }
       if (!result?.account)
         throw new RelayError('AUTH_FAILED', 'Entra returned no account for the sign-in code; sign in again');
+      // Signing in as another user replaces the previous one: the relay acts for whoever signed in
+      // last, not for whichever account MSAL happens to list first.
+      const signedIn = result.account;
+      const cache = msal.getTokenCache();
+      const replaced: string[] = [];
+      for (const other of await cache.getAllAccounts()) {
+        if (other.homeAccountId === signedIn.homeAccountId) continue;
+        await cache.removeAccount(other);
+        replaced.push(other.username);
+      }
       refreshProvenAt = Date.now();
+      forgetFailures();
       logger.info({ account: result.account.username }, 'delegated sign-in stored');
-      return { account: result.account.username, expiresOn: result.expiresOn?.toISOString() };
+      return { account: result.account.username, expiresOn: result.expiresOn?.toISOString(), replaced };
     },
 
     async getDelegatedToken() {
@@ -281,37 +393,11 @@ export function createEntraAuth(options: EntraAuthOptions): EntraAuth {
       return result.accessToken;
     },
 
-    async tokenHealth() {
-      const proveRefresh = Date.now() - refreshProvenAt > healthRefreshIntervalMs;
-      let acquired: { account: AccountInfo; result: AuthenticationResult };
-      try {
-        acquired = await acquireDelegated(proveRefresh);
-      } catch (error) {
-        const relayError = toRelayError(error, 'check the delegated token');
-        if (relayError.code === 'TOKEN_MISSING') return { status: 'missing', detail: relayError.message };
-        let account: string | undefined;
-        let expiresOn: string | undefined;
-        try {
-          account = (await cachedAccount()).username;
-          // A cached access token may outlive a failed refresh: syncs keep working until it expires.
-          if (proveRefresh) expiresOn = (await acquireDelegated(false)).result.expiresOn?.toISOString();
-        } catch {
-          // Nothing usable is cached: syncs fail now, which `failed` already says.
-        }
-        // A transient failure with a token still in hand is a warning; a refused refresh token is not.
-        const status = relayError.retryable && expiresOn !== undefined ? 'expiring' : 'failed';
-        return {
-          status,
-          ...(account === undefined ? {} : { account }),
-          ...(expiresOn === undefined ? {} : { expiresOn }),
-          detail:
-            status === 'expiring'
-              ? `${relayError.message}; the current token works until ${expiresOn}`
-              : relayError.message,
-        };
-      }
-      const { account, result } = acquired;
-      return { status: 'ok', account: account.username, expiresOn: result.expiresOn?.toISOString() };
+    tokenHealth() {
+      healthInflight ??= checkHealth().finally(() => {
+        healthInflight = null;
+      });
+      return healthInflight;
     },
   };
 }

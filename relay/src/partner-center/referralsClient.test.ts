@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createReferralsClient, errorMessageOf, parseRetryAfter } from './referralsClient.ts';
+import fc from 'fast-check';
+import { parseFilter } from '../../sandbox/partner-center/odataQuery.ts';
+import { createReferralsClient, errorMessageOf, odataEquals, parseRetryAfter } from './referralsClient.ts';
 import type { Referral } from './referral.ts';
 import { RelayError } from '../errors.ts';
 import { silentLogger } from '../logger.ts';
@@ -126,6 +128,29 @@ describe('referralsClient', () => {
       ids.push(item.id ?? '');
     assert.deepEqual(ids, ['1', '2', '3']);
     assert.equal(requests.length, 2);
+  });
+
+  it('sends an equality $filter whose value holds a quote as one OData string literal', async () => {
+    const hostile = "x' or status eq 'Active";
+    routes.set(`GET ${PATH}?$filter=externalReferenceId eq 'x'' or status eq ''Active'`, (_req, res) =>
+      json(res, 200, { value: [] }),
+    );
+    const found: Referral[] = [];
+    for await (const item of client().list({ filter: odataEquals('externalReferenceId', hostile) }))
+      found.push(item);
+    assert.deepEqual(found, []);
+    assert.equal(requests.length, 1);
+  });
+
+  it('makes an equality $filter that an OData parser reads as exactly the value given, whatever it holds', () => {
+    const noTicks = () => 0n;
+    fc.assert(
+      fc.property(fc.string(), fc.string({ minLength: 1 }), (value, extra) => {
+        const matches = parseFilter(odataEquals('externalReferenceId', value));
+        assert.equal(matches({ externalReferenceId: value }, noTicks), true);
+        assert.equal(matches({ externalReferenceId: value + extra }, noTicks), false);
+      }),
+    );
   });
 
   it('refuses to follow an @odata.nextLink to another origin and sends it no token', async () => {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { BreakerVerdict, CircuitBreaker } from '../breaker.ts';
 import { RelayError } from '../errors.ts';
 import type { ErrorCode } from '../errors.ts';
 import type { Logger } from '../logger.ts';
@@ -18,6 +19,8 @@ export interface ReferralsClientOptions {
   logger: Logger;
   timeoutMs?: number;
   fetch?: typeof fetch;
+  /** Every referrals call goes through it, so a 429 storm stops them all until Retry-After (breaker.ts). */
+  breaker?: Pick<CircuitBreaker, 'run'>;
 }
 
 export interface ListReferralsQuery {
@@ -121,6 +124,18 @@ export function statusError(
     code = 'PC_HTTP_ERROR';
   }
   return new RelayError(code, message, { ...base, retryable });
+}
+
+/**
+ * The breaker's verdict on a Partner Center failure: a 429 throttles the whole tenant, so every
+ * call waits for the Retry-After it names (or the breaker's probe delay when it names none).
+ */
+export function throttleVerdict(error: unknown): BreakerVerdict {
+  if (!(error instanceof RelayError) || error.code !== 'PC_THROTTLED') return null;
+  return {
+    reason: `HTTP 429${error.retryAfterMs === undefined ? '' : ` (Retry-After ${Math.ceil(error.retryAfterMs / 1000)} s)`}`,
+    ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }),
+  };
 }
 
 export interface PartnerCenterRequest {
@@ -228,11 +243,22 @@ export function parseJson<T>(response: PartnerCenterResponse, what: string): T {
   }
 }
 
+/**
+ * `field eq '<value>'` with the value as an OData string literal: quoted, every quote doubled
+ * (OData ABNF, SQUOTE-in-string), so a value holding a quote cannot end the literal and add
+ * conditions of its own.
+ */
+export function odataEquals(field: string, value: string): string {
+  return `${field} eq '${value.replace(/'/g, "''")}'`;
+}
+
 export function createReferralsClient(options: ReferralsClientOptions): ReferralsClient {
   const logger = options.logger.child({ module: 'referralsClient' });
   const base = new URL(options.baseUrl);
   const collectionUrl = new URL(`${base.pathname.replace(/\/+$/, '')}${REFERRALS_PATH}`, base).toString();
-  const send = createPartnerCenterTransport({ ...options, logger });
+  const transport = createPartnerCenterTransport({ ...options, logger });
+  const send = (request: PartnerCenterRequest): Promise<PartnerCenterResponse> =>
+    options.breaker ? options.breaker.run(() => transport(request)) : transport(request);
   const itemUrl = (id: string) => `${collectionUrl}/${encodeURIComponent(id)}`;
 
   function asReferral(response: PartnerCenterResponse, what: string): Referral {

@@ -276,6 +276,140 @@ describe('webhook signature verifier against the Partner Center sandbox', () => 
     assert.equal(sandbox.counters.certificateDownloads(), 0);
   });
 
+  it('downloads at most the rate limit when 50 deliveries name random certificate paths at once', async () => {
+    const delivery = await deliver();
+    const base = String(delivery.headers['x-ms-certificate-url']).replace(/[^/]+\.cer$/, '');
+    const results = await Promise.allSettled(
+      Array.from({ length: 50 }, (_, i) =>
+        verifier.verify(
+          delivery.body,
+          withHeaders(delivery.headers, { 'x-ms-certificate-url': `${base}random-${i}.cer` }),
+        ),
+      ),
+    );
+    for (const result of results) {
+      assert.equal(result.status, 'rejected');
+      expectRefusal('SIGNATURE_INVALID', 401, /^x-ms-certificate-url: /)(result.reason);
+    }
+    assert.ok(
+      sandbox.counters.certificateRequests() <= 10,
+      `${sandbox.counters.certificateRequests()} downloads`,
+    );
+  });
+
+  it('remembers a failed certificate download briefly instead of downloading it for every delivery', async () => {
+    const delivery = await deliver();
+    const missing = String(delivery.headers['x-ms-certificate-url']).replace(/[^/]+\.cer$/, 'missing.cer');
+    for (let i = 0; i < 5; i++) {
+      await assert.rejects(
+        verifier.verify(delivery.body, withHeaders(delivery.headers, { 'x-ms-certificate-url': missing })),
+        expectRefusal('SIGNATURE_INVALID', 401, /answered HTTP 404/),
+      );
+    }
+    assert.equal(sandbox.counters.certificateRequests(), 1);
+  });
+
+  it('accepts a certificate renewed behind the same URL after one re-fetch, seconds later', async () => {
+    let elapsedMs = 0;
+    const clocked = verifierFor(sandbox, { now: () => new Date(Date.now() + elapsedMs) });
+    const before = await deliver();
+    await clocked.verify(before.body, before.headers);
+    await sandbox.renewSigningCertificate();
+    const after = await deliver();
+    assert.equal(after.headers['x-ms-certificate-url'], before.headers['x-ms-certificate-url']);
+    elapsedMs += 5_000;
+    await clocked.verify(after.body, after.headers);
+    assert.equal(sandbox.counters.certificateDownloads(), 2);
+    // The renewed certificate is the cached one now; deliveries signed with the old key fail.
+    await assert.rejects(
+      clocked.verify(before.body, before.headers),
+      expectRefusal('SIGNATURE_INVALID', 401, /does not match/),
+    );
+    assert.equal(sandbox.counters.certificateDownloads(), 2);
+  });
+
+  it('picks up a renewed certificate even after random certificate paths spent the download budget', async () => {
+    let elapsedMs = 0;
+    const clocked = verifierFor(sandbox, { now: () => new Date(Date.now() + elapsedMs) });
+    const before = await deliver();
+    await clocked.verify(before.body, before.headers);
+    const base = String(before.headers['x-ms-certificate-url']).replace(/[^/]+\.cer$/, '');
+    await Promise.allSettled(
+      Array.from({ length: 20 }, (_, i) =>
+        clocked.verify(
+          before.body,
+          withHeaders(before.headers, { 'x-ms-certificate-url': `${base}flood-${i}.cer` }),
+        ),
+      ),
+    );
+    await sandbox.renewSigningCertificate();
+    const after = await deliver();
+    elapsedMs += 5_000;
+    await clocked.verify(after.body, after.headers);
+  });
+
+  it('re-fetches a cached certificate at most once per interval while signatures keep failing against it', async () => {
+    let elapsedMs = 0;
+    const clocked = verifierFor(sandbox, { now: () => new Date(Date.now() + elapsedMs) });
+    const forged = await deliver({ identity: 'wrong-key' });
+    const attempt = () =>
+      assert.rejects(
+        clocked.verify(forged.body, forged.headers),
+        expectRefusal('SIGNATURE_INVALID', 401, /does not match/),
+      );
+    for (let i = 0; i < 5; i++) await attempt();
+    assert.equal(sandbox.counters.certificateDownloads(), 1);
+    elapsedMs += 5_000;
+    for (let i = 0; i < 5; i++) await attempt();
+    assert.equal(sandbox.counters.certificateDownloads(), 2);
+  });
+
+  it('rejects a signing certificate whose keyUsage does not allow digitalSignature', async () => {
+    const delivery = await deliver({ identity: 'no-digital-signature' });
+    await assert.rejects(
+      verifier.verify(delivery.body, delivery.headers),
+      expectRefusal('SIGNATURE_INVALID', 401, /keyUsage does not allow digitalSignature/),
+    );
+  });
+
+  it('rejects a chain through a CA whose keyUsage does not allow keyCertSign', async () => {
+    // OpenSSL's issuer check (X509Certificate.checkIssued) already refuses such an issuer, so the
+    // chain is not found at all; the verifier's own keyCertSign check is a second line behind it.
+    const delivery = await deliver({ identity: 'ca-without-key-cert-sign' });
+    await assert.rejects(
+      verifier.verify(delivery.body, delivery.headers),
+      expectRefusal('SIGNATURE_INVALID', 401, /does not chain to a trusted root/),
+    );
+  });
+
+  it('rejects a chain with more CAs below an intermediate than its path length allows', async () => {
+    const delivery = await deliver({ identity: 'path-length-exceeded' });
+    await assert.rejects(
+      verifier.verify(delivery.body, delivery.headers),
+      expectRefusal('SIGNATURE_INVALID', 401, /allows 0 CA certificate\(s\) below it, the chain has 1/),
+    );
+  });
+
+  it('rejects a signing certificate whose extendedKeyUsage names no accepted purpose, unless configured', async () => {
+    const delivery = await deliver({ identity: 'email-only-eku' });
+    await assert.rejects(
+      verifier.verify(delivery.body, delivery.headers),
+      expectRefusal(
+        'SIGNATURE_INVALID',
+        401,
+        /extendedKeyUsage \(1\.3\.6\.1\.5\.5\.7\.3\.4\) names no accepted/,
+      ),
+    );
+    await verifierFor(sandbox, { acceptedExtendedKeyUsages: ['emailProtection'] }).verify(
+      delivery.body,
+      delivery.headers,
+    );
+    assert.throws(
+      () => verifierFor(sandbox, { acceptedExtendedKeyUsages: ['signing'] }),
+      /acceptedExtendedKeyUsages\[0\]: 'signing'/,
+    );
+  });
+
   it('refuses to start without a trusted root', () => {
     assert.throws(() => createSignatureVerifier({ trustedRootsPem: [] }), /trustedRootsPem/);
   });

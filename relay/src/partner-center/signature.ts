@@ -2,6 +2,8 @@ import { verify as verifySignature, X509Certificate } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { ConfigError, RequestError } from '../errors.ts';
 import { checkCertificateUrl, createCertificateFetcher } from './certificateFetcher.ts';
+import { EXTENDED_KEY_USAGES, readExtensions } from './certificateExtensions.ts';
+import type { CertificateExtensions } from './certificateExtensions.ts';
 import type { CertificateFetcher } from './certificateFetcher.ts';
 
 /**
@@ -29,8 +31,22 @@ export interface SignatureVerifierOptions {
   fetchTimeoutMs?: number;
   /** Largest certificate file accepted. */
   maxCertificateBytes?: number;
+  /** Certificate downloads per minute over all URLs (unauthenticated requests trigger them). */
+  maxDownloadsPerMinute?: number;
+  /** How long a failed certificate download is remembered. */
+  failureTtlMs?: number;
+  /** Shortest time between two re-fetches of one URL after a signature failed against its cached certificate. */
+  refetchIntervalMs?: number;
+  /**
+   * extendedKeyUsage purposes (names from EXTENDED_KEY_USAGES or dotted OIDs) a signing
+   * certificate that carries the extension must name one of. Which one Microsoft's certificate
+   * carries is not documented, so the default accepts the usual ones.
+   */
+  acceptedExtendedKeyUsages?: string[];
   now?: () => Date;
 }
+
+export const DEFAULT_EXTENDED_KEY_USAGES = ['serverAuth', 'clientAuth', 'codeSigning', 'anyExtendedKeyUsage'];
 
 export interface SignatureVerifier {
   verify(rawBody: Buffer, headers: IncomingHttpHeaders): Promise<void>;
@@ -99,22 +115,27 @@ function checkDates(certificate: X509Certificate, now: Date, role: string): void
 const issues = (issuer: X509Certificate, subject: X509Certificate): boolean =>
   issuer.ca && subject.checkIssued(issuer) && subject.verify(issuer.publicKey);
 
-/** Walks leaf → intermediates → anchor, checking each link's signature, CA flag and dates. */
-function checkChain(
+/**
+ * Walks leaf → intermediates → anchor, checking each link's signature, CA flag and dates, and
+ * returns the path found, leaf first and anchor last.
+ */
+function buildChain(
   leaf: X509Certificate,
   intermediates: X509Certificate[],
   anchors: X509Certificate[],
   now: Date,
-): void {
+): X509Certificate[] {
   const anchorPrints = new Set(anchors.map((anchor) => anchor.fingerprint256));
   let current = leaf;
+  const path = [leaf];
   const used = new Set<string>([leaf.fingerprint256]);
   for (let depth = 0; depth < MAX_CHAIN_LENGTH; depth++) {
-    if (depth > 0 && anchorPrints.has(current.fingerprint256)) return;
+    if (depth > 0 && anchorPrints.has(current.fingerprint256)) return path;
     const anchor = anchors.find((candidate) => issues(candidate, current));
     if (anchor) {
       checkDates(anchor, now, 'root');
-      return;
+      path.push(anchor);
+      return path;
     }
     const next = intermediates.find(
       (candidate) => !used.has(candidate.fingerprint256) && issues(candidate, current),
@@ -122,9 +143,53 @@ function checkChain(
     if (!next) break;
     checkDates(next, now, 'intermediate');
     used.add(next.fingerprint256);
+    path.push(next);
     current = next;
   }
   throw untrusted('x-ms-certificate-url: the certificate does not chain to a trusted root');
+}
+
+function extensionsOf(certificate: X509Certificate, role: string): CertificateExtensions {
+  try {
+    return readExtensions(certificate);
+  } catch (cause) {
+    throw untrusted(`x-ms-certificate-url: the ${role} certificate's extensions cannot be read`, cause);
+  }
+}
+
+/**
+ * What the chain's extensions allow (RFC 5280 §4.2.1.3, .9, .12; an absent extension restricts
+ * nothing): the leaf's key may make digital signatures and its extendedKeyUsage names an accepted
+ * purpose; every issuer is a CA (basicConstraints cA) whose key may sign certificates (keyCertSign)
+ * and whose path length allows the CAs below it.
+ */
+function checkExtensions(path: X509Certificate[], acceptedPurposes: Set<string>): void {
+  const [leaf, ...issuers] = path;
+  const leafExtensions = extensionsOf(leaf, 'signing');
+  if (leafExtensions.keyUsage && !leafExtensions.keyUsage.digitalSignature)
+    throw untrusted(
+      "x-ms-certificate-url: the signing certificate's keyUsage does not allow digitalSignature",
+    );
+  const purposes = leafExtensions.extendedKeyUsage;
+  if (purposes && !purposes.some((purpose) => acceptedPurposes.has(purpose)))
+    throw untrusted(
+      `x-ms-certificate-url: the signing certificate's extendedKeyUsage (${purposes.join(', ')}) names no accepted purpose`,
+    );
+  issuers.forEach((issuer, index) => {
+    const role = index === issuers.length - 1 ? 'root' : 'intermediate';
+    const extensions = extensionsOf(issuer, role);
+    if (extensions.basicConstraints && !extensions.basicConstraints.ca)
+      throw untrusted(`x-ms-certificate-url: the ${role} certificate is not a CA (basicConstraints)`);
+    if (extensions.keyUsage && !extensions.keyUsage.keyCertSign)
+      throw untrusted(`x-ms-certificate-url: the ${role} certificate's keyUsage does not allow keyCertSign`);
+    // CAs between this issuer and the leaf; a self-issued anchor at the end does not count itself.
+    const below = index;
+    const limit = extensions.basicConstraints?.pathLength;
+    if (limit !== undefined && below > limit)
+      throw untrusted(
+        `x-ms-certificate-url: the ${role} certificate allows ${limit} CA certificate(s) below it, the chain has ${below}`,
+      );
+  });
 }
 
 export function createSignatureVerifier(options: SignatureVerifierOptions): SignatureVerifier {
@@ -145,16 +210,58 @@ export function createSignatureVerifier(options: SignatureVerifierOptions): Sign
   const pathPattern = options.certificatePathPattern ?? DEFAULT_CERTIFICATE_PATH;
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
   const now = options.now ?? (() => new Date());
+  const purposes = new Set<string>();
+  for (const [index, name] of (options.acceptedExtendedKeyUsages ?? DEFAULT_EXTENDED_KEY_USAGES).entries()) {
+    const oid = EXTENDED_KEY_USAGES[name] ?? (/^\d+(\.\d+)+$/.test(name) ? name : undefined);
+    if (!oid)
+      throw new ConfigError('CONFIG_INVALID', [
+        `acceptedExtendedKeyUsages[${index}]: '${name}' is neither a known purpose (${Object.keys(EXTENDED_KEY_USAGES).join(', ')}) nor an OID`,
+      ]);
+    purposes.add(oid);
+  }
   const fetcher: CertificateFetcher = createCertificateFetcher({
     allowedHosts,
     pathPattern,
     httpsCaPem: options.httpsCaPem,
     timeoutMs: options.fetchTimeoutMs ?? 15_000,
     maxBytes: options.maxCertificateBytes ?? 64 * 1024,
-    // Hours, not forever: Partner Center renews the certificate behind the same URL (§3.5).
+    // Hours: a renewal behind the same URL is caught by the re-fetch after a failed signature.
     cacheTtlMs: options.cacheTtlMs ?? 6 * 60 * 60 * 1000,
+    failureTtlMs: options.failureTtlMs,
+    maxDownloadsPerMinute: options.maxDownloadsPerMinute,
+    refetchIntervalMs: options.refetchIntervalMs,
     now,
   });
+
+  /** Every check of the certificates (throwing), then the signature: the mismatch, or null when it holds. */
+  const check = (
+    certificates: X509Certificate[],
+    rawBody: Buffer,
+    signature: { bytes: Buffer; from: string },
+  ): RequestError | null => {
+    const [leaf, ...intermediates] = certificates;
+    const at = now();
+    checkDates(leaf, at, 'signing');
+    if (!organizationsOf(leaf.subject).includes(MICROSOFT_ORGANIZATION)) {
+      throw untrusted(
+        `x-ms-certificate-url: the signing certificate subject is not O=${MICROSOFT_ORGANIZATION}`,
+      );
+    }
+    checkExtensions(buildChain(leaf, intermediates, anchors, at), purposes);
+
+    let valid: boolean;
+    try {
+      valid = verifySignature('sha256', rawBody, leaf.publicKey, signature.bytes);
+    } catch (cause) {
+      throw untrusted(
+        `${signature.from}: the signature could not be checked against the certificate key`,
+        cause,
+      );
+    }
+    return valid
+      ? null
+      : untrusted(`${signature.from}: the signature does not match the body and the signing certificate`);
+  };
 
   return {
     async verify(rawBody, headers) {
@@ -174,29 +281,21 @@ export function createSignatureVerifier(options: SignatureVerifierOptions): Sign
       if (!certificateUrl) throw invalidHeader('x-ms-certificate-url: missing');
       const url = checkCertificateUrl(certificateUrl, allowedHosts, pathPattern);
 
-      const [leaf, ...intermediates] = await fetcher.fetch(url);
-      const at = now();
-      checkDates(leaf, at, 'signing');
-      if (!organizationsOf(leaf.subject).includes(MICROSOFT_ORGANIZATION)) {
-        throw untrusted(
-          `x-ms-certificate-url: the signing certificate subject is not O=${MICROSOFT_ORGANIZATION}`,
-        );
-      }
-      checkChain(leaf, intermediates, anchors, at);
-
-      let valid: boolean;
+      const certificates = await fetcher.fetch(url);
+      let refusal: unknown;
       try {
-        valid = verifySignature('sha256', rawBody, leaf.publicKey, signature.bytes);
-      } catch (cause) {
-        throw untrusted(
-          `${signature.from}: the signature could not be checked against the certificate key`,
-          cause,
-        );
+        refusal = check(certificates, rawBody, signature);
+      } catch (error) {
+        refusal = error;
       }
-      if (!valid)
-        throw untrusted(
-          `${signature.from}: the signature does not match the body and the signing certificate`,
-        );
+      if (!refusal) return;
+      // Partner Center renews its certificate behind the same URL: a delivery the cached one does
+      // not verify (a new key, or the cached one expired) gets one rate-limited look at what the
+      // URL serves now.
+      const current = await fetcher.refetch(url);
+      if (!current || current[0].fingerprint256 === certificates[0].fingerprint256) throw refusal;
+      const retried = check(current, rawBody, signature);
+      if (retried) throw retried;
     },
   };
 }

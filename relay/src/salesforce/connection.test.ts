@@ -43,6 +43,22 @@ describe('createSalesforceConnection', () => {
     assert.deepEqual(sf.limitInfo(), sandbox.counters().apiUsage);
   });
 
+  it("knows the org's daily usage from /limits DailyApiRequests before any record call", async () => {
+    const limited = await createSalesforceRestSandbox({ apiLimit: 15_000 });
+    try {
+      // Usage other clients of the org spent, which no response to this relay has reported yet.
+      for (let i = 0; i < 3; i += 1) limited.controls.record('query', true);
+      const sf = await createSalesforceConnection({ ...limited.relayCredentials, logger: silentLogger() });
+      assert.equal(limited.counters().byEndpoint.limits, 1, 'one /limits call at connect');
+      assert.deepEqual(sf.limitInfo(), { used: 4, limit: 15_000 }, 'the 3 calls plus /limits itself');
+      for (let i = 0; i < 5; i += 1) limited.controls.record('query', true);
+      assert.deepEqual(await sf.refreshLimits(), { used: 10, limit: 15_000 });
+      assert.deepEqual(sf.limitInfo(), limited.counters().apiUsage);
+    } finally {
+      await limited.close();
+    }
+  });
+
   it('fails with AUTH_FAILED when the client secret is wrong, without leaking the secret', async () => {
     const secret = 'definitely-wrong-secret';
     await assert.rejects(

@@ -37,9 +37,23 @@ export interface SalesforceConnection {
   refreshes(): number;
   /** Gets a new session now (the Pub/Sub stream was refused with the current token). */
   reauthorize(): Promise<void>;
-  /** The org's usage from the last Sforce-Limit-Info header seen, if any. */
+  /**
+   * The org's daily API usage: from `/limits` (DailyApiRequests) at connect and whenever the
+   * figure is older than five minutes (refreshed in the background), and from the
+   * Sforce-Limit-Info header of every response in between.
+   */
   limitInfo(): ApiUsage | undefined;
+  /** Reads DailyApiRequests from the org's `/limits` resource now. */
+  refreshLimits(): Promise<ApiUsage | undefined>;
 }
+
+/** The part of GET /limits the relay reads; older API versions send the numbers as strings. */
+interface LimitsResponse {
+  DailyApiRequests?: { Max?: number | string; Remaining?: number | string };
+}
+
+/** How old the usage figure may be before limitInfo() asks /limits again (one API call). */
+const LIMITS_MAX_AGE_MS = 5 * 60_000;
 
 interface TokenResponse {
   access_token: string;
@@ -68,6 +82,10 @@ export async function createSalesforceConnection(
   let calls = 0;
   let refreshCount = 0;
   let lastUsage: ApiUsage | undefined;
+  let usageAt = 0;
+  // A refused /limits (missing permission) is not asked again before the figure would be stale.
+  let limitsTriedAt = 0;
+  let limitsInFlight: Promise<ApiUsage | undefined> | undefined;
 
   const connection = new Connection({
     version: options.apiVersion ?? '62.0',
@@ -104,7 +122,10 @@ export async function createSalesforceConnection(
     const pending = request<R>(req, requestOptions);
     const remember = (): void => {
       const usage = connection.limitInfo?.apiUsage;
-      if (usage) lastUsage = { used: usage.used, limit: usage.limit };
+      if (usage) {
+        lastUsage = { used: usage.used, limit: usage.limit };
+        usageAt = Date.now();
+      }
     };
     pending.then(remember, remember);
     return pending;
@@ -128,6 +149,32 @@ export async function createSalesforceConnection(
     'salesforce connection authorized',
   );
 
+  const refreshLimits = (): Promise<ApiUsage | undefined> => {
+    limitsTriedAt = Date.now();
+    limitsInFlight ??= connection
+      .request<LimitsResponse>('/limits')
+      .then((limits) => {
+        const max = Number(limits.DailyApiRequests?.Max);
+        const remaining = Number(limits.DailyApiRequests?.Remaining);
+        if (!Number.isFinite(max) || !Number.isFinite(remaining)) {
+          logger.warn('salesforce /limits carries no DailyApiRequests');
+          return lastUsage;
+        }
+        lastUsage = { used: Math.max(0, max - remaining), limit: max };
+        usageAt = Date.now();
+        return { ...lastUsage };
+      })
+      .finally(() => {
+        limitsInFlight = undefined;
+      });
+    return limitsInFlight;
+  };
+  // The usage is known before the first record call; a user without "View Setup and
+  // Configuration" cannot read /limits, which costs only this figure until a header brings it.
+  await refreshLimits().catch((error: unknown) => {
+    logger.warn({ err: { message: (error as Error).message } }, 'salesforce /limits could not be read');
+  });
+
   return {
     connection,
     userId: userInfo.user_id,
@@ -143,6 +190,14 @@ export async function createSalesforceConnection(
         throw authError(error);
       }
     },
-    limitInfo: () => lastUsage && { ...lastUsage },
+    limitInfo: () => {
+      if (Date.now() - Math.max(usageAt, limitsTriedAt) > LIMITS_MAX_AGE_MS && !limitsInFlight) {
+        refreshLimits().catch((error: unknown) => {
+          logger.debug({ err: { message: (error as Error).message } }, 'salesforce /limits refresh failed');
+        });
+      }
+      return lastUsage && { ...lastUsage };
+    },
+    refreshLimits,
   };
 }

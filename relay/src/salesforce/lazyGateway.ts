@@ -1,3 +1,4 @@
+import type { CircuitBreaker } from '../breaker.ts';
 import type { Logger } from '../logger.ts';
 import { describeError, RelayError } from '../errors.ts';
 import { createSalesforceConnection } from './connection.ts';
@@ -27,6 +28,7 @@ export function createSalesforceSession(options: {
   windowMs: number;
   maxWaitMs: number;
   deferredWindowMs: number;
+  breaker?: CircuitBreaker;
   logger: Logger;
 }): SalesforceSession {
   let connection: SalesforceConnection | null = null;
@@ -39,7 +41,9 @@ export function createSalesforceSession(options: {
     pending ??= createSalesforceConnection({ ...options, logger: options.logger })
       .then((c) => {
         connection = c;
+        options.breaker?.setOrg(c.organizationId);
         gateway = createOpportunityGateway({
+          breaker: options.breaker,
           connection: c.connection,
           windowMs: options.windowMs,
           maxWaitMs: options.maxWaitMs,

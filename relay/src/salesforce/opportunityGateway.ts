@@ -1,4 +1,5 @@
 import type { Connection } from 'jsforce';
+import type { BreakerVerdict, CircuitBreaker } from '../breaker.ts';
 import type { Logger } from '../logger.ts';
 import { RelayError } from '../errors.ts';
 import type { ErrorCode } from '../errors.ts';
@@ -94,6 +95,8 @@ export interface OpportunityGatewayOptions {
    */
   deferredWindowMs?: number;
   maxBatch?: number;
+  /** Every call to the org goes through it, so an API-limit outage stops them all (breaker.ts). */
+  breaker?: Pick<CircuitBreaker, 'run'>;
   logger: Logger;
 }
 
@@ -186,6 +189,17 @@ export function toRelayError(error: unknown, subject: string): RelayError {
   return new RelayError('SF_ERROR', `${subject}: ${message}`, { cause: error, retryable, status });
 }
 
+/**
+ * The breaker's verdict on a Salesforce failure: REQUEST_LIMIT_EXCEEDED means the org's API
+ * allocation is spent for every caller. Salesforce says nothing about when its rolling window frees
+ * calls again, so the breaker probes with backoff; the usage figure goes into the reason.
+ */
+export function salesforceLimitVerdict(error: unknown, connection?: Connection): BreakerVerdict {
+  if (toRelayError(error, 'Salesforce').code !== 'SF_LIMIT_EXCEEDED') return null;
+  const usage = connection?.limitInfo?.apiUsage;
+  return { reason: `REQUEST_LIMIT_EXCEEDED${usage ? ` (api-usage ${usage.used}/${usage.limit})` : ''}` };
+}
+
 // ---- helpers --------------------------------------------------------------------------------------
 
 /** Ids compare on their case-sensitive 15-character form; the external id is case-insensitive. */
@@ -217,6 +231,8 @@ type ReadResult = Record<string, unknown> | undefined;
 export function createOpportunityGateway(options: OpportunityGatewayOptions): OpportunityGateway {
   const conn = options.connection;
   const logger = options.logger.child({ module: 'salesforce.gateway' });
+  const guarded = <T>(call: () => Promise<T>): Promise<T> =>
+    options.breaker ? options.breaker.run(call) : call();
   const windowMs = options.windowMs ?? 15;
   const maxWaitMs = options.maxWaitMs ?? Math.max(200, windowMs * 10);
   const deferredWindowMs = options.deferredWindowMs ?? 250;
@@ -231,7 +247,9 @@ export function createOpportunityGateway(options: OpportunityGatewayOptions): Op
   const query = async (kind: string, soql: string): Promise<Array<Record<string, unknown>>> => {
     countCall(kind);
     const started = Date.now();
-    const result = await conn.query<Record<string, unknown>>(soql, { autoFetch: true, maxFetch: 100_000 });
+    const result = await guarded(async () =>
+      conn.query<Record<string, unknown>>(soql, { autoFetch: true, maxFetch: 100_000 }),
+    );
     logger.debug({ kind, records: result.records.length, ms: Date.now() - started }, 'salesforce query');
     recordsRead += result.records.length;
     return result.records.map(stripAttributes);
@@ -315,10 +333,11 @@ export function createOpportunityGateway(options: OpportunityGatewayOptions): Op
     let results: SaveResultLike[];
     try {
       const sobject = conn.sobject('Opportunity');
-      const response =
+      const response = await guarded(async () =>
         group === 'update'
-          ? await sobject.update(records as Array<{ Id: string }>, { allOrNone: false })
-          : await sobject.upsert(records, REFERRAL_ID_FIELD, { allOrNone: false });
+          ? sobject.update(records as Array<{ Id: string }>, { allOrNone: false })
+          : sobject.upsert(records, REFERRAL_ID_FIELD, { allOrNone: false }),
+      );
       results = response as unknown as SaveResultLike[];
     } catch (error) {
       rejectWholeBatch(error, entries);
@@ -490,14 +509,16 @@ export function createOpportunityGateway(options: OpportunityGatewayOptions): Op
           );
           if (found[0] && typeof found[0].Id === 'string') return found[0].Id;
           countCall('create.account');
-          const created = await conn.sobject('Account').create({
-            Name: account.name,
-            BillingPostalCode: account.postalCode,
-            BillingStreet: account.street ?? null,
-            BillingCity: account.city ?? null,
-            BillingState: account.state ?? null,
-            BillingCountry: account.country ?? null,
-          });
+          const created = await guarded(async () =>
+            conn.sobject('Account').create({
+              Name: account.name,
+              BillingPostalCode: account.postalCode,
+              BillingStreet: account.street ?? null,
+              BillingCity: account.city ?? null,
+              BillingState: account.state ?? null,
+              BillingCountry: account.country ?? null,
+            }),
+          );
           if (!created.success || !created.id)
             throw new RelayError('SF_RECORD_ERROR', `${subject}: not created`, {
               details: { errors: created.errors },

@@ -76,6 +76,28 @@ export interface FetchResponse {
   rpc_id: string;
   pending_num_requested: number;
 }
+// Managed subscriptions (beta): the server keeps the committed replay id of a named subscription.
+export interface CommitReplayRequest {
+  commit_request_id: string;
+  replay_id: Buffer;
+}
+export interface CommitReplayResponse {
+  commit_request_id: string;
+  replay_id: Buffer;
+  error: PublishError | null;
+  /** Epoch ms at which the server received the commit (an int64, a string with `longs: String`). */
+  process_time: string;
+}
+export interface ManagedFetchRequest {
+  subscription_id: string;
+  developer_name: string;
+  num_requested: number;
+  auth_refresh: string;
+  commit_replay_id_request: CommitReplayRequest | null;
+}
+export interface ManagedFetchResponse extends FetchResponse {
+  commit_response: CommitReplayResponse | null;
+}
 
 /** Trailer key under which Pub/Sub puts its own error code (contracts/salesforce.md §1.5). */
 export const ERROR_CODE_TRAILER = 'error-code';
@@ -108,6 +130,9 @@ export interface PubSubServiceClient extends grpc.Client {
   ): grpc.ClientUnaryCall;
   Subscribe(metadata: grpc.Metadata): grpc.ClientDuplexStream<Partial<FetchRequest>, FetchResponse>;
   PublishStream(metadata: grpc.Metadata): grpc.ClientDuplexStream<Partial<PublishRequest>, PublishResponse>;
+  ManagedSubscribe(
+    metadata: grpc.Metadata,
+  ): grpc.ClientDuplexStream<Partial<ManagedFetchRequest>, ManagedFetchResponse>;
 }
 
 export interface PubSubDefinition {

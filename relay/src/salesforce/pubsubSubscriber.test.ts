@@ -3,7 +3,12 @@ import assert from 'node:assert/strict';
 import { waitFor } from '../../../tests/support/waitFor.ts';
 import { silentLogger } from '../logger.ts';
 import { createPubSubSubscriber } from './pubsubSubscriber.ts';
-import type { DecodedEvent, PubSubSubscriber, PubSubSubscriberOptions } from './pubsubSubscriber.ts';
+import type {
+  DecodedEvent,
+  PubSubSubscriber,
+  PubSubSubscriberOptions,
+  UndecodableEvent,
+} from './pubsubSubscriber.ts';
 import {
   AUTH,
   SELLER_ID,
@@ -324,5 +329,47 @@ test('rejects a batch size the platform would not honour', () => {
         logger: silentLogger(),
       }),
     /batchSize must be an integer from 1 to 100/,
+  );
+});
+
+test('hands an event that does not decode to onBatch with its bytes, in the batch it came with', async (t) => {
+  const sandbox = await startSandbox();
+  const kept: UndecodableEvent[] = [];
+  const store = createStore();
+  const subscriber = subscriberFor(sandbox, store, {
+    onBatch: async (events, replayId, undecodable) => {
+      kept.push(...undecodable);
+      await store.onBatch(events, replayId);
+    },
+  });
+  t.after(async () => {
+    await subscriber.stop();
+    await sandbox.close();
+  });
+  subscriber.start();
+  await waitFor(() => sandbox.counters.fetchRequests >= 1, { message: 'subscribed' });
+
+  const garbage = Buffer.from([0xff, 0xfe, 0x00, 0x42]);
+  const broken = sandbox.publishBytes(TOPIC, garbage);
+  sandbox.publish(TOPIC, opportunityEvent(7));
+  await waitFor(() => store.committed.length === 1, { message: 'the next event committed' });
+
+  assert.equal(kept.length, 1);
+  assert.equal(kept[0].eventId, broken.eventId);
+  assert.deepEqual(kept[0].replayId, broken.replayId);
+  assert.deepEqual(kept[0].payload, garbage);
+  assert.equal(kept[0].schemaId, sandbox.schemaFor(TOPIC).schemaId);
+  assert.ok(kept[0].reason.length > 0);
+  assert.equal(subscriber.stats().undecodable, 1);
+  // The kept bytes are decoded again on request; a valid event's bytes decode.
+  await assert.rejects(subscriber.decodeEvent(kept[0].schemaId, kept[0].payload));
+  const valid = sandbox.schemaFor(TOPIC).type.toBuffer({
+    ...Object.fromEntries(sandbox.schemaFor(TOPIC).fields.map((f) => [f.name, null])),
+    ...opportunityEvent(8),
+    CreatedDate: Date.now(),
+  });
+  assert.equal(
+    (await subscriber.decodeEvent(kept[0].schemaId, valid)).Opportunity_Id__c,
+    opportunityEvent(8).Opportunity_Id__c,
   );
 });

@@ -50,6 +50,15 @@ export interface DecodedEvent {
   payload: ReferralSyncEventPayload;
 }
 
+/** An event whose payload did not decode: kept with its bytes so it can be decoded again later. */
+export interface UndecodableEvent {
+  eventId: string;
+  replayId: Buffer;
+  schemaId: string;
+  payload: Buffer;
+  reason: string;
+}
+
 export interface PubSubSubscriberOptions {
   /** `host:port`, e.g. `api.pubsub.salesforce.com:7443`. */
   endpoint: string;
@@ -66,7 +75,11 @@ export interface PubSubSubscriberOptions {
   /** Flow-control window: events requested or received but not yet processed (1–100). */
   batchSize: number;
   loadReplayId: () => Promise<Buffer | null>;
-  onBatch: (events: DecodedEvent[], replayId: Buffer) => Promise<void>;
+  /**
+   * Commits a batch. `undecodable` holds the batch's events whose payload did not decode: the
+   * stream moves past them with the batch, so the caller must keep them in the same transaction.
+   */
+  onBatch: (events: DecodedEvent[], replayId: Buffer, undecodable: UndecodableEvent[]) => Promise<void>;
   onReplayReset: (preset: 'EARLIEST' | 'LATEST') => Promise<void>;
   replayOnCorrupt: 'EARLIEST' | 'LATEST';
   backoff: { initialMs: number; maxMs: number };
@@ -98,6 +111,8 @@ export interface PubSubSubscriber {
   start(): void;
   stop(): Promise<void>;
   stats(): SubscriberStats;
+  /** Decodes a kept event's bytes with its schema as Pub/Sub serves it now (a retried dead letter). */
+  decodeEvent(schemaId: string, payload: Buffer): Promise<ReferralSyncEventPayload>;
 }
 
 type Failure = { kind: 'auth' | 'corrupt' | 'transient' | 'stopped'; reason: string };
@@ -190,13 +205,24 @@ export function createPubSubSubscriber(options: PubSubSubscriberOptions): PubSub
     return { kind: 'transient', reason };
   }
 
-  async function decode(response: FetchResponse): Promise<DecodedEvent[]> {
+  async function decodeEvent(schemaId: string, bytes: Buffer): Promise<ReferralSyncEventPayload> {
+    if (!metadata.get('accesstoken').length) metadata = authMetadata(await options.getAuth());
+    const payload = decodePayload(await schemas.typeFor(schemaId), bytes);
+    if (typeof payload.Opportunity_Id__c !== 'string' || typeof payload.CreatedDate !== 'number')
+      throw new Error('missing Opportunity_Id__c or CreatedDate');
+    return payload as unknown as ReferralSyncEventPayload;
+  }
+
+  async function decode(
+    response: FetchResponse,
+  ): Promise<{ decoded: DecodedEvent[]; undecodable: UndecodableEvent[] }> {
     const decoded: DecodedEvent[] = [];
+    const undecodable: UndecodableEvent[] = [];
     for (const consumerEvent of response.events) {
       const event = consumerEvent.event;
       if (!event) continue;
       // A schema lookup failure throws (and fails the stream: retried); a payload that does not
-      // decode is skipped, since Pub/Sub publishes invalid Avro without complaint (§1.6).
+      // decode is handed over as it is, since Pub/Sub publishes invalid Avro without complaint (§1.6).
       const type = await schemas.typeFor(event.schema_id);
       try {
         const payload = decodePayload(type, event.payload);
@@ -217,11 +243,18 @@ export function createPubSubSubscriber(options: PubSubSubscriberOptions): PubSub
             schemaId: event.schema_id,
             err: describeError(error),
           },
-          'skipping an event that does not decode',
+          'an event does not decode; keeping its bytes as a dead letter',
         );
+        undecodable.push({
+          eventId: event.id,
+          replayId: consumerEvent.replay_id,
+          schemaId: event.schema_id,
+          payload: Buffer.from(event.payload),
+          reason: describeError(error),
+        });
       }
     }
-    return decoded;
+    return { decoded, undecodable };
   }
 
   /** One Subscribe stream, from opening to the end of its last in-flight batch. */
@@ -316,19 +349,19 @@ export function createPubSubSubscriber(options: PubSubSubscriberOptions): PubSub
           if (response.events.length === 0) {
             const position = response.latest_replay_id;
             if (position.length > 0 && !(lastCommitted && lastCommitted.equals(position))) {
-              await options.onBatch([], position);
+              await options.onBatch([], position, []);
               commit(position);
             }
           } else {
             const receivedAt = Date.now();
-            const events = await decode(response);
+            const { decoded: events, undecodable } = await decode(response);
             const position = response.events[response.events.length - 1].replay_id;
             stats.received += events.length;
             if (events.length > 0) {
               stats.lastEventAt = receivedAt;
               stats.lagMs = Math.max(0, receivedAt - events[events.length - 1].payload.CreatedDate);
             }
-            await options.onBatch(events, position);
+            await options.onBatch(events, position, undecodable);
             commit(position);
             processedCount += response.events.length;
           }
@@ -440,5 +473,6 @@ export function createPubSubSubscriber(options: PubSubSubscriberOptions): PubSub
       client.close();
     },
     stats: () => ({ ...stats, failures: consecutiveFailures }),
+    decodeEvent,
   };
 }

@@ -65,6 +65,16 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
       options.logger.warn({ err: error.message }, 'PostgreSQL connection failed'),
     ),
   );
+  // pool.end() resolves once every client was asked to close, not once they have: stopping the
+  // embedded server before then made each of them fail with an error line.
+  const open = new Set<pg.PoolClient>();
+  pool.on('connect', (client) => open.add(client));
+  const closed = new Promise<void>((resolve) => {
+    pool.on('remove', (client) => {
+      open.delete(client);
+      if (pool.ending && open.size === 0) resolve();
+    });
+  });
   await migrate(pool, options.logger);
   return {
     pool,
@@ -72,6 +82,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     embedded: Boolean(stopCluster),
     async close() {
       await pool.end();
+      if (open.size > 0) await closed;
       await stopCluster?.();
     },
   };

@@ -240,3 +240,33 @@ export async function dropDeadLetter(
   await completeJob(id);
   return failed;
 }
+
+export interface DeadLetterError {
+  id: string;
+  task: string;
+  lastError: string | null;
+  updatedAt: Date;
+}
+
+/** Every dead letter's id, task and last error (no payloads), for grouping by kind. */
+export async function listDeadLetterErrors(db: Queryable): Promise<DeadLetterError[]> {
+  const letters = await listDeadLetters(db, 10_000);
+  return letters.map((l) => ({ id: l.id, task: l.task, lastError: l.lastError, updatedAt: l.updatedAt }));
+}
+
+/** Dead letters per task, counted in the database (for /metrics, scraped often). */
+export async function countDeadLettersByTask(db: Queryable): Promise<Map<string, number>> {
+  const { rows } = await db.query<{ task: string; n: string }>(
+    `select task, count(*) as n from cosell.dead_letters
+      where closed_at is null and (retried_at is null or retried_at < last_failed_at)
+      group by task
+     union all
+     select t.identifier as task, count(*) as n
+       from graphile_worker._private_jobs j join graphile_worker._private_tasks t on t.id = j.task_id
+      where j.attempts >= j.max_attempts and j.locked_at is null
+      group by t.identifier`,
+  );
+  const counts = new Map<string, number>();
+  for (const r of rows) counts.set(r.task, (counts.get(r.task) ?? 0) + Number(r.n));
+  return counts;
+}

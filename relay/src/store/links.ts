@@ -17,6 +17,8 @@ export interface Link {
   inboundFingerprint: string | null;
   outboundValues: Record<string, unknown> | null;
   outboundFingerprint: string | null;
+  /** The version of the last Opportunity state sent to Partner Center (000004_sync_versions.sql). */
+  opportunityVersion: Date | null;
   syncStatus: SyncStatus;
   lastError: string | null;
   lastSyncedAt: Date | null;
@@ -37,6 +39,7 @@ interface LinkRow {
   inbound_fingerprint: string | null;
   outbound_values: Record<string, unknown> | null;
   outbound_fingerprint: string | null;
+  opportunity_version: Date | null;
   sync_status: SyncStatus;
   last_error: string | null;
   last_synced_at: Date | null;
@@ -60,6 +63,7 @@ function toLink(row: LinkRow): Link {
     inboundFingerprint: row.inbound_fingerprint,
     outboundValues: row.outbound_values,
     outboundFingerprint: row.outbound_fingerprint,
+    opportunityVersion: row.opportunity_version,
     syncStatus: row.sync_status,
     lastError: row.last_error,
     lastSyncedAt: row.last_synced_at,
@@ -105,6 +109,7 @@ export interface LinkUpdate {
   inboundFingerprint?: string | null;
   outboundValues?: Record<string, unknown> | null;
   outboundFingerprint?: string | null;
+  opportunityVersion?: Date | null;
   syncStatus?: SyncStatus;
   lastError?: string | null;
   synced?: boolean;
@@ -121,6 +126,7 @@ const COLUMNS: Record<Exclude<keyof LinkUpdate, 'synced'>, string> = {
   inboundFingerprint: 'inbound_fingerprint',
   outboundValues: 'outbound_values',
   outboundFingerprint: 'outbound_fingerprint',
+  opportunityVersion: 'opportunity_version',
   syncStatus: 'sync_status',
   lastError: 'last_error',
 };

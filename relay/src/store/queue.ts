@@ -199,6 +199,42 @@ export async function retryFailedJobs(db: Queryable, jobIds: string[]): Promise<
   return rowCount ?? 0;
 }
 
+/**
+ * Puts a job this pool is running back in the queue, due at `runAt`, and gives back the attempt
+ * graphile-worker counted when it took the job: a job waiting for its record's other job, or for a
+ * service outage to end, has not failed. graphile-worker has no public call for this
+ * (rescheduleJobs leaves locked jobs alone and a failure always spends the attempt), so this is the
+ * one place the relay writes its private table for it. The job must then throw: with the job no
+ * longer locked by this pool, graphile-worker's fail_job matches no row and leaves it as set here.
+ */
+export async function deferRunningJob(
+  db: Queryable,
+  job: { id: string | number; locked_by?: string | null },
+  runAt: Date,
+  reason: string,
+): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `update graphile_worker._private_jobs
+        set run_at = $3, attempts = greatest(attempts - 1, 0), last_error = $4, locked_at = null, locked_by = null
+      where id = $1 and locked_by = $2`,
+    [job.id, job.locked_by ?? null, runAt, reason],
+  );
+  return (rowCount ?? 0) > 0;
+}
+
+/**
+ * True when a job's key was taken over: graphile-worker gives a job's key to a new job when a
+ * change arrives while the job runs, so a keyed job that no longer holds its key has been
+ * superseded by a newer job for the same record.
+ */
+export async function isSupersededJob(db: Queryable, jobId: string | number): Promise<boolean> {
+  const { rows } = await db.query<{ key: string | null }>(
+    'select key from graphile_worker.jobs where id = $1',
+    [jobId],
+  );
+  return rows.length > 0 && rows[0].key === null;
+}
+
 export interface QueueRunnerOptions {
   pool: pg.Pool;
   taskList: TaskList;
@@ -218,25 +254,23 @@ export interface QueueRunner {
 function toWorkerLogger(logger: Logger): WorkerLogger {
   return new WorkerLogger((scope) => (level, message, meta) => {
     const fields = { scope: { ...scope }, ...(meta ?? {}) };
-    if (level === 'error') logger.error(fields, message);
-    else if (level === 'warning') logger.warn(fields, message);
+    // A job put back to wait (its record's other job, a breaker) is not a failure worth an error line.
+    const code = (meta?.error as { code?: unknown } | undefined)?.code;
+    if (code === 'JOB_DEFERRED') logger.debug(fields, message);
+    else if (level === 'error') logger.error(fields, message);
+    // The pool is smaller than the concurrency on purpose: jobs spend their time waiting on batched
+    // API calls, not holding connections, and hosted PostgreSQL plans cap connections.
+    else if (level === 'warning' && !message.includes('smaller than concurrency'))
+      logger.warn(fields, message);
     else logger.debug(fields, message);
   });
 }
 
-function processIsGone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ESRCH';
-  }
-}
-
 /**
- * graphile-worker leaves the jobs of a killed worker locked for hours. Before serving, unlock the
- * jobs of every pool whose process is provably gone (same host, dead pid) or whose heartbeat is
- * older than `staleSeconds`; live pools keep a heartbeat row.
+ * graphile-worker leaves the jobs of a killed worker locked for hours. Before serving, and on every
+ * heartbeat, unlock the jobs of every pool whose heartbeat is older than `staleSeconds`. A fresh
+ * heartbeat always wins: containers often share a hostname and each has its own pid namespace, so
+ * "same host, no such pid" says nothing about a pool that is still beating.
  */
 export async function releaseDeadWorkers(
   pool: pg.Pool,
@@ -244,20 +278,15 @@ export async function releaseDeadWorkers(
   staleSeconds: number,
   logger: Logger,
 ): Promise<string[]> {
-  const { rows } = await pool.query<{
+  const { rows: dead } = await pool.query<{
     pool_id: string;
     worker_ids: string[];
     hostname: string;
     pid: number;
-    stale: boolean;
   }>(
-    `select pool_id, worker_ids, hostname, pid, heartbeat_at < now() - make_interval(secs => $1) as stale
-       from cosell.worker_pools`,
+    `select pool_id, worker_ids, hostname, pid from cosell.worker_pools
+      where heartbeat_at < now() - make_interval(secs => $1)`,
     [staleSeconds],
-  );
-  const host = os.hostname();
-  const dead = rows.filter(
-    (r) => r.stale || (r.hostname === host && r.pid !== process.pid && processIsGone(r.pid)),
   );
   if (dead.length === 0) return [];
   const ids = dead.flatMap((r) => [r.pool_id, ...r.worker_ids]);

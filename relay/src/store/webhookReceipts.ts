@@ -18,6 +18,13 @@ export interface IntakeOptions {
   coalesceMs: number;
 }
 
+/**
+ * Deliveries older than this (by ResourceChangeUtcDate) are refused at intake, so a receipt may be
+ * pruned once it is older than this plus a day: a replay of its delivery can no longer be taken
+ * for new, even with a day of clock difference between Partner Center and the relay.
+ */
+export const RECEIPT_RETENTION_DAYS = 14;
+
 const keyOf = (d: DeliveryKey) => `${d.eventName}\u0000${d.referralId}\u0000${d.changeDate}`;
 
 /**
@@ -136,7 +143,10 @@ export function createDeliveryIntake(
   };
 }
 
-export async function pruneReceipts(pool: pg.Pool, olderThanDays: number): Promise<number> {
+export async function pruneReceipts(
+  pool: pg.Pool,
+  olderThanDays: number = RECEIPT_RETENTION_DAYS + 1,
+): Promise<number> {
   const { rowCount } = await pool.query(
     `delete from cosell.webhook_receipts where received_at < now() - make_interval(days => $1)`,
     [olderThanDays],

@@ -13,6 +13,8 @@ import {
 import type {
   FetchRequest,
   FetchResponse,
+  ManagedFetchRequest,
+  ManagedFetchResponse,
   ProducerEvent,
   PublishRequest,
   PublishResponse,
@@ -61,7 +63,57 @@ export interface PubSubSandboxOptions {
   keepaliveMs?: number;
   /** Time a stream may sit with nothing requested before the server ends it (platform: 60 s). */
   idleTimeoutMs?: number;
+  /** ManagedEventSubscription records of the org, for ManagedSubscribe. */
+  managedSubscriptions?: ManagedSubscriptionDefinition[];
   logger?: Logger;
+}
+
+type ReplayStart = 'LATEST' | 'EARLIEST';
+
+/** The fields of a ManagedEventSubscription (Metadata / Tooling API) that shape delivery. */
+export interface ManagedSubscriptionDefinition {
+  developerName: string;
+  topicName: string;
+  /** Where a subscription with nothing committed starts (platform default LATEST). */
+  defaultReplay?: ReplayStart;
+  /** Where it resumes when the committed replay id is no longer valid (platform default LATEST). */
+  errorRecoveryReplay?: ReplayStart;
+  /** Only RUN subscriptions can be streamed. */
+  state?: 'RUN' | 'STOP';
+}
+
+export interface ManagedSubscriptionInfo extends Required<ManagedSubscriptionDefinition> {
+  /** The Tooling API record id, which ManagedFetchRequest.subscription_id may name instead. */
+  id: string;
+  committedReplayId: Buffer | null;
+  /** A ManagedSubscribe stream is open on it. */
+  streaming: boolean;
+}
+
+type ManagedSubscription = ManagedSubscriptionInfo;
+
+export interface ManagedSubscriptions {
+  define(definition: ManagedSubscriptionDefinition): ManagedSubscriptionInfo;
+  /** By id or developer name; a copy. */
+  get(idOrName: string): ManagedSubscriptionInfo | undefined;
+  setState(idOrName: string, state: 'RUN' | 'STOP'): void;
+}
+
+interface StreamFailure {
+  code: grpc.status;
+  errorCode: string;
+  message: string;
+}
+
+interface StreamMode<Req> {
+  /** Reads the first request: the topic and the position delivery starts after, or why not. */
+  open(request: Req): { topic: Topic; afterSeq: number } | StreamFailure;
+  /** Checks a later request; a failure ends the stream. */
+  follow(request: Req): StreamFailure | null;
+  numRequested(request: Req): number;
+  /** An immediate reply to a request (a commit's response), merged into an empty response. */
+  answer?(request: Req, topic: Topic): Partial<ManagedFetchResponse> | undefined;
+  closed?(): void;
 }
 
 export interface PubSubFaults {
@@ -86,6 +138,8 @@ export interface PubSubCounters {
   idleClosures: number;
   droppedStreams: number;
   eventsPublished: number;
+  /** Replay ids committed on managed subscriptions. */
+  commits: number;
 }
 
 export interface PublishedEvent {
@@ -100,9 +154,12 @@ export interface PubSubSandbox {
   caPem: string;
   /** Publishes as Apex would (validates required fields and lengths), e.g. from the trigger hook. */
   publish(topic: string, payload: Record<string, unknown>): PublishedEvent;
+  /** Publishes bytes as they are under the topic's schema id, as the Publish RPC accepts them (no Avro check). */
+  publishBytes(topic: string, payload: Buffer): PublishedEvent;
   schemaFor(topic: string): EventSchema;
   close(): Promise<void>;
   faults: PubSubFaults;
+  managedSubscriptions: ManagedSubscriptions;
   readonly counters: Readonly<PubSubCounters>;
 }
 
@@ -121,6 +178,12 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 const TOPIC_NOT_FOUND = 'sfdc.platform.eventbus.grpc.topic.not.found';
 const TOPIC_MISMATCH = 'sfdc.platform.eventbus.grpc.subscription.fetch.topic.mismatch';
 const SCHEMA_NOT_FOUND = 'sfdc.platform.eventbus.grpc.schema.not.found';
+const MANAGED_NOT_FOUND = 'sfdc.platform.eventbus.grpc.managed.subscription.not.found';
+const MANAGED_INVALID = 'sfdc.platform.eventbus.grpc.managed.subscription.fetch.invalid';
+const MANAGED_NOT_RUNNING = 'sfdc.platform.eventbus.grpc.managed.subscription.not.running';
+const MANAGED_IN_USE = 'sfdc.platform.eventbus.grpc.managed.subscription.in.use';
+// The key prefix of ManagedEventSubscription ids is not documented; this one is the sandbox's.
+const MANAGED_ID_PREFIX = '18x';
 
 export async function createPubSubSandbox(options: PubSubSandboxOptions): Promise<PubSubSandbox> {
   const logger = (options.logger ?? silentLogger()).child({ module: 'sandbox.pubsub' });
@@ -149,10 +212,31 @@ export async function createPubSubSandbox(options: PubSubSandboxOptions): Promis
     idleClosures: 0,
     droppedStreams: 0,
     eventsPublished: 0,
+    commits: 0,
   };
   let latencyMs = 0;
   let dropAfterEvents: number | null = null;
-  const openCalls = new Set<grpc.ServerDuplexStream<FetchRequest, FetchResponse>>();
+  const openCalls = new Set<NodeJS.EventEmitter>();
+  const managed = new Map<string, ManagedSubscription>();
+  const defineManaged = (definition: ManagedSubscriptionDefinition): ManagedSubscription => {
+    if (!topics.has(definition.topicName)) throw new Error(`Topic ${definition.topicName} does not exist`);
+    if ([...managed.values()].some((entry) => entry.developerName === definition.developerName))
+      throw new Error(`Managed subscription ${definition.developerName} already exists`);
+    const serial = String(managed.size + 1).padStart(12, '0');
+    const entry: ManagedSubscription = {
+      id: `${MANAGED_ID_PREFIX}${serial}AAA`,
+      developerName: definition.developerName,
+      topicName: definition.topicName,
+      defaultReplay: definition.defaultReplay ?? 'LATEST',
+      errorRecoveryReplay: definition.errorRecoveryReplay ?? 'LATEST',
+      state: definition.state ?? 'RUN',
+      committedReplayId: null,
+      streaming: false,
+    };
+    managed.set(entry.id, entry);
+    return entry;
+  };
+  for (const definition of options.managedSubscriptions ?? []) defineManaged(definition);
 
   function statusError(
     code: grpc.status,
@@ -256,7 +340,15 @@ export async function createPubSubSandbox(options: PubSubSandboxOptions): Promis
     return { results, schema_id: topic.schema.schemaId, rpc_id: rpcId };
   }
 
-  function subscribe(call: grpc.ServerDuplexStream<FetchRequest, FetchResponse>): void {
+  /**
+   * One Subscribe or ManagedSubscribe stream. Both RPCs deliver the same way (pull-based, at most
+   * 100 owed, keepalives, idle close); `mode` decides where a stream starts and what a later
+   * request may carry.
+   */
+  function runStream<Req>(
+    call: grpc.ServerDuplexStream<Req, FetchResponse | ManagedFetchResponse>,
+    mode: StreamMode<Req>,
+  ): void {
     const rpcId = randomUUID();
     counters.subscribeCalls += 1;
     const principal = authenticateCall(call.metadata);
@@ -272,6 +364,8 @@ export async function createPubSubSandbox(options: PubSubSandboxOptions): Promis
     let pending = 0;
     let pumping = false;
     let closed = false;
+    // The stream's position as the client last saw it: the last event sent, or a keepalive's id.
+    let latest: Buffer | null = null;
     let keepaliveTimer: NodeJS.Timeout | undefined;
     let idleTimer: NodeJS.Timeout | undefined;
     const subscription: Subscription = { pump: () => void pump() };
@@ -284,13 +378,14 @@ export async function createPubSubSandbox(options: PubSubSandboxOptions): Promis
       topic?.subscriptions.delete(subscription);
       openCalls.delete(call);
       counters.activeSubscriptions -= 1;
+      mode.closed?.();
     }
 
-    function fail(code: grpc.status, errorCode: string, message: string): void {
+    function fail(failure: StreamFailure): void {
       if (closed) return;
       cleanup();
-      logger.debug({ rpcId, errorCode }, 'subscription failed');
-      call.emit('error', statusError(code, errorCode, message, rpcId));
+      logger.debug({ rpcId, errorCode: failure.errorCode }, 'subscription failed');
+      call.emit('error', statusError(failure.code, failure.errorCode, failure.message, rpcId));
     }
 
     function armTimers(): void {
@@ -309,8 +404,9 @@ export async function createPubSubSandbox(options: PubSubSandboxOptions): Promis
       }
     }
 
-    function send(response: FetchResponse): void {
+    function send(response: FetchResponse | ManagedFetchResponse): void {
       if (response.pending_num_requested === 0) counters.responsesWithZeroPending += 1;
+      latest = response.latest_replay_id;
       call.write(response);
       armTimers();
     }
@@ -358,11 +454,11 @@ export async function createPubSubSandbox(options: PubSubSandboxOptions): Promis
           if (dropAfter !== null) {
             dropAfterEvents = null;
             counters.droppedStreams += 1;
-            fail(
-              grpc.status.UNAVAILABLE,
-              PUBSUB_ERROR_CODES.serviceUnavailable,
-              'Stream dropped by the sandbox fault',
-            );
+            fail({
+              code: grpc.status.UNAVAILABLE,
+              errorCode: PUBSUB_ERROR_CODES.serviceUnavailable,
+              message: 'Stream dropped by the sandbox fault',
+            });
             break;
           }
         }
@@ -371,50 +467,32 @@ export async function createPubSubSandbox(options: PubSubSandboxOptions): Promis
       }
     }
 
-    function onRequest(request: FetchRequest): void {
+    function onRequest(request: Req): void {
       if (closed) return;
       counters.fetchRequests += 1;
       if (!topic) {
-        const first = topics.get(request.topic_name);
-        if (!first)
-          return fail(
-            grpc.status.NOT_FOUND,
-            TOPIC_NOT_FOUND,
-            `Topic ${request.topic_name || '(none)'} does not exist`,
-          );
-        if (request.replay_preset === 'CUSTOM') {
-          if (request.replay_id.length === 0) {
-            return fail(
-              grpc.status.INVALID_ARGUMENT,
-              PUBSUB_ERROR_CODES.replayIdValidationFailed,
-              'CUSTOM replay needs a replay_id',
-            );
-          }
-          const position = first.log.resolve(request.replay_id);
-          if (!position.ok) {
-            return fail(
-              grpc.status.INVALID_ARGUMENT,
-              PUBSUB_ERROR_CODES.replayIdCorrupted,
-              `Replay id is ${position.reason}`,
-            );
-          }
-          cursor = position.afterSeq;
-        } else if (request.replay_preset === 'EARLIEST') {
-          cursor = first.log.earliestAfterSeq();
-        } else {
-          cursor = first.log.latestSeq();
-        }
-        topic = first;
+        const opened = mode.open(request);
+        if ('errorCode' in opened) return fail(opened);
+        topic = opened.topic;
+        cursor = opened.afterSeq;
         topic.subscriptions.add(subscription);
-      } else if (request.topic_name !== '' && request.topic_name !== topic.schema.topicName) {
-        return fail(
-          grpc.status.INVALID_ARGUMENT,
-          TOPIC_MISMATCH,
-          `Topic cannot change from ${topic.schema.topicName} to ${request.topic_name}`,
-        );
+      } else {
+        const problem = mode.follow(request);
+        if (problem) return fail(problem);
       }
       // The platform owes at most 100 events per stream and treats anything above as 100 (§1.3).
-      pending = Math.min(MAX_NUM_REQUESTED, pending + Math.max(0, request.num_requested));
+      pending = Math.min(MAX_NUM_REQUESTED, pending + Math.max(0, mode.numRequested(request)));
+      const open = topic;
+      const answer = mode.answer?.(request, open);
+      if (answer) {
+        send({
+          events: [],
+          latest_replay_id: latest ?? open.log.tip(),
+          rpc_id: rpcId,
+          pending_num_requested: pending,
+          ...answer,
+        });
+      }
       armTimers();
       void pump();
     }
@@ -428,6 +506,151 @@ export async function createPubSubSandbox(options: PubSubSandboxOptions): Promis
     call.on('cancelled', cleanup);
     call.on('error', cleanup);
     call.on('close', cleanup);
+  }
+
+  function topicNotFound(name: string): StreamFailure {
+    return {
+      code: grpc.status.NOT_FOUND,
+      errorCode: TOPIC_NOT_FOUND,
+      message: `Topic ${name || '(none)'} does not exist`,
+    };
+  }
+
+  function subscribe(call: grpc.ServerDuplexStream<FetchRequest, FetchResponse>): void {
+    let topicName = '';
+    runStream<FetchRequest>(call, {
+      open(request) {
+        const topic = topics.get(request.topic_name);
+        if (!topic) return topicNotFound(request.topic_name);
+        topicName = topic.schema.topicName;
+        if (request.replay_preset === 'CUSTOM') {
+          if (request.replay_id.length === 0) {
+            return {
+              code: grpc.status.INVALID_ARGUMENT,
+              errorCode: PUBSUB_ERROR_CODES.replayIdValidationFailed,
+              message: 'CUSTOM replay needs a replay_id',
+            };
+          }
+          const position = topic.log.resolve(request.replay_id);
+          if (!position.ok) {
+            return {
+              code: grpc.status.INVALID_ARGUMENT,
+              errorCode: PUBSUB_ERROR_CODES.replayIdCorrupted,
+              message: `Replay id is ${position.reason}`,
+            };
+          }
+          return { topic, afterSeq: position.afterSeq };
+        }
+        const afterSeq =
+          request.replay_preset === 'EARLIEST' ? topic.log.earliestAfterSeq() : topic.log.latestSeq();
+        return { topic, afterSeq };
+      },
+      follow(request) {
+        if (request.topic_name === '' || request.topic_name === topicName) return null;
+        return {
+          code: grpc.status.INVALID_ARGUMENT,
+          errorCode: TOPIC_MISMATCH,
+          message: `Topic cannot change from ${topicName} to ${request.topic_name}`,
+        };
+      },
+      numRequested: (request) => request.num_requested,
+    });
+  }
+
+  function findManaged(idOrName: string): ManagedSubscription | undefined {
+    return managed.get(idOrName) ?? [...managed.values()].find((entry) => entry.developerName === idOrName);
+  }
+
+  /**
+   * ManagedSubscribe (beta, contracts §1.1): the first request names a ManagedEventSubscription by
+   * id or developer name; delivery starts after the replay id committed on it, else at its
+   * `defaultReplay`; a committed id that expired resumes at `errorRecoveryReplay`. A commit rides
+   * on any later request and is answered by a response carrying `commit_response` (and no events).
+   */
+  function managedSubscribe(call: grpc.ServerDuplexStream<ManagedFetchRequest, ManagedFetchResponse>): void {
+    let entry: ManagedSubscription | null = null;
+    const invalid = (message: string): StreamFailure => ({
+      code: grpc.status.INVALID_ARGUMENT,
+      errorCode: MANAGED_INVALID,
+      message,
+    });
+    runStream<ManagedFetchRequest>(call, {
+      open(request) {
+        const wanted = request.subscription_id || request.developer_name;
+        if (!wanted) return invalid('ManagedFetchRequest needs a subscription_id or developer_name');
+        const found = findManaged(wanted);
+        if (
+          !found ||
+          (request.subscription_id &&
+            request.developer_name &&
+            found.developerName !== request.developer_name)
+        ) {
+          return {
+            code: grpc.status.NOT_FOUND,
+            errorCode: MANAGED_NOT_FOUND,
+            message: `Managed subscription ${wanted} does not exist`,
+          };
+        }
+        if (found.state !== 'RUN') {
+          return {
+            code: grpc.status.FAILED_PRECONDITION,
+            errorCode: MANAGED_NOT_RUNNING,
+            message: `Managed subscription ${found.developerName} is in state ${found.state}`,
+          };
+        }
+        if (found.streaming) {
+          // "A managed subscription is unique per client and can't be shared with other clients."
+          return {
+            code: grpc.status.FAILED_PRECONDITION,
+            errorCode: MANAGED_IN_USE,
+            message: `Managed subscription ${found.developerName} already has an open stream`,
+          };
+        }
+        const topic = topics.get(found.topicName);
+        if (!topic) return topicNotFound(found.topicName);
+        const preset = (name: ReplayStart): number =>
+          name === 'EARLIEST' ? topic.log.earliestAfterSeq() : topic.log.latestSeq();
+        let afterSeq = preset(found.defaultReplay);
+        if (found.committedReplayId) {
+          const position = topic.log.resolve(found.committedReplayId);
+          afterSeq = position.ok ? position.afterSeq : preset(found.errorRecoveryReplay);
+        }
+        found.streaming = true;
+        entry = found;
+        return { topic, afterSeq };
+      },
+      follow(request) {
+        if (!entry) return null;
+        if (request.subscription_id && request.subscription_id !== entry.id)
+          return invalid(`subscription_id cannot change from ${entry.id} to ${request.subscription_id}`);
+        if (request.developer_name && request.developer_name !== entry.developerName)
+          return invalid(
+            `developer_name cannot change from ${entry.developerName} to ${request.developer_name}`,
+          );
+        return null;
+      },
+      numRequested: (request) => request.num_requested,
+      answer(request, topic) {
+        const commit = request.commit_replay_id_request;
+        if (!commit || !entry) return undefined;
+        const position = topic.log.resolve(commit.replay_id);
+        if (position.ok) {
+          entry.committedReplayId = Buffer.from(commit.replay_id);
+          counters.commits += 1;
+        }
+        return {
+          commit_response: {
+            commit_request_id: commit.commit_request_id,
+            replay_id: commit.replay_id,
+            error: position.ok ? null : { code: 'COMMIT', msg: `Replay id is ${position.reason}` },
+            process_time: String(Date.now()),
+          },
+        };
+      },
+      closed() {
+        if (entry) entry.streaming = false;
+      },
+    });
   }
 
   function publishStream(call: grpc.ServerDuplexStream<PublishRequest, PublishResponse>): void {
@@ -493,6 +716,7 @@ export async function createPubSubSandbox(options: PubSubSandboxOptions): Promis
     ),
     PublishStream: publishStream,
     Subscribe: subscribe,
+    ManagedSubscribe: managedSubscribe,
   });
 
   const tls = await sandboxTls();
@@ -528,10 +752,27 @@ export async function createPubSubSandbox(options: PubSubSandboxOptions): Promis
         headers: [],
       });
     },
+    publishBytes(topicName, payload) {
+      const topic = topics.get(topicName);
+      if (!topic) throw new Error(`Topic ${topicName} does not exist`);
+      return storeEvent(topic, { id: randomUUID(), schema_id: topic.schema.schemaId, payload, headers: [] });
+    },
     schemaFor(topicName) {
       const topic = topics.get(topicName);
       if (!topic) throw new Error(`Topic ${topicName} does not exist`);
       return topic.schema;
+    },
+    managedSubscriptions: {
+      define: (definition) => ({ ...defineManaged(definition) }),
+      get(idOrName) {
+        const entry = findManaged(idOrName);
+        return entry && { ...entry };
+      },
+      setState(idOrName, state) {
+        const entry = findManaged(idOrName);
+        if (!entry) throw new Error(`Managed subscription ${idOrName} does not exist`);
+        entry.state = state;
+      },
     },
     faults: {
       dropStreamMidBatch(afterEvents) {

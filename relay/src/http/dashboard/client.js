@@ -4,6 +4,14 @@
 
 const REFRESH_MS = 5000;
 const state = { level: '', timer: null, busy: false, lastTrees: {} };
+// The page's search, status filter, page cursor and chart range stay those of its address: the
+// refresh re-reads the same page of links rather than jumping back to the first.
+const params = new URLSearchParams(location.search);
+const pageQuery = {
+  q: params.get('q') || undefined,
+  status: params.get('status') || undefined,
+  range: params.get('range') === 'day' ? 'day' : undefined,
+};
 const $ = (id) => document.getElementById(id);
 
 async function api(path, init = {}) {
@@ -63,17 +71,29 @@ async function refresh() {
   state.busy = true;
   try {
     const level = state.level ? `&level=${encodeURIComponent(state.level)}` : '';
-    const [status, links, audit, dead] = await Promise.all([
+    const linkQuery = queryString({
+      q: pageQuery.q,
+      status: pageQuery.status,
+      after: params.get('after'),
+      before: params.get('before'),
+      limit: 50,
+    });
+    const [status, links, audit, dead, kinds, stats] = await Promise.all([
       api('api/status'),
-      api('api/links?limit=50'),
+      api(`api/links${linkQuery}`),
       api(`api/audit?limit=100${level}`),
       api('api/dead-letters?limit=100'),
+      api('api/dead-letters/kinds'),
+      api(`api/stats?range=${pageQuery.range || 'hour'}`),
     ]);
     render({
       status,
-      links: links.links,
+      links,
       audit: audit.events,
       deadLetters: dead.jobs,
+      deadLetterKinds: kinds.kinds,
+      stats,
+      query: { ...pageQuery, level: state.level || undefined },
       generatedAt: new Date().toISOString(),
     });
     $('updated').textContent = `Updated ${new Date().toLocaleTimeString()}`;
@@ -112,6 +132,15 @@ document.addEventListener('click', async (event) => {
       button.disabled = true;
       await api(`api/dead-letters/${encodeURIComponent(job)}`, { method: 'DELETE' });
       flash(`Job ${job} dropped (recorded in the audit log).`);
+    } else if (action === 'retry-kind') {
+      const kind = button.dataset.kind;
+      if (!confirm(`Put all ${button.dataset.count} dead letters of this kind back in the queue?\n\n${kind}`))
+        return;
+      button.disabled = true;
+      const result = await api(`api/dead-letters/retry?kind=${encodeURIComponent(kind)}`, {
+        method: 'POST',
+      });
+      flash(`${result.retried} dead letter(s) back in the queue with fresh attempts.`);
     } else if (action === 'reconcile') {
       button.disabled = true;
       const result = await api('api/reconcile', { method: 'POST' });
@@ -128,6 +157,8 @@ document.addEventListener('click', async (event) => {
   await refresh();
 });
 
+// Choosing a status searches at once; without JavaScript the Search button does it.
+$('status').addEventListener('change', (event) => event.target.form.requestSubmit());
 $('level').addEventListener('change', (event) => {
   state.level = event.target.value;
   refresh();

@@ -17,7 +17,7 @@ export function escapeHtml(value) {
   return String(value).replace(/[&<>"']/g, (c) => ESCAPES[c]);
 }
 
-const VOID = new Set(['br', 'hr', 'input', 'meta']);
+const VOID = new Set(['br', 'hr', 'input', 'meta', 'link']);
 
 export function toHtml(node) {
   if (typeof node === 'string' || typeof node === 'number') return escapeHtml(node);
@@ -30,14 +30,18 @@ export function toHtml(node) {
   return `<${node.tag}${attrs}>${node.children.map(toHtml).join('')}</${node.tag}>`;
 }
 
-export function toDom(node, doc) {
+const SVG_NS = 'http://www.w3.org/2000/svg';
+
+export function toDom(node, doc, inSvg) {
   if (typeof node === 'string' || typeof node === 'number') return doc.createTextNode(String(node));
-  const element = doc.createElement(node.tag);
+  // The charts are SVG: their elements only draw when created in the SVG namespace.
+  const svg = inSvg || node.tag === 'svg';
+  const element = svg ? doc.createElementNS(SVG_NS, node.tag) : doc.createElement(node.tag);
   for (const [name, value] of Object.entries(node.attrs)) {
     if (value === false || value === null || value === undefined) continue;
     element.setAttribute(name, value === true ? '' : String(value));
   }
-  for (const child of node.children) element.appendChild(toDom(child, doc));
+  for (const child of node.children) element.appendChild(toDom(child, doc, svg));
   return element;
 }
 
@@ -187,6 +191,14 @@ export function healthPanel(status, now) {
         ['Events received', sub.received],
         ['Last event', when(sub.lastEventAt, now)],
       ]),
+      c.breakers
+        ? checkRow(
+            'API limits (circuit breakers)',
+            c.breakers,
+            c.breakers.open.map((b) => [b.name, `paused until ${b.retryAt}`]),
+            c.breakers.open.length > 0,
+          )
+        : null,
     ),
   );
 }
@@ -224,10 +236,11 @@ export function countsPanel(status, now) {
       tile('retrying', j.retrying, j.retrying > 0 ? 'warn' : ''),
       tile('failed', j.failed, j.failed > 0 ? 'bad' : ''),
     ]),
+    // Each count opens the link list filtered to that status.
     group('Links by sync status', [
-      tile('Synced', l.Synced, 'ok'),
-      tile('Pending', l.Pending),
-      tile('Error', l.Error, l.Error > 0 ? 'bad' : ''),
+      tile('Synced', h('a', { href: '?status=Synced#h-links' }, l.Synced), 'ok'),
+      tile('Pending', h('a', { href: '?status=Pending#h-links' }, l.Pending)),
+      tile('Error', h('a', { href: '?status=Error#h-links' }, l.Error), l.Error > 0 ? 'bad' : ''),
     ]),
     group('Webhook deliveries', [
       tile('accepted', w.accepted),
@@ -256,64 +269,40 @@ function recordOf(job) {
   return code(job.key);
 }
 
-export function deadLettersPanel(jobs, now) {
-  if (jobs.length === 0)
-    return h('p', { class: 'empty' }, 'No dead letters: every job succeeded or is still being retried.');
+/**
+ * A table that becomes one card per row on a narrow screen (dashboard.css): each cell carries its
+ * column's name for the card's labels. `columns` are [title, className?]; rows are
+ * { attrs, cells } with one cell per column.
+ */
+function table(caption, columns, rows) {
   return h(
     'div',
     { class: 'table-wrap' },
     h(
       'table',
-      {},
-      h('caption', { class: 'visually-hidden' }, 'Jobs that ran out of attempts'),
+      { class: 'cards' },
+      h('caption', { class: 'visually-hidden' }, caption),
       h(
         'thead',
         {},
         h(
           'tr',
           {},
-          ['Job', 'Task', 'Record', 'Attempts', 'Failed', 'Last error', 'Actions'].map((t) =>
-            h('th', { scope: 'col' }, t),
-          ),
+          columns.map(([title]) => h('th', { scope: 'col' }, title)),
         ),
       ),
       h(
         'tbody',
         {},
-        jobs.map((job) =>
+        rows.map((row) =>
           h(
             'tr',
-            { class: 'row-error', 'data-job-id': job.id },
-            h('td', {}, code(job.id)),
-            h('td', {}, job.task),
-            h('td', {}, recordOf(job)),
-            h('td', {}, `${job.attempts}/${job.maxAttempts}`),
-            h('td', {}, when(job.updatedAt, now)),
-            h('td', { class: 'wide' }, errorText(job.lastError)),
-            h(
-              'td',
-              { class: 'actions' },
+            row.attrs || {},
+            row.cells.map((cell, i) =>
               h(
-                'button',
-                {
-                  type: 'button',
-                  'data-action': 'retry',
-                  'data-job': job.id,
-                  'aria-label': `Retry job ${job.id}`,
-                },
-                'Retry',
-              ),
-              h(
-                'button',
-                {
-                  type: 'button',
-                  class: 'danger',
-                  'data-action': 'drop',
-                  'data-job': job.id,
-                  'data-task': job.task,
-                  'aria-label': `Drop job ${job.id}`,
-                },
-                'Drop',
+                'td',
+                { class: columns[i][1] || null, 'data-label': columns[i][0] },
+                h('div', { class: 'cell' }, cell),
               ),
             ),
           ),
@@ -323,89 +312,483 @@ export function deadLettersPanel(jobs, now) {
   );
 }
 
-const STATUS_KIND = { Synced: 'ok', Pending: 'neutral', Error: 'bad' };
-
-export function linksPanel(links, now) {
-  if (links.length === 0)
-    return h('p', { class: 'empty' }, 'No links yet: no referral or Opportunity has been synced.');
+export function deadLetterKindsPanel(kinds, now) {
+  if (!kinds || kinds.length === 0) return h('div', {});
   return h(
     'div',
-    { class: 'table-wrap' },
-    h(
-      'table',
+    { class: 'kinds' },
+    h('h3', {}, 'By kind of error'),
+    table(
+      'Dead letters grouped by kind of error',
+      [['Count'], ['Kind of error', 'wide'], ['Tasks'], ['Latest'], ['Actions', 'actions']],
+      kinds.map((k) => ({
+        attrs: { class: 'row-error', 'data-kind': k.kind },
+        cells: [
+          h('strong', {}, k.count),
+          errorText(k.example && k.count === 1 ? k.example : k.kind),
+          k.tasks.join(', '),
+          when(k.latestAt, now),
+          h(
+            'button',
+            {
+              type: 'button',
+              'data-action': 'retry-kind',
+              'data-kind': k.kind,
+              'data-count': k.count,
+              'aria-label': `Retry all ${k.count} of kind ${k.kind}`,
+            },
+            `Retry all ${k.count}`,
+          ),
+        ],
+      })),
+    ),
+  );
+}
+
+export function deadLettersPanel(jobs, now, kinds) {
+  if (jobs.length === 0)
+    return h('p', { class: 'empty' }, 'No dead letters: every job succeeded or is still being retried.');
+  return h(
+    'div',
+    {},
+    deadLetterKindsPanel(kinds, now),
+    kinds && kinds.length > 0 ? h('h3', {}, 'Latest') : null,
+    table(
+      'Jobs that ran out of attempts',
+      [
+        ['Job'],
+        ['Task'],
+        ['Record'],
+        ['Attempts'],
+        ['Failed'],
+        ['Last error', 'wide'],
+        ['Actions', 'actions'],
+      ],
+      jobs.map((job) => ({
+        attrs: { class: 'row-error', 'data-job-id': job.id },
+        cells: [
+          code(job.id),
+          job.task,
+          recordOf(job),
+          `${job.attempts}/${job.maxAttempts}`,
+          when(job.updatedAt, now),
+          errorText(job.lastError),
+          [
+            h(
+              'button',
+              {
+                type: 'button',
+                'data-action': 'retry',
+                'data-job': job.id,
+                'aria-label': `Retry job ${job.id}`,
+              },
+              'Retry',
+            ),
+            ' ',
+            h(
+              'button',
+              {
+                type: 'button',
+                class: 'danger',
+                'data-action': 'drop',
+                'data-job': job.id,
+                'data-task': job.task,
+                'aria-label': `Drop job ${job.id}`,
+              },
+              'Drop',
+            ),
+          ],
+        ],
+      })),
+    ),
+  );
+}
+
+const STATUS_KIND = { Synced: 'ok', Pending: 'neutral', Error: 'bad' };
+
+function statusBadge(status) {
+  return badge(STATUS_KIND[status] || 'neutral', status);
+}
+
+/** `?a=1&b=2` from the entries of `params` that have a value. */
+export function queryString(params) {
+  const parts = Object.entries(params)
+    .filter(([, v]) => v !== undefined && v !== null && v !== '')
+    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`);
+  return parts.length > 0 ? `?${parts.join('&')}` : '?';
+}
+
+function pager(page, query) {
+  const keep = { q: query.q, status: query.status, level: query.level, range: query.range };
+  const shown = page.links.length;
+  const summary =
+    page.total === 0
+      ? 'No links match.'
+      : `${shown} of ${page.total.toLocaleString('en-US')} ${query.q || query.status ? 'matching ' : ''}link${page.total === 1 ? '' : 's'}`;
+  return h(
+    'nav',
+    { class: 'pager', 'aria-label': 'Link pages' },
+    h('span', { class: 'pager-summary' }, summary),
+    page.prev ? h('a', { href: queryString({ ...keep, before: page.prev }), rel: 'prev' }, '← Newer') : null,
+    page.next ? h('a', { href: queryString({ ...keep, after: page.next }), rel: 'next' }, 'Older →') : null,
+  );
+}
+
+export function linksPanel(page, now, query) {
+  const q = query || {};
+  if (page.links.length === 0)
+    return h(
+      'div',
       {},
       h(
-        'caption',
-        { class: 'visually-hidden' },
-        'Referral to Opportunity links, most recently changed first',
+        'p',
+        { class: 'empty' },
+        q.q || q.status
+          ? 'No links match this search.'
+          : 'No links yet: no referral or Opportunity has been synced.',
       ),
-      h(
-        'thead',
-        {},
-        h(
-          'tr',
-          {},
-          ['Referral', 'Opportunity', 'Status', 'Last error', 'Last synced'].map((t) =>
-            h('th', { scope: 'col' }, t),
-          ),
-        ),
-      ),
-      h(
-        'tbody',
-        {},
-        links.map((link) =>
+      page.prev || page.next ? pager(page, q) : null,
+    );
+  return h(
+    'div',
+    {},
+    pager(page, q),
+    table(
+      'Referral to Opportunity links, most recently changed first',
+      [
+        ['Status', 'status'],
+        ['Name', 'name'],
+        ['Referral'],
+        ['Opportunity'],
+        ['Last error', 'wide'],
+        ['Last synced', 'nowrap'],
+      ],
+      page.links.map((link) => ({
+        attrs: { class: link.syncStatus === 'Error' ? 'row-error' : '', 'data-link-id': link.id },
+        cells: [
+          statusBadge(link.syncStatus),
           h(
-            'tr',
-            { class: link.syncStatus === 'Error' ? 'row-error' : '' },
-            h('td', {}, code(link.referralId)),
-            h('td', {}, code(link.opportunityId)),
-            h('td', {}, badge(STATUS_KIND[link.syncStatus] || 'neutral', link.syncStatus)),
-            h('td', { class: 'wide' }, errorText(link.lastError)),
-            h('td', {}, when(link.lastSyncedAt, now)),
+            'a',
+            { href: `links/${link.id}`, class: 'pair-link' },
+            link.name || link.referralId || link.opportunityId || `link ${link.id}`,
           ),
-        ),
-      ),
+          code(link.referralId),
+          code(link.opportunityId),
+          errorText(link.lastError),
+          when(link.lastSyncedAt, now),
+        ],
+      })),
     ),
+    page.links.length >= 20 ? pager(page, q) : null,
   );
 }
 
 export function auditPanel(events, now) {
   if (events.length === 0) return h('p', { class: 'empty' }, 'No audit events match.');
+  return table(
+    'Audit log, newest first',
+    [
+      ['Time', 'nowrap'],
+      ['Level'],
+      ['Direction'],
+      ['Referral'],
+      ['Opportunity'],
+      ['Job'],
+      ['Message', 'wide'],
+    ],
+    events.map((e) => ({
+      attrs: { class: e.level === 'ERROR' ? 'row-error' : '' },
+      cells: [
+        when(e.at, now),
+        badge(e.level === 'ERROR' ? 'bad' : 'neutral', e.level),
+        e.direction,
+        code(e.referralId),
+        code(e.opportunityId),
+        code(e.jobId),
+        errorText(e.message),
+      ],
+    })),
+  );
+}
+
+// ---- charts -----------------------------------------------------------------------------------
+
+const CHART = { width: 320, height: 120, left: 34, right: 6, top: 8, bottom: 18 };
+
+function niceMax(value) {
+  if (!(value > 0)) return 1;
+  const magnitude = 10 ** Math.floor(Math.log10(value));
+  const step = [1, 2, 2.5, 5, 10].find((m) => m * magnitude >= value);
+  return step * magnitude;
+}
+
+function clock(iso) {
+  return String(iso).slice(11, 16);
+}
+
+function seconds(value) {
+  if (value === null || value === undefined) return '—';
+  return value < 1 ? `${Math.round(value * 1000)} ms` : `${value.toFixed(value < 10 ? 2 : 0)} s`;
+}
+
+/**
+ * One small SVG chart, drawn here rather than by a charting library: the page loads nothing from
+ * elsewhere and the same code draws it on the server and in the browser. `bars` are stacked
+ * series, `lines` are polylines (null values break the line), both over `slots`.
+ */
+function chart(title, slots, { bars = [], lines = [], format = String }) {
+  const { width, height, left, right, top, bottom } = CHART;
+  const plotW = width - left - right;
+  const plotH = height - top - bottom;
+  const n = slots.length;
+  const totals = slots.map((_, i) => bars.reduce((a, b) => a + (b.values[i] || 0), 0));
+  const peaks = lines.flatMap((l) => l.values.filter((v) => v !== null && v !== undefined));
+  const max = niceMax(Math.max(0, ...totals, ...peaks));
+  const x = (i) => left + (i * plotW) / n;
+  const y = (v) => top + plotH - (v / max) * plotH;
+  const barW = Math.max(plotW / n - 0.6, 0.4);
+  const shapes = [];
+  slots.forEach((slot, i) => {
+    let base = 0;
+    for (const series of bars) {
+      const v = series.values[i] || 0;
+      if (v <= 0) continue;
+      shapes.push(
+        h(
+          'rect',
+          {
+            class: `bar ${series.class}`,
+            x: x(i).toFixed(1),
+            y: y(base + v).toFixed(1),
+            width: barW.toFixed(1),
+            height: Math.max(((v / max) * plotH).toFixed(1), 0.5),
+          },
+          h('title', {}, `${clock(slot.at)} ${series.name}: ${format(v)}`),
+        ),
+      );
+      base += v;
+    }
+  });
+  for (const series of lines) {
+    let d = '';
+    let open = false;
+    series.values.forEach((v, i) => {
+      if (v === null || v === undefined) {
+        open = false;
+        return;
+      }
+      d += `${open ? 'L' : 'M'}${(x(i) + barW / 2).toFixed(1)} ${y(v).toFixed(1)} `;
+      open = true;
+    });
+    if (d) shapes.push(h('path', { class: `line ${series.class}`, d: d.trim(), fill: 'none' }));
+    // A lone point draws no line: mark every point so a quiet hour still shows its few syncs.
+    series.values.forEach((v, i) => {
+      if (v === null || v === undefined) return;
+      shapes.push(
+        h(
+          'circle',
+          { class: `dot ${series.class}`, cx: (x(i) + barW / 2).toFixed(1), cy: y(v).toFixed(1), r: 1.6 },
+          h('title', {}, `${clock(slots[i].at)} ${series.name}: ${format(v)}`),
+        ),
+      );
+    });
+  }
+  const legend = [...bars, ...lines].map((series) =>
+    h('span', { class: 'legend-item' }, h('span', { class: `swatch ${series.class}` }), series.name),
+  );
+  return h(
+    'figure',
+    { class: 'chart' },
+    h('figcaption', {}, h('span', { class: 'chart-title' }, title), h('span', { class: 'legend' }, legend)),
+    h(
+      'svg',
+      {
+        viewBox: `0 0 ${width} ${height}`,
+        role: 'img',
+        'aria-label': title,
+        class: 'chart-svg',
+      },
+      h('line', { class: 'axis', x1: left, y1: top + plotH, x2: width - right, y2: top + plotH }),
+      h('line', { class: 'grid', x1: left, y1: top, x2: width - right, y2: top }),
+      h('text', { class: 'tick', x: left - 4, y: top + 4, 'text-anchor': 'end' }, format(max)),
+      h('text', { class: 'tick', x: left - 4, y: top + plotH, 'text-anchor': 'end' }, '0'),
+      n > 0 ? h('text', { class: 'tick', x: left, y: height - 4 }, `${clock(slots[0].at)} UTC`) : null,
+      n > 0
+        ? h('text', { class: 'tick', x: width - right, y: height - 4, 'text-anchor': 'end' }, 'now')
+        : null,
+      shapes,
+    ),
+  );
+}
+
+export function chartsPanel(stats, query) {
+  if (!stats) return h('p', { class: 'empty' }, 'No sync statistics yet.');
+  const slots = stats.slots;
+  const per = stats.stepMinutes === 1 ? 'minute' : `${stats.stepMinutes} min`;
+  const t = stats.totals;
+  const range = stats.range;
+  const keep = { q: query && query.q, status: query && query.status, level: query && query.level };
   return h(
     'div',
-    { class: 'table-wrap' },
+    {},
     h(
-      'table',
-      {},
-      h('caption', { class: 'visually-hidden' }, 'Audit log, newest first'),
+      'p',
+      { class: 'chart-summary' },
       h(
-        'thead',
-        {},
+        'span',
+        { class: 'range-switch', role: 'group', 'aria-label': 'Chart range' },
+        ['hour', 'day'].map((r) =>
+          r === range
+            ? h('strong', { 'aria-current': 'true' }, `Last ${r}`)
+            : h('a', { href: queryString({ ...keep, range: r }) }, `Last ${r}`),
+        ),
+      ),
+      h(
+        'span',
+        { class: 'muted' },
+        `${t.inbound} inbound · ${t.outbound} outbound · p50 ${seconds(t.p50)} · p95 ${seconds(t.p95)} · ${t.errors} failed attempt${t.errors === 1 ? '' : 's'}`,
+      ),
+    ),
+    h(
+      'div',
+      { class: 'charts' },
+      chart(`Syncs per ${per}`, slots, {
+        bars: [
+          { name: 'inbound', class: 's-inbound', values: slots.map((s) => s.inbound) },
+          { name: 'outbound', class: 's-outbound', values: slots.map((s) => s.outbound) },
+        ],
+      }),
+      chart('Latency, change → write', slots, {
+        lines: [
+          { name: 'p50', class: 's-p50', values: slots.map((s) => s.p50) },
+          { name: 'p95', class: 's-p95', values: slots.map((s) => s.p95) },
+        ],
+        format: seconds,
+      }),
+      chart(`Failed attempts per ${per}`, slots, {
+        bars: [{ name: 'errors', class: 's-errors', values: slots.map((s) => s.errors) }],
+      }),
+    ),
+  );
+}
+
+// ---- the page of one pair ---------------------------------------------------------------------
+
+function shown(value) {
+  if (value === undefined) return h('span', { class: 'muted' }, 'not read');
+  if (value === null || value === '') return h('span', { class: 'muted' }, '—');
+  if (typeof value === 'object') return h('code', {}, JSON.stringify(value));
+  return String(value);
+}
+
+function sideCard(title, reading, linkText) {
+  return h(
+    'section',
+    { class: `side ${reading.ok ? 'side-ok' : 'side-bad'}`, 'aria-label': title },
+    h('h2', {}, title),
+    reading.url
+      ? h('p', {}, h('a', { href: reading.url, target: '_blank', rel: 'noopener noreferrer' }, linkText))
+      : null,
+    reading.ok
+      ? h(
+          'dl',
+          { class: 'facts' },
+          Object.entries(reading.facts).map(([k, v]) => [h('dt', {}, k), h('dd', {}, shown(v))]),
+        )
+      : reading.missing
+        ? h('p', { class: 'side-error' }, reading.error)
+        : h(
+            'p',
+            { class: 'side-error', role: 'alert' },
+            h('strong', {}, `${title} could not be read: `),
+            reading.error,
+          ),
+  );
+}
+
+const STATE_KIND = { same: 'ok', differs: 'bad', unknown: 'neutral' };
+
+export function pairView(detail, now) {
+  const link = detail.link;
+  const differing = detail.fields.filter((f) => f.state === 'differs').length;
+  return h(
+    'div',
+    { class: 'pair' },
+    h(
+      'div',
+      { class: 'pair-head' },
+      h('p', { class: 'pair-status' }, 'Sync status ', statusBadge(link.syncStatus)),
+      h(
+        'dl',
+        { class: 'facts' },
+        h('dt', {}, 'Referral'),
+        h('dd', {}, code(link.referralId)),
+        h('dt', {}, 'Opportunity'),
+        h('dd', {}, code(link.opportunityId)),
+        h('dt', {}, 'Engagement'),
+        h('dd', {}, code(link.engagementId)),
+        h('dt', {}, 'Last synced'),
+        h('dd', {}, when(link.lastSyncedAt, now)),
+        h('dt', {}, 'Last change'),
+        h('dd', {}, when(link.updatedAt, now)),
+      ),
+      link.lastError ? h('div', { class: 'banner banner-bad' }, errorText(link.lastError)) : null,
+    ),
+    h(
+      'div',
+      { class: 'sides' },
+      sideCard('Partner Center', detail.partnerCenter, 'Open the referral in Partner Center'),
+      sideCard('Salesforce', detail.salesforce, 'Open the Opportunity in Salesforce'),
+    ),
+    h(
+      'section',
+      { 'aria-labelledby': 'h-diff' },
+      h(
+        'h2',
+        { id: 'h-diff' },
+        'Mapped fields ',
         h(
-          'tr',
-          {},
-          ['Time', 'Level', 'Direction', 'Referral', 'Opportunity', 'Job', 'Message'].map((t) =>
-            h('th', { scope: 'col' }, t),
-          ),
+          'span',
+          { class: 'hint' },
+          detail.partnerCenter.ok && detail.salesforce.ok
+            ? differing === 0
+              ? 'both sides agree'
+              : `${differing} field${differing === 1 ? '' : 's'} differ`
+            : detail.partnerCenter.missing || detail.salesforce.missing
+              ? 'the pair is not complete'
+              : 'one side could not be read',
         ),
       ),
+      table(
+        'Each mapped field on both sides and as last synced',
+        [['State', 'status'], ['Field'], ['Partner Center'], ['Salesforce'], ['Last synced'], ['Rule']],
+        detail.fields.map((f) => ({
+          attrs: { class: f.state === 'differs' ? 'row-error' : '', 'data-field': f.name },
+          cells: [
+            badge(STATE_KIND[f.state], f.state),
+            [
+              h('strong', {}, f.name),
+              h('br', {}),
+              h('span', { class: 'muted' }, `${f.referralPath} ↔ ${f.opportunityField}`),
+            ],
+            shown(f.partnerCenter),
+            shown(f.salesforce),
+            shown(f.synced),
+            `${f.direction}${f.owner ? `, ${f.owner} wins` : ''}`,
+          ],
+        })),
+      ),
+    ),
+    h(
+      'section',
+      { 'aria-labelledby': 'h-history' },
       h(
-        'tbody',
-        {},
-        events.map((e) =>
-          h(
-            'tr',
-            { class: e.level === 'ERROR' ? 'row-error' : '' },
-            h('td', { class: 'nowrap' }, when(e.at, now)),
-            h('td', {}, badge(e.level === 'ERROR' ? 'bad' : 'neutral', e.level)),
-            h('td', {}, e.direction),
-            h('td', {}, code(e.referralId)),
-            h('td', {}, code(e.opportunityId)),
-            h('td', {}, code(e.jobId)),
-            h('td', { class: 'wide' }, errorText(e.message)),
-          ),
-        ),
+        'h2',
+        { id: 'h-history' },
+        'History ',
+        h('span', { class: 'hint' }, 'audit log of this pair, newest first'),
       ),
+      auditPanel(detail.audit, now),
     ),
   );
 }
@@ -417,8 +800,9 @@ export function panels(data) {
     'panel-banner': tokenBanner(data.status),
     'panel-health': healthPanel(data.status, now),
     'panel-counts': countsPanel(data.status, now),
-    'panel-dead-letters': deadLettersPanel(data.deadLetters, now),
-    'panel-links': linksPanel(data.links, now),
+    'panel-charts': chartsPanel(data.stats, data.query),
+    'panel-dead-letters': deadLettersPanel(data.deadLetters, now, data.deadLetterKinds),
+    'panel-links': linksPanel(data.links, now, data.query),
     'panel-audit': auditPanel(data.audit, now),
   };
 }

@@ -1,0 +1,198 @@
+import type pg from 'pg';
+import { groupByKind, errorKind } from './deadLetterKinds.ts';
+import type { DeadLetterKind } from './deadLetterKinds.ts';
+import { describeError } from './errors.ts';
+import { outboundFields } from './jobs/opportunityChanged.ts';
+import type { ReferralsClient } from './partner-center/referralsClient.ts';
+import type { SalesforceSession } from './salesforce/lazyGateway.ts';
+import type { AuditEvent } from './store/audit.ts';
+import { recordAudit } from './store/audit.ts';
+import { listDeadLetterErrors, retryDeadLetter } from './store/deadLetters.ts';
+import { findLinkDetail, listPairAudit, searchLinks } from './store/linkSearch.ts';
+import type { LinkDetail, LinkPage, LinkSearch } from './store/linkSearch.ts';
+import { canonicalFromOpportunity, canonicalFromReferral, stableStringify } from './sync/index.ts';
+import type { Mapping, Referral as SyncReferral } from './sync/index.ts';
+import type { ChartRange, ChartSeries } from './syncRollup.ts';
+import type { SyncStats } from './syncStats.ts';
+
+/** One side of a pair as read just now, or why it could not be read. */
+export type SideReading =
+  | { ok: true; url: string | null; values: Record<string, unknown>; facts: Record<string, string | null> }
+  | {
+      ok: false;
+      url: string | null;
+      error: string;
+      /** The pair has no record on this side yet. */ missing?: boolean;
+    };
+
+export interface FieldComparison {
+  name: string;
+  opportunityField: string;
+  referralPath: string;
+  direction: string;
+  /** Who wins a conflict; absent for one-way fields. */
+  owner: string | null;
+  partnerCenter: unknown;
+  salesforce: unknown;
+  /** What both sides last agreed on, as the relay recorded it. */
+  synced: unknown;
+  /** 'same', 'differs', or 'unknown' when a side could not be read. */
+  state: 'same' | 'differs' | 'unknown';
+}
+
+export interface PairDetail {
+  link: LinkDetail;
+  partnerCenter: SideReading;
+  salesforce: SideReading;
+  fields: FieldComparison[];
+  audit: AuditEvent[];
+}
+
+/** The mapping's fields side by side: each side's current value and the last synced one. */
+export function compareFields(
+  mapping: Mapping,
+  partnerCenter: Record<string, unknown> | null,
+  salesforce: Record<string, unknown> | null,
+  synced: Record<string, unknown> | null,
+): FieldComparison[] {
+  const names = new Set([...Object.keys(partnerCenter ?? {}), ...Object.keys(salesforce ?? {})]);
+  return mapping.fields
+    .filter((entry) => names.has(entry.name) || (!partnerCenter && !salesforce))
+    .map((entry) => {
+      const pc = partnerCenter ? (partnerCenter[entry.name] ?? null) : undefined;
+      const sf = salesforce ? (salesforce[entry.name] ?? null) : undefined;
+      return {
+        name: entry.name,
+        opportunityField: entry.opportunity,
+        referralPath: entry.referral,
+        direction: entry.direction,
+        owner: entry.owner ?? null,
+        partnerCenter: pc,
+        salesforce: sf,
+        synced: synced ? (synced[entry.name] ?? null) : null,
+        state:
+          pc === undefined || sf === undefined
+            ? 'unknown'
+            : stableStringify(pc) === stableStringify(sf)
+              ? 'same'
+              : 'differs',
+      };
+    });
+}
+
+export interface DashboardOperations {
+  searchLinks(search: LinkSearch): Promise<LinkPage>;
+  /** A pair with both sides read live; null when there is no link with that id. */
+  pairDetail(linkId: number): Promise<PairDetail | null>;
+  syncSeries(range: ChartRange): Promise<ChartSeries>;
+  deadLetterKinds(): Promise<DeadLetterKind[]>;
+  /** Puts every dead letter of one kind back in the queue; returns how many. */
+  retryDeadLetterKind(kind: string): Promise<number>;
+}
+
+export function createDashboardOperations(deps: {
+  pool: pg.Pool;
+  referrals: ReferralsClient;
+  salesforce: SalesforceSession;
+  mapping: Mapping;
+  syncStats: SyncStats;
+}): DashboardOperations {
+  const { pool, mapping } = deps;
+  const referralUrl = (id: string) => mapping.referralLinkTemplate.replace('{id}', encodeURIComponent(id));
+  const opportunityUrl = (id: string) => {
+    const instance = deps.salesforce.current()?.connection.instanceUrl;
+    return instance ? `${instance}/lightning/r/Opportunity/${encodeURIComponent(id)}/view` : null;
+  };
+
+  const readPartnerCenter = async (referralId: string | null): Promise<SideReading> => {
+    if (!referralId)
+      return { ok: false, url: null, missing: true, error: 'No referral yet: the pair is not complete.' };
+    try {
+      const referral = await deps.referrals.get(referralId);
+      return {
+        ok: true,
+        url: referralUrl(referralId),
+        values: canonicalFromReferral(referral as SyncReferral, mapping),
+        facts: {
+          status: [referral.status, referral.substatus].filter(Boolean).join(' / ') || null,
+          updated: (referral.updatedDateTime as string | undefined) ?? null,
+          eTag: (referral.eTag as string | undefined) ?? null,
+        },
+      };
+    } catch (error) {
+      return { ok: false, url: referralUrl(referralId), error: describeError(error) };
+    }
+  };
+
+  const readSalesforce = async (opportunityId: string | null): Promise<SideReading> => {
+    if (!opportunityId)
+      return { ok: false, url: null, missing: true, error: 'No Opportunity yet: the pair is not complete.' };
+    try {
+      const records = await deps.salesforce.gateway.readOpportunities(
+        'Id',
+        [opportunityId],
+        outboundFields({ mapping }),
+      );
+      const record = records.get(opportunityId);
+      if (!record)
+        return {
+          ok: false,
+          url: opportunityUrl(opportunityId),
+          error: `Opportunity ${opportunityId} not found (deleted, or not visible to the integration user).`,
+        };
+      return {
+        ok: true,
+        url: opportunityUrl(opportunityId),
+        values: canonicalFromOpportunity(record, mapping),
+        facts: {
+          status: (record.Referral_Sync_Status__c as string | undefined) ?? null,
+          sync: record.Sync_with_Partner_Center__c === true ? 'on' : 'off',
+        },
+      };
+    } catch (error) {
+      return { ok: false, url: opportunityUrl(opportunityId), error: describeError(error) };
+    }
+  };
+
+  return {
+    searchLinks: (search) => searchLinks(pool, search),
+    async pairDetail(linkId) {
+      const link = await findLinkDetail(pool, linkId);
+      if (!link) return null;
+      const [partnerCenter, salesforce, audit] = await Promise.all([
+        readPartnerCenter(link.referralId),
+        readSalesforce(link.opportunityId),
+        listPairAudit(pool, link.referralId, link.opportunityId, 100),
+      ]);
+      return {
+        link,
+        partnerCenter,
+        salesforce,
+        fields: compareFields(
+          mapping,
+          partnerCenter.ok ? partnerCenter.values : null,
+          salesforce.ok ? salesforce.values : null,
+          link.syncedValues,
+        ),
+        audit,
+      };
+    },
+    syncSeries: (range) => deps.syncStats.series(range),
+    deadLetterKinds: async () => groupByKind(await listDeadLetterErrors(pool)),
+    async retryDeadLetterKind(kind) {
+      const ids = (await listDeadLetterErrors(pool))
+        .filter((job) => errorKind(job.lastError) === kind)
+        .map((job) => job.id);
+      if (ids.length === 0) return 0;
+      let retried = 0;
+      for (const id of ids) if ((await retryDeadLetter(pool, id)) !== null) retried += 1;
+      await recordAudit(pool, {
+        direction: 'system',
+        level: 'INFO',
+        message: `${retried} dead letter(s) of kind "${kind}" put back in the queue`,
+        details: { jobIds: ids },
+      });
+      return retried;
+    },
+  };
+}

@@ -1,0 +1,149 @@
+import type { JobHelpers, Task } from 'graphile-worker';
+import type pg from 'pg';
+import { isOutageError } from '../breaker.ts';
+import type { CircuitBreaker } from '../breaker.ts';
+import { describeError, RelayError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import { recordAudit } from '../store/audit.ts';
+import { findLinkByOpportunity, findLinkByReferral } from '../store/links.ts';
+import { deferRunningJob, isSupersededJob, SYNC_KINDS } from '../store/queue.ts';
+import type { RecordLocks } from '../store/recordLocks.ts';
+
+export interface RecordJobDeps {
+  pool: pg.Pool;
+  locks: RecordLocks;
+  /** The breakers whose opening makes a job wait rather than fail. */
+  breakers: Array<Pick<CircuitBreaker, 'retryAt'>>;
+  /** How soon a job that found its record's other job running looks again. */
+  busyDelayMs: number;
+  /** Without any breaker's time to go by, how long an outage answer makes a job wait. */
+  outageDelayMs: number;
+  logger: Logger;
+}
+
+/** The job-key of the record a sync job is about (`pc:<referral id>`, `sf:<opportunity id>`). */
+export function recordKeyOf(kind: keyof typeof SYNC_KINDS, payload: unknown): string | null {
+  const p = payload as Record<string, unknown> | null;
+  const id = kind === 'referral' ? p?.referralId : p?.opportunityId;
+  return typeof id === 'string' && id !== '' ? SYNC_KINDS[kind].keyPrefix + id : null;
+}
+
+/**
+ * The lock name of one half of a pair. Opportunity ids go by their 15-character form, since the
+ * link and an event may spell the same record in either form.
+ */
+function lockName(kind: keyof typeof SYNC_KINDS, id: string): string {
+  return SYNC_KINDS[kind].keyPrefix + (kind === 'opportunity' ? id.slice(0, 15) : id);
+}
+
+/** The lock of the pair's other half, when the link knows it: that direction's job waits too. */
+async function pairedLockOf(
+  pool: pg.Pool,
+  kind: keyof typeof SYNC_KINDS,
+  id: string,
+): Promise<string | null> {
+  if (kind === 'referral') {
+    const link = await findLinkByReferral(pool, id);
+    return link?.opportunityId ? lockName('opportunity', link.opportunityId) : null;
+  }
+  const link = await findLinkByOpportunity(pool, id);
+  return link?.referralId ? lockName('referral', link.referralId) : null;
+}
+
+const defer = async (
+  deps: Pick<RecordJobDeps, 'pool'>,
+  helpers: JobHelpers,
+  runAt: Date,
+  reason: string,
+): Promise<never> => {
+  const deferred = await deferRunningJob(deps.pool, helpers.job, runAt, reason);
+  throw new RelayError('JOB_DEFERRED', reason, { details: { deferred, runAt: runAt.toISOString() } });
+};
+
+/**
+ * Wraps a task that calls the clouds (a sync, the reconcile) so that an outage (a breaker open, the
+ * org's API limit, a 429) makes it wait in the queue until the breakers let calls through again,
+ * without spending an attempt: the job has not failed. While a breaker is open the job waits
+ * before calling anything, since every such task needs both clouds.
+ */
+export function waitingOutOutages(
+  deps: Pick<RecordJobDeps, 'pool' | 'breakers' | 'outageDelayMs'>,
+  task: Task,
+): Task {
+  const pausedUntil = (): number => Math.max(0, ...deps.breakers.map((b) => b.retryAt()?.getTime() ?? 0));
+  return async (payload, helpers) => {
+    const paused = pausedUntil();
+    if (paused > Date.now())
+      await defer(deps, helpers, new Date(paused), 'Waiting for a circuit breaker to close');
+    try {
+      return await task(payload, helpers);
+    } catch (error) {
+      if (!isOutageError(error)) throw error;
+      const fallback = Date.now() + (error.retryAfterMs ?? deps.outageDelayMs);
+      return defer(
+        deps,
+        helpers,
+        new Date(Math.max(fallback, pausedUntil())),
+        `Waiting: ${describeError(error)}`,
+      );
+    }
+  };
+}
+
+/**
+ * Wraps a sync task so that syncs of one record, and of the pair it belongs to, run one at a time
+ * across workers and relay instances. A change arriving while a record's job runs becomes a second job (graphile-worker
+ * moves the key to it); that job waits for the lock, attempt unspent, instead of racing the first,
+ * so an older result never lands after a newer one. A job superseded so while it ran that then
+ * fails is dropped rather than kept as a dead letter: the newer job syncs the record's current
+ * state, and keeps its own dead letter if it fails too. Outages are waited out as above.
+ */
+export function oneJobPerRecord(deps: RecordJobDeps, kind: keyof typeof SYNC_KINDS, task: Task): Task {
+  const serialised: Task = async (payload, helpers) => {
+    const key = recordKeyOf(kind, payload);
+    if (key === null) return task(payload, helpers);
+    const id = key.slice(SYNC_KINDS[kind].keyPrefix.length);
+    const paired = await pairedLockOf(deps.pool, kind, id);
+    // Both halves of a pair, so a referral's inbound job and its Opportunity's outbound job take
+    // turns too; try-locks never block, so the order they are taken in cannot deadlock.
+    const run = async (): Promise<boolean> => {
+      if (!paired) {
+        await task(payload, helpers);
+        return true;
+      }
+      return (
+        await deps.locks.tryRun(paired, async () => {
+          await task(payload, helpers);
+        })
+      ).acquired;
+    };
+    let ran: boolean;
+    try {
+      const attempt = await deps.locks.tryRun(lockName(kind, id), run);
+      ran = attempt.acquired && attempt.value;
+    } catch (error) {
+      if (await isSupersededJob(deps.pool, helpers.job.id).catch(() => false)) {
+        const subject = kind === 'referral' ? { referralId: key.slice(3) } : { opportunityId: key.slice(3) };
+        await recordAudit(deps.pool, {
+          direction: kind === 'referral' ? 'inbound' : 'outbound',
+          level: 'INFO',
+          jobId: String(helpers.job.id),
+          message: `Job ${helpers.job.id} was superseded by a newer job for this record while it ran; its failure is not kept (${describeError(error)})`,
+          ...subject,
+        }).catch(() => undefined);
+        deps.logger.info({ jobId: helpers.job.id, key }, 'superseded job failed; dropped');
+        return;
+      }
+      throw error;
+    }
+    // Jittered, so two halves of a pair that each took one lock do not retry in step.
+    if (!ran)
+      await defer(
+        deps,
+        helpers,
+        new Date(Date.now() + deps.busyDelayMs * (1 + Math.random())),
+        `Waiting for the running job of ${key} or its pair to finish`,
+      );
+  };
+  return waitingOutOutages(deps, serialised);
+}

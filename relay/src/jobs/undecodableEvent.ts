@@ -1,0 +1,111 @@
+import type { Task } from 'graphile-worker';
+import { RelayError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import type { ReferralSyncEventPayload, UndecodableEvent } from '../salesforce/pubsubSubscriber.ts';
+import { recordAudit } from '../store/audit.ts';
+import type { Queryable } from '../store/links.ts';
+import { enqueue, enqueueSyncJobs } from '../store/queue.ts';
+import { outboundJobPayload } from './opportunityChanged.ts';
+
+/**
+ * Pub/Sub events whose payload does not decode. The stream moves past them (holding it up would
+ * stop every other seller's sync), so each is kept where an admin sees it: an ERROR audit line and
+ * a dead letter holding the event's bytes. Retrying the dead letter decodes the bytes again with
+ * the schema Pub/Sub serves then (after the event definition or the relay was fixed) and queues
+ * the Opportunity's sync; dropping it forgets the event, recorded in the audit log like any drop.
+ */
+export const UNDECODABLE_EVENT_TASK = 'sf-event-undecodable';
+
+export interface UndecodableEventPayload {
+  eventId: string;
+  replayId: string;
+  schemaId: string;
+  /** The event's Avro payload, base64. */
+  payload: string;
+  reason: string;
+}
+
+/** Keeps the batch's undecodable events; call inside the transaction that commits the batch. */
+export async function keepUndecodableEvents(
+  db: Queryable,
+  events: UndecodableEvent[],
+  options: { maxAttempts: number },
+): Promise<void> {
+  for (const event of events) {
+    const payload: UndecodableEventPayload = {
+      eventId: event.eventId,
+      replayId: event.replayId.toString('hex'),
+      schemaId: event.schemaId,
+      payload: event.payload.toString('base64'),
+      reason: event.reason,
+    };
+    const jobId = await enqueue(db, UNDECODABLE_EVENT_TASK, payload, {
+      jobKey: `sf-undecodable:${event.eventId}`,
+      maxAttempts: options.maxAttempts,
+    });
+    // A dead letter from the start: running it now would only fail the same way. The job is not
+    // visible to any worker before this transaction commits.
+    await db.query(
+      `update graphile_worker._private_jobs set attempts = max_attempts, last_error = $2 where id = $1`,
+      [jobId, `PUBSUB_ERROR: event ${event.eventId} does not decode: ${event.reason}`],
+    );
+    await recordAudit(db, {
+      direction: 'outbound',
+      level: 'ERROR',
+      jobId,
+      message: `Pub/Sub event ${event.eventId} (schema ${event.schemaId}) does not decode: ${event.reason}; kept as dead letter ${jobId}`,
+      details: { eventId: event.eventId, replayId: payload.replayId, schemaId: event.schemaId },
+    });
+  }
+}
+
+export function undecodableEventTask(deps: {
+  pool: Queryable;
+  /** The subscribing instance's decoder; null on an instance that stands by. */
+  decoder: () => ((schemaId: string, payload: Buffer) => Promise<ReferralSyncEventPayload>) | null;
+  maxAttempts: number;
+  coalesceMs: number;
+  logger: Logger;
+}): Task {
+  return async (raw, helpers) => {
+    const job = raw as UndecodableEventPayload;
+    const decode = deps.decoder();
+    if (!decode)
+      throw new RelayError(
+        'PUBSUB_ERROR',
+        'Only the instance holding the Pub/Sub subscription decodes events',
+        {
+          retryable: true,
+        },
+      );
+    let event: ReferralSyncEventPayload;
+    try {
+      event = await decode(job.schemaId, Buffer.from(job.payload, 'base64'));
+    } catch (error) {
+      // Bytes that do not decode now will not decode on the queue's next attempt either: back to
+      // the dead letters at once (the same move syncTask makes for a permanent error).
+      await deps.pool.query('update graphile_worker._private_jobs set max_attempts = $2 where id = $1', [
+        helpers.job.id,
+        helpers.job.attempts,
+      ]);
+      throw new RelayError(
+        'PUBSUB_ERROR',
+        `event ${job.eventId} still does not decode: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+    const jobs = await enqueueSyncJobs(
+      deps.pool,
+      'opportunity',
+      [{ id: event.Opportunity_Id__c, payload: outboundJobPayload(event) }],
+      { maxAttempts: deps.maxAttempts, coalesceMs: deps.coalesceMs },
+    );
+    await recordAudit(deps.pool, {
+      direction: 'outbound',
+      level: 'INFO',
+      opportunityId: event.Opportunity_Id__c,
+      jobId: helpers.job.id,
+      message: `Pub/Sub event ${job.eventId} decoded on retry; sync job ${jobs.get(event.Opportunity_Id__c) ?? '?'} queued`,
+    });
+  };
+}

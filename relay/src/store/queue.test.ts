@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import os from 'node:os';
+import { after, before, describe, it } from 'node:test';
+import { makeWorkerUtils } from 'graphile-worker';
+import type { WorkerUtils } from 'graphile-worker';
+import pg from 'pg';
+import { createTestDatabase } from '../../../tests/support/postgres.ts';
+import { silentLogger } from '../logger.ts';
+import { migrate } from './migrate.ts';
+import { enqueue, installQueueSchema, releaseDeadWorkers } from './queue.ts';
+
+/** A pid that belonged to a process on this host and no longer does. */
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
+  await once(child, 'exit');
+  return child.pid as number;
+}
+
+describe('releasing the jobs of dead workers', () => {
+  let pool: pg.Pool;
+  let utils: WorkerUtils;
+
+  before(async () => {
+    pool = new pg.Pool({ connectionString: await createTestDatabase('queue') });
+    pool.on('error', () => undefined);
+    await migrate(pool);
+    await installQueueSchema(pool);
+    utils = await makeWorkerUtils({ pgPool: pool });
+  });
+  after(async () => {
+    await utils.release();
+    await pool.end();
+  });
+
+  /** A job locked by `poolId`, whose pool row says `hostname`/`pid` and last beat `ageSeconds` ago. */
+  const lockedJobOf = async (poolId: string, pid: number, ageSeconds: number): Promise<string> => {
+    const id = await enqueue(pool, 'pc-referral-changed', { referralId: poolId }, { jobKey: `pc:${poolId}` });
+    // What graphile-worker's get_job does when a worker of that pool takes the job.
+    await pool.query(
+      'update graphile_worker._private_jobs set locked_by = $2, locked_at = now(), attempts = 1 where id = $1',
+      [id, poolId],
+    );
+    await pool.query(
+      `insert into cosell.worker_pools (pool_id, worker_ids, hostname, pid, heartbeat_at)
+       values ($1, '{}', $2, $3, now() - make_interval(secs => $4))`,
+      [poolId, os.hostname(), pid, ageSeconds],
+    );
+    return id;
+  };
+  const isLocked = async (jobId: string) =>
+    (
+      await pool.query('select locked_at is not null as locked from graphile_worker.jobs where id = $1', [
+        jobId,
+      ])
+    ).rows[0]?.locked as boolean;
+
+  it('keeps the jobs of a pool with a fresh heartbeat locked even when its pid is not a process on this host', async () => {
+    // Another container with the same hostname: its pid means nothing in this pid namespace.
+    const job = await lockedJobOf('pool-same-hostname', await deadPid(), 1);
+    const released = await releaseDeadWorkers(pool, utils, 30, silentLogger());
+    assert.deepEqual(released, []);
+    assert.equal(await isLocked(job), true);
+    const { rows } = await pool.query('select 1 from cosell.worker_pools where pool_id = $1', [
+      'pool-same-hostname',
+    ]);
+    assert.equal(rows.length, 1, 'the live pool stays recorded');
+  });
+
+  it('releases the jobs of a pool whose heartbeat is stale', async () => {
+    const job = await lockedJobOf('pool-stale', process.pid + 100_000, 120);
+    const released = await releaseDeadWorkers(pool, utils, 30, silentLogger());
+    assert.deepEqual(released, ['pool-stale']);
+    assert.equal(await isLocked(job), false);
+  });
+});
