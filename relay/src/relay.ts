@@ -237,6 +237,7 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
     now: () => new Date(),
     countRecordSource: (source) => countRecordSource({ source }),
     observeWrite: (changedAt) => syncStats.observeWrite(changedAt),
+    observeGiveUp: (direction) => syncStats.observeFailure(direction),
   };
   if (config.COSELL_MODE === 'production') {
     // Values are fitted to the fields as the org defines them (an admin may have shortened one or

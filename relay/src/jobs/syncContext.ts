@@ -22,6 +22,8 @@ export interface SyncContext {
   countRecordSource?: (source: 'snapshot' | 'query') => void;
   /** Called once a job has written the change to the other side (latency metrics, dashboard charts). */
   observeWrite?: (changedAt?: string | number | Date | null) => void;
+  /** Called when a job gives up on its record (a failed attempt that throws is counted by the queue's wrapper). */
+  observeGiveUp?: (direction: 'inbound' | 'outbound') => void;
 }
 
 /**
