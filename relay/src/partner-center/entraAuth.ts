@@ -144,7 +144,8 @@ function toRelayError(error: unknown, action: string): RelayError {
       retryable: true,
     });
   }
-  return new RelayError('AUTH_FAILED', `Unexpected failure while trying to ${action}`, {
+  const detail = error instanceof Error ? `: ${error.message}` : '';
+  return new RelayError('AUTH_FAILED', `Unexpected failure while trying to ${action}${detail}`, {
     cause: error,
     retryable: true,
   });
