@@ -112,6 +112,41 @@ describe('real referrals: defaults, fitting, permanent errors, event order', () 
     assert.equal(pc().referrals.get(id)?.name, name, 'the truncated name is not sent back');
   });
 
+  it('makes one Opportunity of a referral whose customerProfile.team is a single object, with nulls and unknown fields, and leaves that shape alone in Partner Center', async () => {
+    // A public capture shows team as one member object (UNCONFIRMED whether the API or the
+    // capturing script did that); empty strings, nulls and fields the docs omit come with it.
+    const base = sampleReferral() as { customerProfile: Record<string, unknown> };
+    const member = { firstName: 'Sue', lastName: 'Smith', email: 'sue@contoso.com', phoneNumber: null };
+    const referral = pc().referrals.createAsMicrosoft(
+      sampleReferral({
+        ...ACTIVE,
+        name: 'Team as one object',
+        customerProfile: { ...base.customerProfile, team: member, size: '', ids: null },
+        partnerInsights: { capturedOnly: true },
+      }),
+    );
+    const id = referral.id as string;
+    const stored = pc().referrals.get(id) as unknown as {
+      customerProfile: { team: unknown };
+      partnerInsights?: unknown;
+    };
+    assert.deepEqual(stored.customerProfile.team, member, 'the sandbox keeps the single-object shape');
+    assert.deepEqual(stored.partnerInsights, { capturedOnly: true }, 'and the unknown field');
+    const opportunity = await synced(id, 'the Opportunity of the referral with a single-object team');
+    assert.equal(opportunity.Name, 'Team as one object');
+    assert.match(String(opportunity.Audit__c), /\S/, 'the audit line says what the relay wrote');
+    await waitForQueueIdle(pool());
+    assert.equal(opportunitiesOf(id).length, 1);
+
+    await seller.update(opportunity.Id as string, { Description: 'Team notes' });
+    await waitFor(() => (pc().referrals.get(id)?.details as Record<string, unknown>).notes === 'Team notes', {
+      message: "the seller's notes in Partner Center",
+    });
+    const after = pc().referrals.get(id) as unknown as { customerProfile: { team: unknown } };
+    assert.deepEqual(after.customerProfile.team, member, 'the outbound PATCH leaves the team as it was');
+    assert.equal(opportunitiesOf(id).length, 1);
+  });
+
   it('shows a validation rule refusal as Error with the rule message after one attempt, keeps one dead letter through ten reconciles, and closes it once the data is fixed', async () => {
     const referral = pc().referrals.createAsMicrosoft(sampleReferral({ ...ACTIVE, name: 'Needs approval' }));
     const id = referral.id as string;
