@@ -85,7 +85,9 @@ async function main(): Promise<void> {
   const shown = result.comparison.findings.slice(0, 20);
   for (const f of shown) console.log(`  pair ${f.pair}: ${f.kind}: ${f.detail}`);
   for (const d of result.deadLetters.slice(0, 10))
-    console.log(`  dead letter ${d.id} ${d.task} ${d.key}: ${d.lastError}`);
+    console.log(
+      `  dead letter ${d.id} ${d.task} ${d.key} after ${d.attempts} attempts ${JSON.stringify(d.payload)}: ${d.lastError}`,
+    );
   for (const e of result.otherExits.slice(0, 5))
     console.log(`  instance ${e.instance} exited by itself (${e.detail}); last output:\n${e.tail}`);
   process.exit(result.passed ? 0 : 1);

@@ -34,7 +34,14 @@ export interface ChaosResult {
   otherExits: ExitRecord[];
   faults: Record<string, number>;
   comparison: Comparison;
-  deadLetters: Array<{ id: string; task: string; key: string | null; lastError: string | null }>;
+  deadLetters: Array<{
+    id: string;
+    task: string;
+    key: string | null;
+    attempts: number;
+    payload: unknown;
+    lastError: string | null;
+  }>;
   maxSubscribers: number;
   convergedAfterMs: number | null;
   apiCalls: { salesforce: number; partnerCenter: number; perChange: number };
@@ -124,6 +131,16 @@ async function play(
     switch (fault.kind) {
       case 'kill':
         if (fault.crashPoint) crashPointsArmed++;
+        if (fault.crashPoint?.startsWith('pubsub-batch:')) {
+          // Only the leader commits Pub/Sub batches: the point is armed on whichever leads now.
+          background.push(
+            system.leader().then((leader) => {
+              const victim = leader ?? fault.instance;
+              chain(victim, () => system.kill(victim, fault.crashPoint));
+            }),
+          );
+          return;
+        }
         chain(fault.instance, () => system.kill(fault.instance, fault.crashPoint));
         return;
       case 'postgres-restart':
@@ -164,8 +181,20 @@ async function play(
       case 'clock-skew':
         setClockOffset(fault.offsetMs);
         return;
-      case 'certificate-rotated':
+      case 'certificate-rotated': {
+        // The renewal knob arrives with the certificate re-fetch change (hardening); until then the
+        // fault is counted as skipped.
+        const renew = (partnerCenter as { renewSigningCertificate?: () => Promise<void> })
+          .renewSigningCertificate;
+        if (!renew) {
+          faultCounts[fault.kind]--;
+          faultCounts['certificate-rotated (skipped: sandbox cannot renew)'] =
+            (faultCounts['certificate-rotated (skipped: sandbox cannot renew)'] ?? 0) + 1;
+          return;
+        }
+        background.push(renew.call(partnerCenter).catch((e: Error) => log(`renewal: ${e.message}`)));
         return;
+      }
       case 'reconcile':
         background.push(
           system.admin('POST', '/api/reconcile').catch((e: Error) => log(`reconcile: ${e.message}`)),
@@ -225,6 +254,8 @@ async function play(
     id: j.id,
     task: j.task,
     key: j.key,
+    attempts: j.attempts,
+    payload: j.payload,
     lastError: j.lastError,
   }));
 

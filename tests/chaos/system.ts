@@ -61,6 +61,8 @@ export interface ChaosSystem {
   restartPostgres(): Promise<void>;
   /** Highest number of Pub/Sub subscriptions open at once, sampled every 20 ms. */
   maxSubscribers(): number;
+  /** The instance holding the subscriber role, if one answers that it does. */
+  leader(): Promise<InstanceName | undefined>;
   /** An admin API call on whichever instance answers. */
   admin(method: 'GET' | 'POST', route: string): Promise<unknown>;
   /** Both instances up and answering /healthz. */
@@ -182,7 +184,8 @@ export async function startChaosSystem(options: ChaosSystemOptions): Promise<Cha
             detail: `${code ?? signal}${armed ? ` (armed ${armed})` : ''}`,
             tail: child.output().slice(-TAIL),
           });
-          if (cause === 'other') options.log(`instance ${name} exited by itself: ${code ?? signal}`);
+          if (cause === 'other' && !stopping)
+            options.log(`instance ${name} exited by itself: ${code ?? signal}`);
           if (!killing && !stopping) launching = launch();
         });
         return;
@@ -254,6 +257,18 @@ export async function startChaosSystem(options: ChaosSystemOptions): Promise<Cha
     },
     maxSubscribers: () => maxSubscribers,
     admin,
+    async leader() {
+      for (const instance of [a, b]) {
+        if (!instance.current()) continue;
+        const status = await fetch(`${instance.url}/api/status`, {
+          headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+        })
+          .then((r) => r.json() as Promise<{ checks?: { subscriber?: { role?: string } } }>)
+          .catch(() => undefined);
+        if (status?.checks?.subscriber?.role === 'leader') return instance.name;
+      }
+      return undefined;
+    },
     async bothReady(timeoutMs = 60_000) {
       const deadline = Date.now() + timeoutMs;
       while (!(a.current() && b.current())) {
