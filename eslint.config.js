@@ -17,9 +17,9 @@ export default tseslint.config(
       'no-console': ['error', { allow: ['error', 'warn'] }],
     },
   },
-  // CLI, scripts and benchmarks print for people
+  // CLI, scripts, benchmarks and the fault suite print for people
   {
-    files: ['scripts/**/*.ts', 'relay/src/cli/**/*.ts', 'tests/bench/**/*.ts'],
+    files: ['scripts/**/*.ts', 'relay/src/cli/**/*.ts', 'tests/bench/**/*.ts', 'tests/chaos/main.ts'],
     rules: { 'no-console': 'off' },
   },
   // Lightning Web Components

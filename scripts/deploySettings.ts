@@ -252,4 +252,9 @@ export const SETTINGS: Record<SettingName, SettingDoc> = {
     description: 'Pub/Sub flow-control window (at most 100)',
     deploy: { kind: 'optional', default: '100' },
   },
+  COSELL_CRASH_POINT: {
+    description:
+      'Test-only (npm run chaos): the relay kills itself at this point; never set it in a deployment',
+    deploy: { kind: 'optional' },
+  },
 };

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { CRASH_POINT_PATTERN } from './crashPoint.ts';
 import { ConfigError } from './errors.ts';
 
 /**
@@ -130,6 +131,12 @@ const schema = z.object({
   SF_EVENT_TOPIC: z.string().startsWith('/event/').default('/event/Referral_Sync__e'),
   SF_REPLAY_ON_CORRUPT: z.enum(['EARLIEST', 'LATEST']).default('EARLIEST'),
   SF_PUBSUB_BATCH_SIZE: int(1, 100).default(100),
+
+  /** Test-only (the fault suite): the relay SIGKILLs itself at this point (relay/src/crashPoint.ts). */
+  COSELL_CRASH_POINT: z
+    .string()
+    .regex(CRASH_POINT_PATTERN, 'must name a crash point of relay/src/crashPoint.ts, e.g. sf-write:after#2')
+    .optional(),
 });
 
 export type RawConfig = z.infer<typeof schema>;

@@ -9,6 +9,7 @@ import type { BreakerStatus } from './breaker.ts';
 import { createDashboardOperations } from './dashboardOperations.ts';
 import type { RelayConfig } from './config.ts';
 import type { RelayConnectionSettings } from './connectionSettings.ts';
+import { armCrashPoint, crashPoint } from './crashPoint.ts';
 import { describeError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import { Metrics } from './metrics.ts';
@@ -118,6 +119,7 @@ export interface RunningRelay {
 export async function startRelay(options: StartRelayOptions): Promise<RunningRelay> {
   const { config, settings, logger } = options;
   const startedAt = new Date();
+  armCrashPoint(config.COSELL_CRASH_POINT);
   const mapping = await loadMapping(
     path.resolve(config.rootDir, config.MAPPING_FILE),
     path.resolve(config.rootDir, config.FORCE_APP_DIR),
@@ -379,6 +381,7 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
         })),
         { maxAttempts: config.JOB_MAX_ATTEMPTS, coalesceMs: config.COALESCE_WINDOW_MS },
       );
+      crashPoint('pubsub-batch:commit');
       // The jobs and the position they came from commit together: a crash either keeps both or
       // neither, and the stream resumes right after the last event that became a job.
       await saveCheckpoint(client, REPLAY_CHECKPOINT, replayId);

@@ -6,6 +6,7 @@ import { AUDIT_ENTRY_FIELD, REFERRAL_ID_FIELD, WRITE_COUNT_FIELD } from '../sale
 import type { OpportunityRecord } from '../salesforce/opportunityGateway.ts';
 import type { ReferralSyncEventPayload } from '../salesforce/pubsubSubscriber.ts';
 import { recordAudit } from '../store/audit.ts';
+import { crashPoint } from '../crashPoint.ts';
 import { hasOpenDeadLetter } from '../store/deadLetters.ts';
 import { findLinkByOpportunity, saveLink } from '../store/links.ts';
 import type { Link } from '../store/links.ts';
@@ -422,6 +423,7 @@ async function createReferral(
         'create referral',
         async () => (await existing()).main ?? ctx.referrals.create(first as Referral),
       ));
+    crashPoint('pc-post:after');
     // Record the pair at once, with the referral's state as synced: from here on the webhooks for
     // this referral and for the one for Microsoft find their Opportunity instead of making another.
     await saveLink(

@@ -1,3 +1,4 @@
+import { crashPoint } from '../crashPoint.ts';
 import { AUDIT_ENTRY_FIELD } from '../salesforce/opportunityGateway.ts';
 import type { OpportunityWrite, WriteResult } from '../salesforce/opportunityGateway.ts';
 import { beginSalesforceWrite, endSalesforceWrite } from '../store/salesforceWrites.ts';
@@ -26,6 +27,7 @@ export async function writeOpportunity(
     if (begun) await endSalesforceWrite(ctx.pool, key, begun, 'failed');
     throw error;
   }
+  crashPoint('sf-write:after');
   if (begun) await endSalesforceWrite(ctx.pool, key, begun, result.created ? 'created' : 'updated');
   return result;
 }

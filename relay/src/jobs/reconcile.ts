@@ -1,5 +1,6 @@
 import type { Task } from 'graphile-worker';
 import type pg from 'pg';
+import { crashPoint } from '../crashPoint.ts';
 import type { Logger } from '../logger.ts';
 import type { ReferralsClient } from '../partner-center/referralsClient.ts';
 import { loadCheckpoint, saveCheckpoint } from '../store/checkpoints.ts';
@@ -58,6 +59,7 @@ export async function enqueueReferralSyncs(
       { jobKey: `pc:${referral.id}`, maxAttempts: deps.maxAttempts, keyMode: 'preserve_run_at' },
     );
     onProgress?.(++count);
+    crashPoint(reason === 'backfill' ? 'backfill:enqueued' : 'reconcile:enqueued');
   }
   return count;
 }
