@@ -38,7 +38,7 @@ export async function recordAudit(db: Queryable, event: NewAuditEvent): Promise<
   );
 }
 
-interface AuditRow {
+export interface AuditRow {
   id: string;
   at: Date;
   direction: AuditEvent['direction'];
@@ -62,7 +62,12 @@ export async function listAudit(
       order by at desc, id desc limit $4`,
     [filter.referralId ?? null, filter.opportunityId ?? null, filter.level ?? null, filter.limit ?? 100],
   );
-  return rows.map((r) => ({
+  return rows.map(fromAuditRow);
+}
+
+/** One audit_events row as the API shows it. */
+export function fromAuditRow(r: AuditRow): AuditEvent {
+  return {
     id: Number(r.id),
     at: r.at,
     direction: r.direction,
@@ -72,5 +77,5 @@ export async function listAudit(
     jobId: r.job_id,
     message: r.message,
     details: r.details,
-  }));
+  };
 }

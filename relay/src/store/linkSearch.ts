@@ -1,4 +1,5 @@
-import type { AuditEvent } from './audit.ts';
+import { fromAuditRow } from './audit.ts';
+import type { AuditEvent, AuditRow } from './audit.ts';
 import type { Queryable, SyncStatus } from './links.ts';
 
 /** A link as the dashboard lists it: ids, name and sync state, without the synced values. */
@@ -168,30 +169,10 @@ export async function listPairAudit(
   opportunityId: string | null,
   limit: number,
 ): Promise<AuditEvent[]> {
-  const { rows } = await db.query<{
-    id: string;
-    at: Date;
-    direction: AuditEvent['direction'];
-    level: AuditEvent['level'];
-    referral_id: string | null;
-    opportunity_id: string | null;
-    job_id: string | null;
-    message: string;
-    details: Record<string, unknown> | null;
-  }>(
+  const { rows } = await db.query<AuditRow>(
     `select * from cosell.audit_events where referral_id = $1 or opportunity_id = $2
       order by at desc, id desc limit $3`,
     [referralId, opportunityId, limit],
   );
-  return rows.map((r) => ({
-    id: Number(r.id),
-    at: r.at,
-    direction: r.direction,
-    level: r.level,
-    referralId: r.referral_id,
-    opportunityId: r.opportunity_id,
-    jobId: r.job_id,
-    message: r.message,
-    details: r.details,
-  }));
+  return rows.map(fromAuditRow);
 }
