@@ -109,19 +109,23 @@ export async function searchLinks(db: Queryable, search: LinkSearch): Promise<Li
   const first = shown[0];
   const last = shown.at(-1);
   return {
-    links: shown.map((r) => ({
-      id: Number(r.id),
-      referralId: r.referral_id,
-      opportunityId: r.opportunity_id,
-      name: r.display_name,
-      syncStatus: r.sync_status,
-      lastError: r.last_error,
-      lastSyncedAt: r.last_synced_at,
-      updatedAt: r.updated_at,
-    })),
+    links: shown.map(toSummary),
     total: Number(counted.rows[0]?.n ?? 0),
     next: last && (backwards || more) ? last.cursor : null,
     prev: first && (backwards ? more : cursor !== undefined) ? first.cursor : null,
+  };
+}
+
+function toSummary(r: Row): LinkSummary {
+  return {
+    id: Number(r.id),
+    referralId: r.referral_id,
+    opportunityId: r.opportunity_id,
+    name: r.display_name,
+    syncStatus: r.sync_status,
+    lastError: r.last_error,
+    lastSyncedAt: r.last_synced_at,
+    updatedAt: r.updated_at,
   };
 }
 
@@ -148,14 +152,7 @@ export async function findLinkDetail(db: Queryable, id: number): Promise<LinkDet
   const r = rows[0];
   if (!r) return null;
   return {
-    id: Number(r.id),
-    referralId: r.referral_id,
-    opportunityId: r.opportunity_id,
-    name: r.display_name,
-    syncStatus: r.sync_status,
-    lastError: r.last_error,
-    lastSyncedAt: r.last_synced_at,
-    updatedAt: r.updated_at,
+    ...toSummary(r),
     engagementId: r.engagement_id,
     referralUpdatedAt: r.referral_updated_at,
     syncedValues: r.outbound_values,
