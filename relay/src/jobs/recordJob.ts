@@ -122,15 +122,9 @@ export function oneJobPerRecord(deps: RecordJobDeps, kind: keyof typeof SYNC_KIN
       const attempt = await deps.locks.tryRun(lockName(kind, id), run);
       ran = attempt.acquired && attempt.value;
     } catch (error) {
-      if (await isSupersededJob(deps.pool, helpers.job.id).catch(() => false)) {
-        const subject = kind === 'referral' ? { referralId: key.slice(3) } : { opportunityId: key.slice(3) };
-        await recordAudit(deps.pool, {
-          direction: kind === 'referral' ? 'inbound' : 'outbound',
-          level: 'INFO',
-          jobId: String(helpers.job.id),
-          message: `Job ${helpers.job.id} was superseded by a newer job for this record while it ran; its failure is not kept (${describeError(error)})`,
-          ...subject,
-        }).catch(() => undefined);
+      const subject = kind === 'referral' ? { referralId: key.slice(3) } : { opportunityId: key.slice(3) };
+      const direction = kind === 'referral' ? 'inbound' : 'outbound';
+      if (await dropIfSuperseded(deps.pool, helpers.job.id, direction, subject, describeError(error))) {
         deps.logger.info({ jobId: helpers.job.id, key }, 'superseded job failed; dropped');
         return;
       }
@@ -146,4 +140,27 @@ export function oneJobPerRecord(deps: RecordJobDeps, kind: keyof typeof SYNC_KIN
       );
   };
   return waitingOutOutages(deps, serialised);
+}
+
+/**
+ * A job whose record got a newer job while it ran (graphile-worker moved the key to it) does not
+ * keep its failure: the newer job syncs the record's current state, and keeps the dead letter if
+ * it fails too. Returns true, after an audit line, when the job was superseded so.
+ */
+export async function dropIfSuperseded(
+  pool: pg.Pool,
+  jobId: string | number,
+  direction: 'inbound' | 'outbound',
+  subject: { referralId?: string; opportunityId?: string },
+  reason: string,
+): Promise<boolean> {
+  if (!(await isSupersededJob(pool, jobId).catch(() => false))) return false;
+  await recordAudit(pool, {
+    direction,
+    level: 'INFO',
+    jobId: String(jobId),
+    message: `Job ${jobId} was superseded by a newer job for this record while it ran; its failure is not kept (${reason})`,
+    ...subject,
+  }).catch(() => undefined);
+  return true;
 }

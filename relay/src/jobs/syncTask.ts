@@ -4,7 +4,7 @@ import { describeError, isRelayError } from '../errors.ts';
 import { recordAudit } from '../store/audit.ts';
 import { closeDeadLetter, recordDeadLetter } from '../store/deadLetters.ts';
 import { saveLink } from '../store/links.ts';
-import { isSupersededJob } from '../store/queue.ts';
+import { dropIfSuperseded } from './recordJob.ts';
 import type { SyncContext } from './syncContext.ts';
 
 export interface SyncTaskSpec<P> {
@@ -101,18 +101,7 @@ export function syncTask<P>(ctx: SyncContext, spec: SyncTaskSpec<P>): Task {
       }
       if (recordId === undefined) throw error;
       ctx.observeGiveUp?.(spec.direction);
-      // A newer job for the record took its key while this one ran: that job syncs the current
-      // state (and keeps the dead letter if it fails too), so this failure is not kept.
-      if (await isSupersededJob(ctx.pool, helpers.job.id).catch(() => false)) {
-        await recordAudit(ctx.pool, {
-          direction: spec.direction,
-          level: 'INFO',
-          jobId,
-          message: `Job ${jobId} was superseded by a newer job for this record while it ran; its failure is not kept (${reason})`,
-          ...subject,
-        }).catch(() => undefined);
-        return;
-      }
+      if (await dropIfSuperseded(ctx.pool, helpers.job.id, spec.direction, subject, reason)) return;
       // Written before anything else can fail: the dead letter is what an operator sees.
       const letter = await recordDeadLetter(ctx.pool, {
         jobId,
