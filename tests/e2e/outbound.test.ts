@@ -416,6 +416,63 @@ describe('outbound: no echo', () => {
       writes.stop();
     }
   });
+
+  test('a reconcile writes nothing to Opportunities already in sync: pairs made from Salesforce, co-sell or not, and one whose referral is final', async () => {
+    const paired = async (values: Record<string, unknown>) => {
+      const opportunityId = await seller.createOpportunity(values);
+      // A co-sell referral needs the customer's contact.
+      const accountId = opportunity(system.sandboxes, opportunityId).AccountId as string;
+      await seller.addPrimaryContact(opportunityId, accountId);
+      await seller.update(opportunityId, { Sync_with_Partner_Center__c: true });
+      return { opportunityId, referralId: await syncedReferralOf(opportunityId) };
+    };
+    const plain = await paired({ Name: 'Reconciled plain pair' });
+    const coSell = await paired({
+      Name: 'Reconciled co-sell pair',
+      How_can_Microsoft_help__c: 'ProofOfConceptOrDemo',
+    });
+    const final = await paired({ Name: 'Reconciled final pair' });
+    await settled();
+    referrals().update(final.referralId, { status: 'Closed', substatus: 'Won' }, { force: true });
+    await waitFor(() => opportunity(system.sandboxes, final.opportunityId).Referral_Status__c === 'Closed', {
+      message: 'the inbound status',
+    });
+    await settled();
+    await seller.update(final.opportunityId, { Amount: 1 });
+    await waitFor(
+      () => opportunity(system.sandboxes, final.opportunityId).Referral_Sync_Status__c === 'Error',
+      {
+        message: 'the record to report the final referral',
+      },
+    );
+    await settled();
+
+    const ids = [plain, coSell, final].map((p) => p.opportunityId);
+    const writes = recordWrites(system.sandboxes);
+    try {
+      const pcWritesBefore = referralWrites(system.sandboxes).length;
+      const reconcileJob = await system.relay.operations.reconcile();
+      // The reconcile job enqueues its syncs before it completes; settled() then waits for them.
+      await waitFor(
+        async () =>
+          (
+            await system.relay.database.pool.query('select 1 from graphile_worker.jobs where id = $1', [
+              reconcileJob,
+            ])
+          ).rowCount === 0,
+        { message: 'the reconcile job done' },
+      );
+      await settled();
+      assert.deepEqual(
+        writes.all.filter((w) => ids.some((id) => sameId(id, w.id))).map((w) => w.id),
+        [],
+        'no Salesforce write to these Opportunities after the reconcile',
+      );
+      assert.equal(referralWrites(system.sandboxes).length, pcWritesBefore, 'no Partner Center write');
+    } finally {
+      writes.stop();
+    }
+  });
 });
 
 describe('outbound: the event’s record snapshot', () => {

@@ -239,7 +239,7 @@ export async function syncOpportunityToReferral(
   };
 
   if (!referralId) {
-    const created = await createReferral(ctx, record, link, print, canonical, audit, log, retry, sentVersion);
+    const created = await createReferral(ctx, record, link, print, audit, log, retry, sentVersion);
     // Another job paired the Opportunity while this one waited: send this job's values as an update.
     return created === 'paired' ? syncOpportunityToReferral(ctx, opportunityId, jobId) : created;
   }
@@ -247,6 +247,13 @@ export async function syncOpportunityToReferral(
   let referral = await retry('GET referral', () => ctx.referrals.get(referralId));
   if (isTerminal(referral)) {
     const message = `Referral is ${referral.status}/${referral.substatus} in Partner Center, which is final; changes are no longer sent`;
+    // The record says so already (every reconcile re-runs it): nothing to write again.
+    if (
+      link?.outboundFingerprint === print &&
+      link.lastError === message &&
+      record.Referral_Sync_Status__c === 'Error'
+    )
+      return 'terminal';
     await audit('ERROR', message, {}, 'Error');
     await saveLink(
       ctx.pool,
@@ -377,7 +384,6 @@ async function createReferral(
   record: OpportunityRecord,
   link: Link | null,
   print: string,
-  canonical: Record<string, unknown>,
   audit: (
     level: 'INFO' | 'ERROR',
     message: string,
@@ -451,6 +457,16 @@ async function createReferral(
   ctx.observeWrite?.();
   const referralId = made.id as string;
   const referral = await retry('GET referral', () => ctx.referrals.get(referralId)).catch(() => made);
+  const writeBack = {
+    [REFERRAL_ID_FIELD]: referralId,
+    Referral_Link__c: linkFor(referralId, ctx.mapping.referralLinkTemplate),
+    Referral_Status__c: referral.status ?? null,
+    Referral_Substatus__c: referral.substatus ?? null,
+  };
+  // What both sides agree on is the record as the write-back leaves it (with the referral's id and
+  // status): a later job, e.g. the reconcile's, then finds nothing changed instead of a record
+  // that differs from the one read before the create.
+  const agreed = canonicalFromOpportunity({ ...record, ...writeBack }, ctx.mapping);
   // Save the pair, and the referral's state as synced, before writing back: a crash after this
   // cannot lead to a second referral, and the webhook for our own POST finds nothing new.
   await saveLink(
@@ -462,8 +478,8 @@ async function createReferral(
       referralEtag: (referral.eTag as string) ?? null,
       referralUpdatedAt: (referral.updatedDateTime as string) ?? null,
       inboundFingerprint: inboundFingerprint(referral, ctx),
-      outboundValues: canonical,
-      outboundFingerprint: print,
+      outboundValues: agreed,
+      outboundFingerprint: fingerprint(agreed),
       ...sentVersion,
       syncStatus: 'Synced',
       lastError: null,
@@ -473,12 +489,7 @@ async function createReferral(
   await audit(
     'INFO',
     `Created Partner Center referral ${referralId}${forMicrosoft ? ' (co-sell, shared with Microsoft)' : ''}`,
-    {
-      [REFERRAL_ID_FIELD]: referralId,
-      Referral_Link__c: linkFor(referralId, ctx.mapping.referralLinkTemplate),
-      Referral_Status__c: referral.status ?? null,
-      Referral_Substatus__c: referral.substatus ?? null,
-    },
+    writeBack,
     'Synced',
   );
   log.info({ referralId }, 'referral created');
