@@ -135,18 +135,30 @@ export interface RelayProcess {
   kill(signal: NodeJS.Signals): void;
 }
 
-export function spawnRelay(env: Record<string, string>): RelayProcess {
-  const child = spawn(NODE, ['relay/src/main.ts'], {
+/**
+ * Starts `node relay/src/main.ts`, or `command` when given (e.g. the Procfile's `npm start`).
+ * A wrapper command runs in its own process group and signals go to the whole group, as a
+ * platform's process manager sends them (Heroku signals every process of the dyno), so the relay
+ * under npm gets SIGTERM itself and a SIGKILL leaves nothing behind.
+ */
+export function spawnRelay(
+  env: Record<string, string>,
+  command: string[] = [NODE, 'relay/src/main.ts'],
+): RelayProcess {
+  const wrapped = command[0] !== NODE;
+  const child = spawn(command[0], command.slice(1), {
     cwd: ROOT,
     // Only what the relay is given: nothing inherited from the test runner's own settings.
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? os.tmpdir(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: wrapped,
   });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once('exit', (code, signal) => resolve({ code, signal }));
+    // 'close' waits for the output pipes too, which a wrapper's relay holds until it has exited.
+    child.once(wrapped ? 'close' : 'exit', (code, signal) => resolve({ code, signal }));
   });
   let ended = false;
   void exited.then(() => (ended = true));
@@ -177,7 +189,9 @@ export function spawnRelay(env: Record<string, string>): RelayProcess {
       }
     },
     kill(signal) {
-      if (!ended) child.kill(signal);
+      if (ended) return;
+      if (wrapped && child.pid) process.kill(-child.pid, signal);
+      else child.kill(signal);
     },
   };
 }
@@ -196,10 +210,14 @@ export interface ProductionFixture {
  * the sign-in stored and the webhook registered to the port the child will listen on, and its
  * environment. `dispose` tears it down (kill the child first).
  */
-export async function startProductionFixture(label: string): Promise<ProductionFixture> {
+export async function startProductionFixture(
+  label: string,
+  options: { https?: boolean } = {},
+): Promise<ProductionFixture> {
   const sandboxes = await startSandboxes({
     forceAppDir: FORCE_APP,
     partnerCenter: { deliveryBackoffMs: 20 },
+    https: options.https,
   });
   const files = tempDir(label);
   const databaseUrl = await createTestDatabase(label);
