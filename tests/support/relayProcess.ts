@@ -9,7 +9,8 @@ import { startRelay } from '../../relay/src/relay.ts';
 import { signInToSandbox } from '../../relay/src/sandboxMode.ts';
 import { HANDLED_EVENTS } from '../../relay/src/partner-center/webhookEvent.ts';
 import pg from 'pg';
-import { SANDBOX_RELAY_CLIENT, SANDBOX_TENANT_ID, startSandboxes } from '../../relay/sandbox/index.ts';
+import { startSandboxes } from '../../relay/sandbox/index.ts';
+import { sandboxProductionEnv } from '../../relay/sandbox/productionEnv.ts';
 import type { Sandboxes } from '../../relay/sandbox/index.ts';
 import { freePort } from './ports.ts';
 import { createTestDatabase } from './postgres.ts';
@@ -54,35 +55,15 @@ export function productionEnv(
   sandboxes: Sandboxes,
   options: { databaseUrl: string; port: number; files: ReturnType<typeof tempDir> },
 ): Record<string, string> {
-  const { partnerCenter, entra, salesforce, pubsub } = sandboxes;
-  const publicUrl = `http://127.0.0.1:${options.port}`;
   return {
-    COSELL_MODE: 'production',
-    PORT: String(options.port),
-    HOST: '127.0.0.1',
-    PUBLIC_URL: publicUrl,
-    DATABASE_URL: options.databaseUrl,
+    ...sandboxProductionEnv(sandboxes, {
+      databaseUrl: options.databaseUrl,
+      port: options.port,
+      writeFile: options.files.write,
+      tokenCacheKey: TOKEN_CACHE_KEY,
+      adminToken: ADMIN_TOKEN,
+    }),
     LOG_LEVEL: process.env.COSELL_TEST_LOG ?? 'info',
-    TOKEN_CACHE_KEY,
-    ADMIN_TOKEN,
-    PC_REFERRALS_BASE_URL: partnerCenter.url,
-    PC_WEBHOOK_API_BASE_URL: partnerCenter.url,
-    ENTRA_AUTHORITY_HOST: entra.url,
-    ENTRA_TENANT_ID: SANDBOX_TENANT_ID,
-    ENTRA_KNOWN_AUTHORITIES: entra.knownAuthorities.join(','),
-    ENTRA_CLIENT_ID: SANDBOX_RELAY_CLIENT.clientId,
-    ENTRA_CLIENT_SECRET: SANDBOX_RELAY_CLIENT.clientSecret,
-    WEBHOOK_CERT_HOSTS: new URL(partnerCenter.certificateBaseUrl).host,
-    WEBHOOK_TRUSTED_ROOTS_FILE: options.files.write('trusted-roots.pem', partnerCenter.trustedRootPem),
-    WEBHOOK_CERT_FETCH_CA_FILE: options.files.write('certificate-fetch-ca.pem', partnerCenter.httpsCaPem),
-    SF_LOGIN_URL: salesforce.relayCredentials.loginUrl,
-    SF_CLIENT_ID: salesforce.relayCredentials.clientId,
-    SF_CLIENT_SECRET: salesforce.relayCredentials.clientSecret,
-    SF_PUBSUB_ENDPOINT: pubsub.endpoint,
-    SF_PUBSUB_TLS: 'true',
-    // Entra and Pub/Sub are only reachable over TLS; the process trusts the sandbox CA the way a
-    // production host trusts a corporate CA.
-    NODE_EXTRA_CA_CERTS: sandboxes.tls.caFile,
     BATCH_WINDOW_MS: '10',
     WORKER_STALE_SECONDS: '5',
     RECONCILE_CRON: '0 0 1 1 *',

@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import pg from 'pg';
 import { describeError } from '../errors.ts';
 import { entraAuthFromSettings } from '../partner-center/entraAuth.ts';
@@ -11,6 +11,7 @@ import { createWebhookRegistrationClient } from '../partner-center/webhookRegist
 import { createSalesforceConnection } from '../salesforce/connection.ts';
 import type { SalesforceConnection } from '../salesforce/connection.ts';
 import { authMetadata, loadPubSubDefinition } from '../salesforce/pubsubProto.ts';
+import { pubsubCredentials } from '../salesforce/pubsubTls.ts';
 import type { SchemaInfo, TopicInfo } from '../salesforce/pubsubProto.ts';
 import { createTokenCacheStore } from '../store/tokenCache.ts';
 import { loadMapping, loadOpportunitySchema } from '../sync/mappingLoader.ts';
@@ -157,7 +158,7 @@ export async function doctorCommand(argv: string[], out: Output): Promise<number
       const { Client } = loadPubSubDefinition();
       const client = new Client(
         settings.salesforce.pubsubEndpoint,
-        settings.salesforce.pubsubTls ? grpc.credentials.createSsl() : grpc.credentials.createInsecure(),
+        pubsubCredentials({ tls: settings.salesforce.pubsubTls }),
       );
       try {
         const metadata = authMetadata({

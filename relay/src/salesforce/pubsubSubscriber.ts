@@ -3,6 +3,7 @@ import { RelayError, describeError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { createSchemaCache, decodePayload } from './avro.ts';
 import { ERROR_CODE_TRAILER, MAX_NUM_REQUESTED, authMetadata, loadPubSubDefinition } from './pubsubProto.ts';
+import { pubsubCredentials } from './pubsubTls.ts';
 import type {
   FetchRequest,
   FetchResponse,
@@ -134,9 +135,7 @@ export function createPubSubSubscriber(options: PubSubSubscriberOptions): PubSub
   const { Client } = loadPubSubDefinition();
   const client: PubSubServiceClient = new Client(
     options.endpoint,
-    options.tls
-      ? grpc.credentials.createSsl(options.caPem ? Buffer.from(options.caPem) : null)
-      : grpc.credentials.createInsecure(),
+    pubsubCredentials({ tls: options.tls, caPem: options.caPem }),
     // HTTP/2 pings notice a dead connection during quiet periods, before the platform's keepalive
     // would (it can take up to 270 s).
     { 'grpc.keepalive_time_ms': 60_000, 'grpc.keepalive_timeout_ms': 20_000 },
