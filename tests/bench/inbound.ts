@@ -13,7 +13,7 @@
  *    a bare Express app doing one INSERT per request on the same PostgreSQL server, in the same run.
  *
  * Options: --samples=200 --interval=100 (ms between starts) --latency=50 --requests=2000
- * --concurrency=32 --env KEY=VALUE (exploration).
+ * --concurrency=32 --cpu-load=N (N competing CPU hogs during the measurement) --env KEY=VALUE (exploration).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -29,7 +29,10 @@ import {
   envOverrides,
   latencyStats,
   numberArg,
+  againstLimits,
+  cpuLoadArg,
   printTable,
+  startCpuLoad,
   progress,
   sleep,
   verdict,
@@ -41,6 +44,7 @@ import type { LatencyStats, Row } from './support.ts';
 const SAMPLES = numberArg('samples', 200);
 const INTERVAL_MS = numberArg('interval', 100);
 const LATENCY_MS = numberArg('latency', 50);
+const CPU_LOAD = cpuLoadArg();
 const REQUESTS = numberArg('requests', 2000);
 const CONCURRENCY = numberArg('concurrency', 32);
 const ROUNDS = 2;
@@ -304,28 +308,61 @@ async function main(): Promise<void> {
   try {
     progress('starting sandboxes, PostgreSQL and the relay');
     system = await startTestSystem({ env });
-    const latency = await measureLatency(system);
-    const intake = await measureIntake(system);
+    const load = startCpuLoad(CPU_LOAD);
+    if (load.cores > 0) progress(`${load.cores} competing CPU hog(s) running during the measurement`);
+    const latency = await measureLatency(system).catch((error: unknown) => {
+      load.stop();
+      throw error;
+    });
+    const intake = await measureIntake(system).finally(() => load.stop());
     if (intake.relay.failures > 0 || intake.baseline.failures > 0)
       throw new Error('intake requests failed (see above); figures not valid');
     const ratio = intake.relay.perSecond / intake.baseline.perSecond;
     const fmt = (s: LatencyStats) => `p50 ${s.p50} ms / p99 ${s.p99} ms`;
+    // Sequential round trips an inbound write cannot avoid: GET the referral, read the
+    // Opportunity and find the Account (in parallel), write Account and Opportunity in one call;
+    // an update whose link proves no unseen Salesforce change: GET the referral, write.
+    const CREATE_TRIPS = 3;
+    const UPDATE_TRIPS = 2;
+    const p99Target = load.cores > 0 ? 1000 : 400;
     const rows: Row[] = [
-      ['latency p50 (all)', `${latency.all.p50} ms`, '< 300 ms', verdict(latency.all.p50 < 300)],
-      ['latency p99 (all)', `${latency.all.p99} ms`, '< 1000 ms', verdict(latency.all.p99 < 1000)],
+      [
+        'create p50',
+        `${latency.creates.p50} ms (${againstLimits(latency.creates.p50, CREATE_TRIPS, LATENCY_MS)})`,
+        '<= 180 ms',
+        verdict(latency.creates.p50 <= 180),
+      ],
+      [
+        'update p50',
+        `${latency.updates.p50} ms (${againstLimits(latency.updates.p50, UPDATE_TRIPS, LATENCY_MS)})`,
+        '<= 130 ms',
+        verdict(latency.updates.p50 <= 130),
+      ],
+      [
+        'p99 (all)',
+        `${latency.all.p99} ms`,
+        `${load.cores > 0 ? '<' : '<='} ${p99Target} ms`,
+        verdict(load.cores > 0 ? latency.all.p99 < p99Target : latency.all.p99 <= p99Target),
+      ],
       ['  creates', fmt(latency.creates), '', ''],
       ['  updates', fmt(latency.updates), '', ''],
       ['  min / mean / max', `${latency.all.min} / ${latency.all.mean} / ${latency.all.max} ms`, '', ''],
       ['intake: relay', `${intake.relay.perSecond} req/s`, '', ''],
       ['intake: Express + 1 INSERT', `${intake.baseline.perSecond} req/s`, '', ''],
-      ['intake ratio', `${Math.round(ratio * 100)} %`, '>= 50 %', verdict(ratio >= 0.5)],
+      ['intake ratio', `${Math.round(ratio * 100)} %`, '>= 80 %', verdict(ratio >= 0.8)],
     ];
-    printTable('Inbound (Partner Center → Salesforce)', command, tuning, rows, [
-      `latency: ${latency.all.samples} referral writes (${latency.creates.samples} creates, ${latency.updates.samples} updates), one started every ${INTERVAL_MS} ms, ${LATENCY_MS} ms added to every PC and SF API call;`,
-      `  from the PC sandbox write to the SF sandbox store's Opportunity change.`,
-      `intake: ${ROUNDS} × ${REQUESTS} distinct signed deliveries per server at concurrency ${CONCURRENCY}, certificate cache warm, job workers paused;`,
-      `  per-round req/s relay/baseline: ${intake.rounds.map((r) => `${r.relay}/${r.baseline}`).join(', ')}.`,
-    ]);
+    printTable(
+      'Inbound (Partner Center → Salesforce)',
+      command,
+      { ...tuning, 'cpu-load': String(CPU_LOAD) },
+      rows,
+      [
+        `latency: ${latency.all.samples} referral writes (${latency.creates.samples} creates, ${latency.updates.samples} updates), one started every ${INTERVAL_MS} ms, ${LATENCY_MS} ms added to every PC and SF API call;`,
+        `  from the PC sandbox write to the SF sandbox store's Opportunity change.`,
+        `intake: ${ROUNDS} × ${REQUESTS} distinct signed deliveries per server at concurrency ${CONCURRENCY}, certificate cache warm, job workers paused;`,
+        `  per-round req/s relay/baseline: ${intake.rounds.map((r) => `${r.relay}/${r.baseline}`).join(', ')}.`,
+      ],
+    );
     const file = writeResults('inbound', {
       command,
       settings: tuning,
@@ -333,9 +370,10 @@ async function main(): Promise<void> {
         injectedApiLatencyMs: LATENCY_MS,
         intervalMs: INTERVAL_MS,
         ...latency,
-        targets: { p50Ms: 300, p99Ms: 1000 },
+        targets: { createP50Ms: 180, updateP50Ms: 130, p99Ms: p99Target },
       },
-      intake: { concurrency: CONCURRENCY, ...intake, ratio: Math.round(ratio * 1000) / 1000, target: 0.5 },
+      intake: { concurrency: CONCURRENCY, ...intake, ratio: Math.round(ratio * 1000) / 1000, target: 0.8 },
+      cpuLoad: CPU_LOAD,
     });
     progress(`figures written to ${file}`);
   } finally {

@@ -17,7 +17,7 @@
  *    10 at a time (many sellers / a UI), a sustained stream rather than a burst. Each row prints
  *    the ≤ 15 target with its own verdict.
  *
- * Options: --samples=200 --interval=100 --latency=50 --burst=1000 --env KEY=VALUE (exploration).
+ * Options: --samples=200 --interval=100 --latency=50 --burst=1000 --cpu-load=N --env KEY=VALUE (exploration).
  */
 import type { Connection } from 'jsforce';
 import { DEFAULT_SELLER_USER } from '../../relay/sandbox/salesforce/users.ts';
@@ -26,7 +26,9 @@ import { globalSetup, globalTeardown } from '../support/globalSetup.ts';
 import { sampleReferral, startTestSystem } from '../support/relayHarness.ts';
 import type { TestSystem } from '../support/relayHarness.ts';
 import {
+  againstLimits,
   benchEnv,
+  cpuLoadArg,
   envOverrides,
   latencyStats,
   numberArg,
@@ -34,6 +36,7 @@ import {
   progress,
   sellerConnection,
   sleep,
+  startCpuLoad,
   verdict,
   waitUntil,
   writeResults,
@@ -43,6 +46,7 @@ import type { LatencyStats, Row } from './support.ts';
 const SAMPLES = numberArg('samples', 200);
 const INTERVAL_MS = numberArg('interval', 100);
 const LATENCY_MS = numberArg('latency', 50);
+const CPU_LOAD = cpuLoadArg();
 const BURST = numberArg('burst', 1000);
 const WARMUP_EDITS = 5;
 const SINGLE_EDIT_CONCURRENCY = 10;
@@ -269,10 +273,23 @@ async function main(): Promise<void> {
     const seller = await sellerConnection(system.sandboxes.salesforce.url);
 
     setLatency(system, LATENCY_MS);
-    const latency = await measureLatency(system, seller, records);
-    const bulk = await burst(system, seller, records.slice(0, BURST), 'bulk', 100_000);
-    const single = await burst(system, seller, records.slice(0, BURST), 'single', 200_000);
+    const load = startCpuLoad(CPU_LOAD);
+    if (load.cores > 0) progress(`${load.cores} competing CPU hog(s) running during the measurement`);
+    let latency: LatencyStats;
+    let bulk: BurstResult;
+    let single: BurstResult;
+    try {
+      latency = await measureLatency(system, seller, records);
+      bulk = await burst(system, seller, records.slice(0, BURST), 'bulk', 100_000);
+      single = await burst(system, seller, records.slice(0, BURST), 'single', 200_000);
+    } finally {
+      load.stop();
+    }
     setLatency(system, 0);
+    // Sequential round trips an outbound change cannot avoid: the change event's delivery over
+    // Pub/Sub and the PATCH of the referral (If-Match from the link's stored ETag).
+    const OUTBOUND_TRIPS = 2;
+    const p99Target = 1000;
 
     const worst = Math.max(bulk.per1000, single.per1000);
     const burstRow = (b: BurstResult): Row => [
@@ -284,8 +301,13 @@ async function main(): Promise<void> {
       verdict(b.per1000 <= 15),
     ];
     const rows: Row[] = [
-      ['latency p50', `${latency.p50} ms`, '< 300 ms', verdict(latency.p50 < 300)],
-      ['latency p99', `${latency.p99} ms`, '< 1000 ms', verdict(latency.p99 < 1000)],
+      [
+        'latency p50',
+        `${latency.p50} ms (${againstLimits(latency.p50, OUTBOUND_TRIPS, LATENCY_MS)})`,
+        '<= 130 ms',
+        verdict(latency.p50 <= 130),
+      ],
+      ['latency p99', `${latency.p99} ms`, `< ${p99Target} ms`, verdict(latency.p99 < p99Target)],
       ['  min / mean / max', `${latency.min} / ${latency.mean} / ${latency.max} ms`, '', ''],
       burstRow(bulk),
       burstRow(single),
@@ -295,13 +317,19 @@ async function main(): Promise<void> {
         .filter(([k]) => k !== 'oauth.token')
         .map(([k, v]) => `${k} ${v}`)
         .join(', ');
-    printTable('Outbound (Salesforce → Partner Center)', command, tuning, rows, [
-      `latency: ${latency.samples} seller edits (distinct Opportunities), one started every ${INTERVAL_MS} ms, ${LATENCY_MS} ms added to every PC, SF REST and Pub/Sub response;`,
-      `  from the SF sandbox store's change to the PC referral store's write of the new dealValue.`,
-      `burst: ${BURST} distinct synced Opportunities, same latency; relay calls = sandbox-counted calls − the seller's own.`,
-      `  bulk: all in PC after ${bulk.seconds} s, per-edit p50 ${bulk.latency.p50} / p99 ${bulk.latency.p99} ms; sandbox calls by endpoint (seller's included): ${breakdown(bulk)}`,
-      `  single: all in PC after ${single.seconds} s, per-edit p50 ${single.latency.p50} / p99 ${single.latency.p99} ms; sandbox calls by endpoint (seller's included): ${breakdown(single)}`,
-    ]);
+    printTable(
+      'Outbound (Salesforce → Partner Center)',
+      command,
+      { ...tuning, 'cpu-load': String(CPU_LOAD) },
+      rows,
+      [
+        `latency: ${latency.samples} seller edits (distinct Opportunities), one started every ${INTERVAL_MS} ms, ${LATENCY_MS} ms added to every PC, SF REST and Pub/Sub response;`,
+        `  from the SF sandbox store's change to the PC referral store's write of the new dealValue.`,
+        `burst: ${BURST} distinct synced Opportunities, same latency; relay calls = sandbox-counted calls − the seller's own.`,
+        `  bulk: all in PC after ${bulk.seconds} s, per-edit p50 ${bulk.latency.p50} / p99 ${bulk.latency.p99} ms; sandbox calls by endpoint (seller's included): ${breakdown(bulk)}`,
+        `  single: all in PC after ${single.seconds} s, per-edit p50 ${single.latency.p50} / p99 ${single.latency.p99} ms; sandbox calls by endpoint (seller's included): ${breakdown(single)}`,
+      ],
+    );
     const file = writeResults('outbound', {
       command,
       settings: tuning,
@@ -309,8 +337,9 @@ async function main(): Promise<void> {
         injectedApiLatencyMs: LATENCY_MS,
         intervalMs: INTERVAL_MS,
         ...latency,
-        targets: { p50Ms: 300, p99Ms: 1000 },
+        targets: { p50Ms: 130, p99Ms: p99Target },
       },
+      cpuLoad: CPU_LOAD,
       burst: { target: 15, worstPer1000: worst, bulk, single },
     });
     progress(`figures written to ${file}`);

@@ -6,7 +6,8 @@
  * `npm run bench:*` needs nothing running. Settings can be overridden for exploration with
  * `--env KEY=VALUE` (repeatable); the printed table says which settings were used.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
 import { Connection } from 'jsforce';
@@ -193,3 +194,55 @@ export async function waitUntil(
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+// ---- load and comparisons -------------------------------------------------------------------------
+
+/**
+ * `--cpu-load=N`: N processes that each keep one core busy for the whole measurement, so the
+ * figures show what the relay does on a machine that is not idle. 0 (the default) starts none.
+ */
+export function startCpuLoad(cores: number): { cores: number; stop(): void } {
+  const hogs = Array.from({ length: cores }, () =>
+    spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }),
+  );
+  const stop = () => {
+    for (const hog of hogs) hog.kill('SIGKILL');
+  };
+  // A benchmark that throws must not leave a core spinning.
+  process.once('exit', stop);
+  return { cores, stop };
+}
+
+/** `--cpu-load=N` (cores to keep busy; 0 by default). */
+export function cpuLoadArg(argv: readonly string[] = process.argv.slice(2)): number {
+  const raw = argv.find((a) => a.startsWith('--cpu-load='))?.slice('--cpu-load='.length);
+  if (raw === undefined) return 0;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0)
+    throw new Error(`--cpu-load: expected a whole number of cores, got ${raw}`);
+  return value;
+}
+
+/** Microsoft's Power Automate co-sell connector asks users to wait this long for a sync. */
+export const PEER_WAIT_MS = 10 * 60_000;
+
+/**
+ * A latency next to its physical limit (the sequential round trips it cannot avoid × the injected
+ * latency per call) and next to the peer: "1.3× limit of 3 × 50 ms; 1/2,300 of the connector's 10 min".
+ */
+export function againstLimits(ms: number, roundTrips: number, latencyMs: number): string {
+  const limit = roundTrips * latencyMs;
+  const peer = Math.round(PEER_WAIT_MS / ms).toLocaleString('en-US');
+  return `${(ms / limit).toFixed(2)}× limit of ${roundTrips} × ${latencyMs} ms; 1/${peer} of the connector's 10 min`;
+}
+
+/** Resident set size of a process in MB, read from /proc (Linux), or undefined once it is gone. */
+export function rssMegabytes(pid: number): number | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1]);
+    return Number.isFinite(kb) ? Math.round(kb / 102.4) / 10 : undefined;
+  } catch {
+    return undefined;
+  }
+}
