@@ -7,6 +7,7 @@ import ReferralPanel, {
 } from 'c/referralPanel';
 import { getRecord, updateRecord, notifyRecordUpdateAvailable } from 'lightning/uiRecordApi';
 import { getObjectInfo, getPicklistValues } from 'lightning/uiObjectInfoApi';
+import { byDataId, deepQuery, deepQueryAll, flushPromises, resetDom } from 'test-utils';
 
 const mockRecordNotSynced = require('./data/getRecordNotSynced.json');
 const mockRecordPending = require('./data/getRecordPending.json');
@@ -19,13 +20,6 @@ const mockUpdateError = require('./data/updateRecordError.json');
 
 const RECORD_ID = mockRecordSynced.id;
 const TOAST_EVENT = 'lightning__showtoast';
-
-// Microtask-only, so it also works while Jest's fake timers hold setTimeout.
-async function flushPromises() {
-  for (let i = 0; i < 20; i += 1) {
-    await Promise.resolve();
-  }
-}
 
 function createPanel() {
   const element = createElement('c-referral-panel', { is: ReferralPanel });
@@ -43,8 +37,9 @@ async function renderWith(record, objectInfo = mockObjectInfoSeller) {
   return element;
 }
 
+// The panel's children render in their own shadow roots; the helpers look through them.
 function byId(element, id) {
-  return element.shadowRoot.querySelector(`[data-id="${id}"]`);
+  return byDataId(element, id);
 }
 
 function collectToasts(element) {
@@ -66,9 +61,7 @@ function withAudit(record, audit, syncStatus) {
 
 describe('c-referral-panel', () => {
   afterEach(() => {
-    while (document.body.firstChild) {
-      document.body.removeChild(document.body.firstChild);
-    }
+    resetDom();
     jest.clearAllMocks();
     jest.useRealTimers();
   });
@@ -77,7 +70,7 @@ describe('c-referral-panel', () => {
     const element = createPanel();
     await flushPromises();
 
-    const spinner = element.shadowRoot.querySelector('lightning-spinner');
+    const spinner = deepQuery(element, 'lightning-spinner');
     expect(spinner).not.toBeNull();
     expect(spinner.alternativeText).toBe('Loading the referral');
     expect(byId(element, 'status-badge')).toBeNull();
@@ -137,12 +130,12 @@ describe('c-referral-panel', () => {
     expect(byId(element, 'status-reason').textContent).toBe(
       'Customer country "USA" is not an ISO 3166 alpha-2 code',
     );
-    const entries = element.shadowRoot.querySelectorAll('[data-id="audit-entry"]');
+    const entries = deepQueryAll(element, '[data-id="audit-entry"]');
     expect(entries).toHaveLength(4);
     expect(entries[0].textContent).toContain('Status read from Partner Center');
     expect(entries[2].textContent).toContain('Partner Center returned 503 | retried');
     expect(entries[3].textContent).toContain('Referral created');
-    const times = element.shadowRoot.querySelectorAll('lightning-formatted-date-time');
+    const times = deepQueryAll(element, 'lightning-formatted-date-time');
     expect(times[0].value).toBe('2026-11-25T08:51:02Z');
     await expect(element).toBeAccessible();
   });
