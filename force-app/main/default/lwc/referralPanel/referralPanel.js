@@ -14,8 +14,11 @@ import STATUS_FIELD from '@salesforce/schema/Opportunity.Referral_Status__c';
 import SUBSTATUS_FIELD from '@salesforce/schema/Opportunity.Referral_Substatus__c';
 import SYNC_STATUS_FIELD from '@salesforce/schema/Opportunity.Referral_Sync_Status__c';
 import AUDIT_FIELD from '@salesforce/schema/Opportunity.Audit__c';
+import CREATED_FIELD from '@salesforce/schema/Opportunity.CreatedDate';
+import REFERRAL_CREATED_FIELD from '@salesforce/schema/Opportunity.Referral_Created_Date__c';
+import RESPONSE_FIELD from '@salesforce/schema/Opportunity.Referral_Response__c';
 
-import { reduceErrors, SYNC_PENDING } from 'c/referralService';
+import { awaitsResponse, reduceErrors, SYNC_PENDING } from 'c/referralService';
 
 const FIELDS = [
   SYNC_FIELD,
@@ -28,6 +31,9 @@ const FIELDS = [
   SUBSTATUS_FIELD,
   SYNC_STATUS_FIELD,
   AUDIT_FIELD,
+  CREATED_FIELD,
+  REFERRAL_CREATED_FIELD,
+  RESPONSE_FIELD,
 ];
 
 /*
@@ -71,8 +77,8 @@ const EDITABLE = [
 /**
  * The seller's view of an Opportunity's Partner Center referral. It reads the record through
  * Lightning Data Service, keeps the seller's draft and saves it, and watches a Pending sync; the
- * children (referralSyncStatus, referralSummary, referralSettings, referralAuditTrail) only show
- * what it hands them.
+ * children (referralSyncStatus, referralInbox, referralSummary, referralSettings,
+ * referralAuditTrail) show what it hands them, and the inbox sends the seller's answer itself.
  */
 export default class ReferralPanel extends LightningElement {
   @api recordId;
@@ -165,6 +171,19 @@ export default class ReferralPanel extends LightningElement {
     return getFieldValue(this.record, SUBSTATUS_FIELD);
   }
 
+  get awaitsResponse() {
+    return this.syncOn && awaitsResponse(this.referralStatus, this.referralSubstatus);
+  }
+
+  /** The referral's creation in Partner Center, or the Opportunity's until the relay has written it. */
+  get referralCreated() {
+    return getFieldValue(this.record, REFERRAL_CREATED_FIELD) ?? getFieldValue(this.record, CREATED_FIELD);
+  }
+
+  get referralResponse() {
+    return getFieldValue(this.record, RESPONSE_FIELD);
+  }
+
   get editable() {
     const editable = {};
     for (const [key, field] of EDITABLE) {
@@ -183,6 +202,11 @@ export default class ReferralPanel extends LightningElement {
 
   handleCancel() {
     this.resetDraft();
+  }
+
+  handleResponded() {
+    // The answer's save marked the record Pending; reading it again starts the usual watch.
+    notifyRecordUpdateAvailable([{ recordId: this.recordId }]);
   }
 
   async handleSave() {

@@ -7,6 +7,7 @@ import ReferralPanel, {
 } from 'c/referralPanel';
 import { getRecord, updateRecord, notifyRecordUpdateAvailable } from 'lightning/uiRecordApi';
 import { getObjectInfo, getPicklistValues } from 'lightning/uiObjectInfoApi';
+import respond from '@salesforce/apex/ReferralInboxController.respond';
 import { byDataId, deepQuery, deepQueryAll, flushPromises, resetDom } from 'test-utils';
 
 const mockRecordNotSynced = require('./data/getRecordNotSynced.json');
@@ -17,6 +18,11 @@ const mockObjectInfoSeller = require('./data/getObjectInfoSeller.json');
 const mockObjectInfoReadOnly = require('./data/getObjectInfoReadOnly.json');
 const mockHelpValues = require('./data/getPicklistValuesHelp.json');
 const mockUpdateError = require('./data/updateRecordError.json');
+const mockRecordIncoming = require('./data/getRecordIncoming.json');
+
+jest.mock('@salesforce/apex/ReferralInboxController.respond', () => ({ default: jest.fn() }), {
+  virtual: true,
+});
 
 const RECORD_ID = mockRecordSynced.id;
 const TOAST_EVENT = 'lightning__showtoast';
@@ -346,5 +352,37 @@ describe('c-referral-panel', () => {
 
     expect(notifyRecordUpdateAvailable).toHaveBeenCalledTimes(1);
     expect(jest.getTimerCount()).toBe(0);
+  });
+
+  it('shows the inbox with its deadline when Microsoft shared a referral awaiting an answer', async () => {
+    jest.useFakeTimers({ now: new Date('2026-11-24T10:00:00Z') });
+    const element = await renderWith(mockRecordIncoming);
+
+    expect(byId(element, 'inbox')).not.toBeNull();
+    expect(byId(element, 'countdown').textContent).toBe('10 days left');
+    expect(byId(element, 'referral-status').textContent).toBe('New · Pending');
+    jest.useRealTimers();
+    await expect(element).toBeAccessible();
+  });
+
+  it('shows no inbox when the referral is already accepted', async () => {
+    const element = await renderWith(mockRecordSynced);
+
+    expect(byId(element, 'inbox')).toBeNull();
+  });
+
+  it('re-reads the record when the seller answered in the inbox', async () => {
+    respond.mockResolvedValue('Active/Accepted');
+    const element = await renderWith(mockRecordIncoming);
+
+    byId(element, 'accept').click();
+    await flushPromises();
+
+    expect(respond).toHaveBeenCalledWith({
+      opportunityId: RECORD_ID,
+      response: 'Accept',
+      reason: null,
+    });
+    expect(notifyRecordUpdateAvailable).toHaveBeenCalledWith([{ recordId: RECORD_ID }]);
   });
 });
