@@ -49,7 +49,20 @@ describe('referral panel preview in headless Chromium', () => {
   }
 
   it('renders every state of the panel, each with its expected text and no error', async () => {
-    assert.ok(states.length >= 7, `expected every panel state, got ${states.map((s) => s.name).join(', ')}`);
+    assert.ok(
+      [
+        'loading',
+        'load-error',
+        'not-synced',
+        'pending',
+        'synced',
+        'error',
+        'read-only',
+        'inbox',
+        'inbox-expired',
+      ].every((name) => states.some((state) => state.name === name)),
+      `expected every panel state, got ${states.map((s) => s.name).join(', ')}`,
+    );
     for (const state of states) {
       const { page, problems } = await open(state);
       try {
@@ -66,6 +79,36 @@ describe('referral panel preview in headless Chromium', () => {
         }
         await page.screenshot({ path: screenshotPath(`panel-${state.name}`), fullPage: true });
         assert.deepEqual(problems, [], `state ${state.name}`);
+      } finally {
+        await page.close();
+      }
+    }
+  });
+
+  it('accepts and declines an incoming referral through the inbox and shows the answer', async () => {
+    const inbox = states.find((state) => state.name === 'inbox');
+    assert.ok(inbox, 'the preview has an inbox state');
+    for (const [answer, shown, screenshot] of [
+      ['accept', 'You accepted this referral', 'panel-inbox-accepted'],
+      ['decline', 'You declined this referral', 'panel-inbox-declined'],
+    ] as const) {
+      const { page, problems } = await open(inbox);
+      try {
+        if (answer === 'accept') {
+          await page.getByRole('button', { name: 'Accept' }).click({ timeout: TIMEOUT });
+        } else {
+          await page.getByRole('button', { name: 'Decline…' }).click({ timeout: TIMEOUT });
+          await page.getByRole('combobox', { name: 'Why are you declining?' }).click({ timeout: TIMEOUT });
+          await page.getByRole('option', { name: 'Customer region not served' }).click({ timeout: TIMEOUT });
+          await page.getByRole('button', { name: 'Decline referral' }).click({ timeout: TIMEOUT });
+        }
+        await page.getByText(shown).first().waitFor({ timeout: TIMEOUT });
+        await page.getByText('Partner Center will show it').first().waitFor({ timeout: TIMEOUT });
+        await page.screenshot({
+          path: screenshotPath(screenshot),
+          fullPage: true,
+        });
+        assert.deepEqual(problems, [], `inbox ${answer}`);
       } finally {
         await page.close();
       }

@@ -30,6 +30,8 @@ export interface PreviewState {
   recordError?: Json;
   objectInfo: Json;
   picklistValues: Json;
+  /** Sets Referral_Created_Date__c this many hours before the page opens (the inbox counts down). */
+  createdHoursAgo?: number;
   /** Text the rendered panel must contain; the browser test fails when any is missing. */
   expectText: string[];
 }
@@ -42,7 +44,7 @@ function withFields(record: RecordFixture, values: Record<string, unknown>): Rec
   return copy;
 }
 
-/** The states, built at `now` (the inbox's deadline counts down from it). */
+/** Every state; an inbox state's creation time is relative to when its page opens. */
 export function previewStates(): PreviewState[] {
   const seller = panelFixture('getObjectInfoSeller');
   const readOnly = panelFixture('getObjectInfoReadOnly');
@@ -51,6 +53,7 @@ export function previewStates(): PreviewState[] {
   const pending = panelFixture<RecordFixture>('getRecordPending');
   const synced = panelFixture<RecordFixture>('getRecordSynced');
   const failed = panelFixture<RecordFixture>('getRecordError');
+  const incoming = panelFixture<RecordFixture>('getRecordIncoming');
   const base = { objectInfo: seller, picklistValues: help };
   return [
     {
@@ -111,5 +114,42 @@ export function previewStates(): PreviewState[] {
       record: synced,
       expectText: ['Proof of concept or demo', 'SOL-34104-EBB'],
     },
-  ].map((state) => ({ ...state, record: state.record ? withFields(state.record, {}) : null }));
+    {
+      ...base,
+      name: 'inbox',
+      title: 'Inbox: awaiting an answer',
+      description: 'Microsoft shared a referral four days ago; the seller may accept or decline it.',
+      record: incoming,
+      // Half an hour short of four days: ten days and a few minutes left while the test looks.
+      createdHoursAgo: 4 * 24 - 0.5,
+      expectText: ['Microsoft shared this referral with you', '10 days left', 'Accept', 'New · Pending'],
+    },
+    {
+      ...base,
+      name: 'inbox-expiring',
+      title: 'Inbox: expiring',
+      description: 'Five hours are left to answer.',
+      record: withFields(incoming, { Referral_Substatus__c: 'Received' }),
+      createdHoursAgo: 14 * 24 - 5,
+      expectText: ['4 hours left', 'New · Received'],
+    },
+    {
+      ...base,
+      name: 'inbox-expired',
+      title: 'Inbox: expired',
+      description: 'Nobody answered for 14 days; Partner Center archives it as Expired.',
+      record: incoming,
+      createdHoursAgo: 15 * 24,
+      expectText: ['Expired', 'archives a referral nobody answered within 14 days'],
+    },
+    {
+      ...base,
+      name: 'inbox-answered',
+      title: 'Inbox: accepted, not yet sent',
+      description: 'The seller accepted; the relay has not sent it to Partner Center yet.',
+      record: withFields(incoming, { Referral_Response__c: 'Accepted', Referral_Sync_Status__c: 'Pending' }),
+      createdHoursAgo: 4 * 24,
+      expectText: ['You accepted this referral', 'Pending'],
+    },
+  ];
 }

@@ -9,6 +9,10 @@ import fixtures from 'preview:fixtures';
 const requested = new URLSearchParams(window.location.search).get('state');
 const state = fixtures.states.find((entry) => entry.name === requested) ?? fixtures.states[0];
 let record = state.record ? JSON.parse(JSON.stringify(state.record)) : null;
+if (record && state.createdHoursAgo !== undefined) {
+  const created = new Date(Date.now() - state.createdHoursAgo * 60 * 60 * 1000).toISOString();
+  record.fields.Referral_Created_Date__c = { value: created, displayValue: null };
+}
 const recordListeners = new Set();
 
 export function currentState() {
