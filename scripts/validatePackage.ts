@@ -6,7 +6,9 @@
 //   5. every field named by permission sets, layouts, custom metadata records and the components'
 //      @salesforce/schema imports exists;
 //   6. no permission set but the integration user's reads a platform event, and no component
-//      subscribes to a streaming channel (events ignore sharing, see checkEventAccess).
+//      subscribes to a streaming channel (events ignore sharing, see checkEventAccess);
+//   7. the inbox's Accepted and Declined stages in Referral_Sync_Setting.Default are the mapping's
+//      stages.active and stages.lost, which the relay reads as Active/Accepted and Closed.
 //
 //   node scripts/validatePackage.ts [--root <dir>]
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -379,6 +381,40 @@ export function checkEventAccess(root: string): CheckResult {
   return result;
 }
 
+/** Setting field → the stages key of config/mapping.json it must equal. */
+const STAGE_SETTINGS: Record<string, string> = { Accepted_Stage__c: 'active', Declined_Stage__c: 'lost' };
+
+export function checkStageSettings(root: string): CheckResult {
+  const result: CheckResult = { name: 'inbox stages', summary: '', failures: [], warnings: [] };
+  const file = path.join(
+    'force-app',
+    'main',
+    'default',
+    'customMetadata',
+    'Referral_Sync_Setting.Default.md-meta.xml',
+  );
+  let stages: Record<string, unknown> = {};
+  let values: { field?: string; value?: unknown }[] = [];
+  try {
+    stages = JSON.parse(readFileSync(path.join(root, 'config', 'mapping.json'), 'utf8')).stages ?? {};
+    values = asArray(xmlParser.parse(readFileSync(path.join(root, file), 'utf8')).CustomMetadata?.values);
+  } catch (error) {
+    result.failures.push((error as Error).message);
+    return result;
+  }
+  for (const [field, key] of Object.entries(STAGE_SETTINGS)) {
+    const entry = values.find((value) => value.field === field);
+    const value = entry?.value;
+    if (String(value ?? '') !== String(stages[key] ?? '')) {
+      result.failures.push(
+        `${file}: ${field} is ${JSON.stringify(value ?? null)}, config/mapping.json stages.${key} is ${JSON.stringify(stages[key] ?? null)}`,
+      );
+    }
+  }
+  result.summary = 'match config/mapping.json stages';
+  return result;
+}
+
 export async function validatePackage(root: string): Promise<CheckResult[]> {
   return [
     await checkConversion(root),
@@ -387,6 +423,7 @@ export async function validatePackage(root: string): Promise<CheckResult[]> {
     checkMappedFieldRecords(root),
     checkReferences(root),
     checkEventAccess(root),
+    checkStageSettings(root),
   ];
 }
 

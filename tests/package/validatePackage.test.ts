@@ -35,8 +35,32 @@ describe('package:validate', () => {
         'mapped-field metadata',
         'field references',
         'event access',
+        'inbox stages',
       ],
     );
+  });
+
+  it('fails naming the setting when the inbox stage differs from the mapping', async () => {
+    const copy = copyProject();
+    try {
+      const mappingFile = path.join(copy.root, 'config', 'mapping.json');
+      const mapping = JSON.parse(readFileSync(mappingFile, 'utf8'));
+      mapping.stages.active = 'Needs Analysis';
+      writeFileSync(mappingFile, JSON.stringify(mapping, null, 2));
+
+      const { code, output } = await validateCopy(copy.root);
+
+      assert.equal(code, 1, output);
+      assert.match(output, /✘ inbox stages/);
+      assert.ok(
+        output.includes(
+          'Accepted_Stage__c is "Qualification", config/mapping.json stages.active is "Needs Analysis"',
+        ),
+        output,
+      );
+    } finally {
+      copy.remove();
+    }
   });
 
   it('fails naming the file when a field file is not well-formed XML', async () => {

@@ -14,9 +14,11 @@ import STATUS_FIELD from '@salesforce/schema/Opportunity.Referral_Status__c';
 import SUBSTATUS_FIELD from '@salesforce/schema/Opportunity.Referral_Substatus__c';
 import SYNC_STATUS_FIELD from '@salesforce/schema/Opportunity.Referral_Sync_Status__c';
 import AUDIT_FIELD from '@salesforce/schema/Opportunity.Audit__c';
+import CREATED_FIELD from '@salesforce/schema/Opportunity.CreatedDate';
+import REFERRAL_CREATED_FIELD from '@salesforce/schema/Opportunity.Referral_Created_Date__c';
+import RESPONSE_FIELD from '@salesforce/schema/Opportunity.Referral_Response__c';
 
-import { parseAuditTrail, newestError } from './auditTrail';
-import { reduceErrors } from './reduceErrors';
+import { awaitsResponse, reduceErrors, SYNC_PENDING } from 'c/referralService';
 
 const FIELDS = [
   SYNC_FIELD,
@@ -29,6 +31,9 @@ const FIELDS = [
   SUBSTATUS_FIELD,
   SYNC_STATUS_FIELD,
   AUDIT_FIELD,
+  CREATED_FIELD,
+  REFERRAL_CREATED_FIELD,
+  RESPONSE_FIELD,
 ];
 
 /*
@@ -62,10 +67,19 @@ export function refreshDelay(attempt) {
   return Math.min(FIRST_REFRESH_MS * 2 ** attempt, MAX_REFRESH_MS);
 }
 
-const STATUS_SYNCED = 'Synced';
-const STATUS_ERROR = 'Error';
-const STATUS_PENDING = 'Pending';
+const EDITABLE = [
+  ['sync', SYNC_FIELD],
+  ['visibility', VISIBILITY_FIELD],
+  ['help', HELP_FIELD],
+  ['solutions', SOLUTIONS_FIELD],
+];
 
+/**
+ * The seller's view of an Opportunity's Partner Center referral. It reads the record through
+ * Lightning Data Service, keeps the seller's draft and saves it, and watches a Pending sync; the
+ * children (referralSyncStatus, referralInbox, referralSummary, referralSettings,
+ * referralAuditTrail) show what it hands them, and the inbox sends the seller's answer itself.
+ */
 export default class ReferralPanel extends LightningElement {
   @api recordId;
 
@@ -119,7 +133,7 @@ export default class ReferralPanel extends LightningElement {
     this.stopWatching();
   }
 
-  // ----- derived state for the template
+  // ----- what the children show
 
   get recordTypeId() {
     return this.record?.recordTypeId ?? this.objectInfo?.defaultRecordTypeId;
@@ -137,38 +151,8 @@ export default class ReferralPanel extends LightningElement {
     return getFieldValue(this.record, SYNC_STATUS_FIELD);
   }
 
-  get auditEntries() {
-    return parseAuditTrail(getFieldValue(this.record, AUDIT_FIELD)).map((entry) => ({
-      ...entry,
-      levelClass: `slds-badge ${entry.level === 'ERROR' ? 'slds-theme_error' : 'slds-badge_lightest'}`,
-    }));
-  }
-
-  get hasAudit() {
-    return this.auditEntries.length > 0;
-  }
-
-  get status() {
-    const syncStatus = this.syncStatus;
-    if (!this.syncOn) {
-      return { label: 'Not synced', className: 'slds-badge_lightest', reason: null };
-    }
-    if (syncStatus === STATUS_SYNCED) {
-      return { label: '✔ Synced', className: 'slds-theme_success', reason: null };
-    }
-    if (syncStatus === STATUS_ERROR) {
-      const error = newestError(parseAuditTrail(getFieldValue(this.record, AUDIT_FIELD)));
-      return {
-        label: '✘ Error',
-        className: 'slds-theme_error',
-        reason: error ? error.message : 'Partner Center rejected the last change.',
-      };
-    }
-    return { label: 'Pending', className: 'slds-theme_warning', reason: null };
-  }
-
-  get statusBadgeClass() {
-    return this.status.className;
+  get audit() {
+    return getFieldValue(this.record, AUDIT_FIELD);
   }
 
   get referralId() {
@@ -180,81 +164,49 @@ export default class ReferralPanel extends LightningElement {
   }
 
   get referralStatus() {
-    const status = getFieldValue(this.record, STATUS_FIELD);
-    const substatus = getFieldValue(this.record, SUBSTATUS_FIELD);
-    return [status, substatus].filter((value) => !!value).join(' · ');
+    return getFieldValue(this.record, STATUS_FIELD);
   }
 
-  get canEditSync() {
-    return this.isUpdateable(SYNC_FIELD);
+  get referralSubstatus() {
+    return getFieldValue(this.record, SUBSTATUS_FIELD);
   }
 
-  get canEditHelp() {
-    return this.isUpdateable(HELP_FIELD);
+  get awaitsResponse() {
+    return this.syncOn && awaitsResponse(this.referralStatus, this.referralSubstatus);
   }
 
-  get canEditSolutions() {
-    return this.isUpdateable(SOLUTIONS_FIELD);
+  /** The referral's creation in Partner Center, or the Opportunity's until the relay has written it. */
+  get referralCreated() {
+    return getFieldValue(this.record, REFERRAL_CREATED_FIELD) ?? getFieldValue(this.record, CREATED_FIELD);
   }
 
-  get canEditVisibility() {
-    return this.isUpdateable(VISIBILITY_FIELD);
+  get referralResponse() {
+    return getFieldValue(this.record, RESPONSE_FIELD);
   }
 
-  get syncReadOnly() {
-    return !this.canEditSync;
-  }
-
-  get visibilityReadOnly() {
-    return !this.canEditVisibility;
-  }
-
-  get canEditAny() {
-    return this.canEditSync || this.canEditHelp || this.canEditSolutions || this.canEditVisibility;
-  }
-
-  get helpOptions() {
-    return [{ label: '--None--', value: '' }, ...this.helpValues];
-  }
-
-  get helpLabel() {
-    const value = getFieldValue(this.record, HELP_FIELD);
-    const option = this.helpValues.find((entry) => entry.value === value);
-    return option ? option.label : value || 'None';
-  }
-
-  get solutionsText() {
-    return getFieldValue(this.record, SOLUTIONS_FIELD) || 'None';
-  }
-
-  get saveDisabled() {
-    return !this.isDirty || this.isSaving;
-  }
-
-  get cancelDisabled() {
-    return !this.isDirty || this.isSaving;
+  get editable() {
+    const editable = {};
+    for (const [key, field] of EDITABLE) {
+      editable[key] = this.isUpdateable(field);
+    }
+    return editable;
   }
 
   // ----- handlers
 
-  handleSyncChange(event) {
-    this.updateDraft('sync', event.target.checked);
-  }
-
-  handleVisibilityChange(event) {
-    this.updateDraft('visibility', event.target.checked);
-  }
-
-  handleHelpChange(event) {
-    this.updateDraft('help', event.detail.value);
-  }
-
-  handleSolutionsChange(event) {
-    this.updateDraft('solutions', event.detail.value);
+  handleDraftChange(event) {
+    const { name, value } = event.detail;
+    this.draft = { ...this.draft, [name]: value };
+    this.isDirty = Object.keys(this.changedFields()).length > 0;
   }
 
   handleCancel() {
     this.resetDraft();
+  }
+
+  handleResponded() {
+    // The answer's save marked the record Pending; reading it again starts the usual watch.
+    notifyRecordUpdateAvailable([{ recordId: this.recordId }]);
   }
 
   async handleSave() {
@@ -301,36 +253,24 @@ export default class ReferralPanel extends LightningElement {
     return info?.updateable === true;
   }
 
-  resetDraft() {
-    this.draft = {
+  savedValues() {
+    return {
       sync: getFieldValue(this.record, SYNC_FIELD) === true,
       visibility: getFieldValue(this.record, VISIBILITY_FIELD) === true,
       help: getFieldValue(this.record, HELP_FIELD) ?? '',
       solutions: getFieldValue(this.record, SOLUTIONS_FIELD) ?? '',
     };
+  }
+
+  resetDraft() {
+    this.draft = this.savedValues();
     this.isDirty = false;
   }
 
-  updateDraft(key, value) {
-    this.draft = { ...this.draft, [key]: value };
-    this.isDirty = Object.keys(this.changedFields()).length > 0;
-  }
-
   changedFields() {
-    const saved = {
-      sync: getFieldValue(this.record, SYNC_FIELD) === true,
-      visibility: getFieldValue(this.record, VISIBILITY_FIELD) === true,
-      help: getFieldValue(this.record, HELP_FIELD) ?? '',
-      solutions: getFieldValue(this.record, SOLUTIONS_FIELD) ?? '',
-    };
-    const pairs = [
-      ['sync', SYNC_FIELD],
-      ['visibility', VISIBILITY_FIELD],
-      ['help', HELP_FIELD],
-      ['solutions', SOLUTIONS_FIELD],
-    ];
+    const saved = this.savedValues();
     const fields = {};
-    for (const [key, field] of pairs) {
+    for (const [key, field] of EDITABLE) {
       if (this.draft[key] !== saved[key] && this.isUpdateable(field)) {
         const value = this.draft[key];
         fields[field.fieldApiName] = value === '' ? null : value;
@@ -342,7 +282,7 @@ export default class ReferralPanel extends LightningElement {
   // ----- live refresh (see the comment at FIRST_REFRESH_MS)
 
   get awaitingRelay() {
-    return this.syncOn && this.syncStatus === STATUS_PENDING;
+    return this.syncOn && this.syncStatus === SYNC_PENDING;
   }
 
   trackSyncProgress() {

@@ -7,6 +7,8 @@ import ReferralPanel, {
 } from 'c/referralPanel';
 import { getRecord, updateRecord, notifyRecordUpdateAvailable } from 'lightning/uiRecordApi';
 import { getObjectInfo, getPicklistValues } from 'lightning/uiObjectInfoApi';
+import respond from '@salesforce/apex/ReferralInboxController.respond';
+import { byDataId, deepQuery, deepQueryAll, flushPromises, resetDom } from 'test-utils';
 
 const mockRecordNotSynced = require('./data/getRecordNotSynced.json');
 const mockRecordPending = require('./data/getRecordPending.json');
@@ -16,16 +18,14 @@ const mockObjectInfoSeller = require('./data/getObjectInfoSeller.json');
 const mockObjectInfoReadOnly = require('./data/getObjectInfoReadOnly.json');
 const mockHelpValues = require('./data/getPicklistValuesHelp.json');
 const mockUpdateError = require('./data/updateRecordError.json');
+const mockRecordIncoming = require('./data/getRecordIncoming.json');
+
+jest.mock('@salesforce/apex/ReferralInboxController.respond', () => ({ default: jest.fn() }), {
+  virtual: true,
+});
 
 const RECORD_ID = mockRecordSynced.id;
 const TOAST_EVENT = 'lightning__showtoast';
-
-// Microtask-only, so it also works while Jest's fake timers hold setTimeout.
-async function flushPromises() {
-  for (let i = 0; i < 20; i += 1) {
-    await Promise.resolve();
-  }
-}
 
 function createPanel() {
   const element = createElement('c-referral-panel', { is: ReferralPanel });
@@ -43,8 +43,9 @@ async function renderWith(record, objectInfo = mockObjectInfoSeller) {
   return element;
 }
 
+// The panel's children render in their own shadow roots; the helpers look through them.
 function byId(element, id) {
-  return element.shadowRoot.querySelector(`[data-id="${id}"]`);
+  return byDataId(element, id);
 }
 
 function collectToasts(element) {
@@ -66,9 +67,7 @@ function withAudit(record, audit, syncStatus) {
 
 describe('c-referral-panel', () => {
   afterEach(() => {
-    while (document.body.firstChild) {
-      document.body.removeChild(document.body.firstChild);
-    }
+    resetDom();
     jest.clearAllMocks();
     jest.useRealTimers();
   });
@@ -77,7 +76,7 @@ describe('c-referral-panel', () => {
     const element = createPanel();
     await flushPromises();
 
-    const spinner = element.shadowRoot.querySelector('lightning-spinner');
+    const spinner = deepQuery(element, 'lightning-spinner');
     expect(spinner).not.toBeNull();
     expect(spinner.alternativeText).toBe('Loading the referral');
     expect(byId(element, 'status-badge')).toBeNull();
@@ -137,12 +136,12 @@ describe('c-referral-panel', () => {
     expect(byId(element, 'status-reason').textContent).toBe(
       'Customer country "USA" is not an ISO 3166 alpha-2 code',
     );
-    const entries = element.shadowRoot.querySelectorAll('[data-id="audit-entry"]');
+    const entries = deepQueryAll(element, '[data-id="audit-entry"]');
     expect(entries).toHaveLength(4);
     expect(entries[0].textContent).toContain('Status read from Partner Center');
     expect(entries[2].textContent).toContain('Partner Center returned 503 | retried');
     expect(entries[3].textContent).toContain('Referral created');
-    const times = element.shadowRoot.querySelectorAll('lightning-formatted-date-time');
+    const times = deepQueryAll(element, 'lightning-formatted-date-time');
     expect(times[0].value).toBe('2026-11-25T08:51:02Z');
     await expect(element).toBeAccessible();
   });
@@ -353,5 +352,37 @@ describe('c-referral-panel', () => {
 
     expect(notifyRecordUpdateAvailable).toHaveBeenCalledTimes(1);
     expect(jest.getTimerCount()).toBe(0);
+  });
+
+  it('shows the inbox with its deadline when Microsoft shared a referral awaiting an answer', async () => {
+    jest.useFakeTimers({ now: new Date('2026-11-24T10:00:00Z') });
+    const element = await renderWith(mockRecordIncoming);
+
+    expect(byId(element, 'inbox')).not.toBeNull();
+    expect(byId(element, 'countdown').textContent).toBe('10 days left');
+    expect(byId(element, 'referral-status').textContent).toBe('New · Pending');
+    jest.useRealTimers();
+    await expect(element).toBeAccessible();
+  });
+
+  it('shows no inbox when the referral is already accepted', async () => {
+    const element = await renderWith(mockRecordSynced);
+
+    expect(byId(element, 'inbox')).toBeNull();
+  });
+
+  it('re-reads the record when the seller answered in the inbox', async () => {
+    respond.mockResolvedValue('Active/Accepted');
+    const element = await renderWith(mockRecordIncoming);
+
+    byId(element, 'accept').click();
+    await flushPromises();
+
+    expect(respond).toHaveBeenCalledWith({
+      opportunityId: RECORD_ID,
+      response: 'Accept',
+      reason: null,
+    });
+    expect(notifyRecordUpdateAvailable).toHaveBeenCalledWith([{ recordId: RECORD_ID }]);
   });
 });
