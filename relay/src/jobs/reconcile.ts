@@ -4,7 +4,11 @@ import { crashPoint } from '../crashPoint.ts';
 import type { Logger } from '../logger.ts';
 import type { ReferralsClient } from '../partner-center/referralsClient.ts';
 import { loadCheckpoint, saveCheckpoint } from '../store/checkpoints.ts';
-import { enqueue, TASKS } from '../store/queue.ts';
+import { enqueue, enqueueMany, TASKS } from '../store/queue.ts';
+import type { JobSpec } from '../store/queue.ts';
+
+/** Jobs enqueued per statement: Partner Center's list page size, and half a Collections call. */
+const ENQUEUE_PAGE = 100;
 
 export const REFERRAL_WATERMARK = 'reconcile:referrals';
 export const OPPORTUNITY_WATERMARK = 'reconcile:opportunities';
@@ -47,20 +51,33 @@ export async function enqueueReferralSyncs(
   onProgress?: (count: number) => void,
 ): Promise<number> {
   let count = 0;
+  // A page's worth of jobs goes in with one statement, so they become runnable together and the
+  // Salesforce batcher sees them at once: enqueued one by one while the listing pages on, each job
+  // ran alone and cost its own Salesforce reads and write (one Collections call per referral).
+  // Keyed, because add_jobs wants distinct keys and a listing that shifts while it pages can return a referral twice.
+  let page = new Map<string, JobSpec>();
+  const flush = async () => {
+    if (page.size === 0) return;
+    await enqueueMany(deps.pool, [...page.values()]);
+    count += page.size;
+    page = new Map();
+    onProgress?.(count);
+    crashPoint(reason === 'backfill' ? 'backfill:enqueued' : 'reconcile:enqueued');
+  };
   for await (const referral of deps.referrals.list({
     filter: since ? `updatedDateTime ge ${since.toISOString()}` : undefined,
     orderBy: 'updatedDateTime asc',
   })) {
     if (!referral.id) continue;
-    await enqueue(
-      deps.pool,
-      TASKS.referralChanged,
-      { referralId: referral.id, reason },
-      { jobKey: `pc:${referral.id}`, maxAttempts: deps.maxAttempts, keyMode: 'preserve_run_at' },
-    );
-    onProgress?.(++count);
-    crashPoint(reason === 'backfill' ? 'backfill:enqueued' : 'reconcile:enqueued');
+    page.set(referral.id, {
+      task: TASKS.referralChanged,
+      payload: { referralId: referral.id, reason },
+      jobKey: `pc:${referral.id}`,
+      maxAttempts: deps.maxAttempts,
+    });
+    if (page.size >= ENQUEUE_PAGE) await flush();
   }
+  await flush();
   return count;
 }
 
