@@ -69,6 +69,8 @@ export interface DataverseFaults {
   slow(count: number, ms: number): void;
   /** Latency added to every API request (benchmarks). */
   latencyMs: number;
+  /** Webhook bodies above this many bytes are stripped (Dataverse: 256 KB). */
+  webhookBodyLimitBytes: number;
   clear(): void;
 }
 
@@ -155,6 +157,7 @@ export async function createDataverseSandbox(options: DataverseSandboxOptions): 
       injected.slowMs = ms;
     },
     latencyMs: 0,
+    webhookBodyLimitBytes: options.webhookBodyLimitBytes ?? 256 * 1024,
     clear() {
       Object.assign(injected, { throttle: 0, unavailable: 0, slow: 0 });
       faults.latencyMs = 0;
@@ -427,7 +430,7 @@ export async function createDataverseSandbox(options: DataverseSandboxOptions): 
         };
         const delivery = deliver(request, {
           timeoutMs: options.webhookTimeoutMs ?? 60_000,
-          maxBodyBytes: options.webhookBodyLimitBytes ?? 256 * 1024,
+          maxBodyBytes: faults.webhookBodyLimitBytes,
           onAttempt: (attempt) => attempts.push(attempt),
           onSucceeded: () => {
             if (step.row.data.asyncautodelete !== true)
@@ -467,8 +470,17 @@ export async function createDataverseSandbox(options: DataverseSandboxOptions): 
 
   function commit(): void {
     const events = organization.drainEvents();
-    // Asynchronous steps run after the transaction commits, never inside the caller's request.
-    if (events.length > 0) setImmediate(() => dispatch(events));
+    if (events.length === 0) return;
+    // Asynchronous steps run after the transaction commits, never inside the caller's request;
+    // the pending dispatch counts as in flight so `idle()` waits for it.
+    const pending = new Promise<void>((resolve) =>
+      setImmediate(() => {
+        dispatch(events);
+        resolve();
+      }),
+    );
+    inFlight.add(pending);
+    void pending.finally(() => inFlight.delete(pending));
   }
 
   function limit(userId: string): ApiResponse | undefined {
@@ -577,7 +589,6 @@ export async function createDataverseSandbox(options: DataverseSandboxOptions): 
     }
   }
 
-  let webApi!: ReturnType<typeof createWebApi>;
   const tls = options.https ? await sandboxTls() : undefined;
   const listener = (req: IncomingMessage, res: ServerResponse) => {
     handle(req).then(
@@ -597,7 +608,7 @@ export async function createDataverseSandbox(options: DataverseSandboxOptions): 
   serviceRoot = `${url}/api/data/v9.2/`;
   resource = (options.resource ?? (tls ? url : 'https://cosellsandbox.crm.dynamics.com')).replace(/\/$/, '');
   organizationName = options.organizationName ?? new URL(resource).host;
-  webApi = createWebApi({
+  const webApi = createWebApi({
     organization,
     serviceRoot,
     organizationId,

@@ -67,7 +67,7 @@ export function createOrganization(baseCurrencyId = randomUUID()) {
     return found;
   };
   const bySet = (entitySet: string): TableDefinition | undefined =>
-    [...tables.values()].find((t) => t.entitySet === entitySet);
+    [...tables.values()].find((t) => t.entitySet === entitySet.toLowerCase());
 
   function nextVersion(): number {
     state.version += 1;

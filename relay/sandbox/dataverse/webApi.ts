@@ -178,6 +178,11 @@ function checkSelect(def: TableDefinition, select: string[] | undefined): void {
   }
 }
 
+/** Query options as Dataverse writes them in links: `$select=…&$deltatoken=…`, the `$` not escaped. */
+function queryString(params: URLSearchParams): string {
+  return [...params.entries()].map(([name, value]) => `${name}=${encodeURIComponent(value)}`).join('&');
+}
+
 const DELTA_TOKEN = /^(\d+)!(.+)$/;
 
 function deltaToken(version: number, at: number): string {
@@ -296,12 +301,10 @@ export function createWebApi(ctx: WebApiContext) {
       base.delete('$skiptoken');
       if (offset + pageSize < items.length) {
         base.set('$skiptoken', skipToken(offset + pageSize, asOf));
-        body['@odata.nextLink'] =
-          `${ctx.serviceRoot}${def.entitySet}?${base.toString().replace(/\+/g, '%20')}`;
+        body['@odata.nextLink'] = `${ctx.serviceRoot}${def.entitySet}?${queryString(base)}`;
       } else {
         base.set('$deltatoken', deltaToken(asOf, ctx.now()));
-        body['@odata.deltaLink'] =
-          `${ctx.serviceRoot}${def.entitySet}?${base.toString().replace(/\+/g, '%20')}`;
+        body['@odata.deltaLink'] = `${ctx.serviceRoot}${def.entitySet}?${queryString(base)}`;
       }
       responseHeaders['Preference-Applied'] = applied.join(',');
       return json(200, body, responseHeaders);
@@ -336,7 +339,7 @@ export function createWebApi(ctx: WebApiContext) {
     if (offset + pageSize < rows.length) {
       const next = new URLSearchParams(query);
       next.set('$skiptoken', skipToken(offset + pageSize, org.version));
-      body['@odata.nextLink'] = `${ctx.serviceRoot}${def.entitySet}?${next.toString().replace(/\+/g, '%20')}`;
+      body['@odata.nextLink'] = `${ctx.serviceRoot}${def.entitySet}?${queryString(next)}`;
     }
     if (applied.length > 0) responseHeaders['Preference-Applied'] = applied.join(',');
     return json(200, body, responseHeaders);
@@ -569,11 +572,13 @@ export function createWebApi(ctx: WebApiContext) {
     options: WriteOptions,
   ): ApiResponse {
     const match =
-      /^EntityDefinitions(?:\((?:LogicalName=)?'?([^')]+)'?\))?(?:\/(Attributes|Keys)(?:\((?:LogicalName=)?'?([^')]+)'?\))?)?$/.exec(
+      /^EntityDefinitions(?:\((?:LogicalName=)?'?([^')]+)'?\))?(?:\/(Attributes|Keys)(?:\((?:LogicalName=)?'?([^')]+)'?\))?)?$/i.exec(
         path,
       );
     if (!match) throw badRequest(`Resource not found for the segment '${path}'.`);
-    const [, entityRef, sub, subRef] = match;
+    // Segment names match without case, as the service's do (dynamics-web-api lowercases them).
+    const [, entityRef, subName, subRef] = match;
+    const sub = subName === undefined ? undefined : subName.toLowerCase() === 'keys' ? 'Keys' : 'Attributes';
     if (!entityRef) {
       if (method !== 'GET')
         throw new DataverseApiError(
@@ -891,7 +896,7 @@ export function createWebApi(ctx: WebApiContext) {
         throw new DataverseApiError(405, ERROR_CODES.badRequest, `${name} is an action: POST it`);
       return action(name, req.body, headers, options);
     }
-    if (path.startsWith('EntityDefinitions'))
+    if (/^EntityDefinitions/i.test(path))
       return entityDefinitions(path, method, query, headers, req.body, options);
     const match = /^([A-Za-z_]+)(?:\((.*)\))?$/s.exec(path);
     const def = match ? org.bySet(match[1]) : undefined;
