@@ -11,6 +11,10 @@ import type { DataverseContract, WebApiError } from './support/dataverseSetup.ts
  * tracking, the close messages, WhoAmI and the 429 of the service protection limits.
  */
 
+/** Rows as the client returns them: JSON whose shape the assertions check. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Row = any;
+
 let contract: DataverseContract;
 let api: DynamicsWebApi;
 
@@ -20,7 +24,7 @@ before(async () => {
   contract = await startDataverseContract();
   api = contract.client({ propagateErrors: true });
   // The relay's key column and its alternate key, made the way an installer makes them.
-  await api.create({
+  await api.create<Row, Row>({
     collection: 'publishers',
     data: {
       uniquename: 'cosellsync',
@@ -38,7 +42,7 @@ before(async () => {
       DisplayName: { LocalizedLabels: [{ Label: 'Referral Identifier', LanguageCode: 1033 }] },
     },
   });
-  await api.create({
+  await api.create<Row, Row>({
     collection: `EntityDefinitions(LogicalName='opportunity')/Keys`,
     data: { SchemaName: 'csync_referralidentifier_key', KeyAttributes: [KEY_COLUMN] },
   });
@@ -57,14 +61,14 @@ after(() => contract.close());
 
 describe('rows', () => {
   it('creates, reads with $select, updates and deletes an opportunity with its account', async () => {
-    const account = await api.create({
+    const account = await api.create<Row, Row>({
       collection: 'accounts',
       data: { name: 'Contoso', address1_postalcode: '98052', address1_country: 'US' },
       returnRepresentation: true,
     });
     assert.match(account.accountid, /^[0-9a-f-]{36}$/);
     assert.match(account['@odata.etag'], /^W\/"\d+"$/);
-    const id = await api.create({
+    const id = await api.create<Row, Row>({
       collection: 'opportunities',
       data: {
         name: 'Contoso migration',
@@ -92,7 +96,7 @@ describe('rows', () => {
     assert.equal(row.statecode, 0);
     assert.equal(row.statuscode, 1);
     assert.equal('description' in row, false, '$select returns only the selected columns');
-    const updated = await api.update({
+    const updated = await api.update<Row, Row>({
       collection: 'opportunities',
       key: id,
       data: { salesstage: 2 },
@@ -108,7 +112,7 @@ describe('rows', () => {
 
   it('rejects a column the table does not have, naming it', async () => {
     const error = await failure(
-      api.create({ collection: 'opportunities', data: { name: 'x', csync_nosuchcolumn: 1 } }),
+      api.create<Row, Row>({ collection: 'opportunities', data: { name: 'x', csync_nosuchcolumn: 1 } }),
     );
     assert.equal(error.status, 400);
     assert.match(error.message, /csync_nosuchcolumn/);
@@ -116,12 +120,15 @@ describe('rows', () => {
 
   it('rejects a string longer than the column allows and a choice value outside the options', async () => {
     const tooLong = await failure(
-      api.create({ collection: 'opportunities', data: { name: 'x', [KEY_COLUMN]: 'r'.repeat(101) } }),
+      api.create<Row, Row>({
+        collection: 'opportunities',
+        data: { name: 'x', [KEY_COLUMN]: 'r'.repeat(101) },
+      }),
     );
     assert.equal(tooLong.status, 400);
     assert.match(tooLong.message, /maximum allowed length of '100'/);
     const badChoice = await failure(
-      api.create({ collection: 'opportunities', data: { name: 'x', salesstage: 7 } }),
+      api.create<Row, Row>({ collection: 'opportunities', data: { name: 'x', salesstage: 7 } }),
     );
     assert.equal(badChoice.status, 400);
   });
@@ -129,7 +136,7 @@ describe('rows', () => {
   it('filters with eq, ne, and, or, contains, startswith, null and date comparisons', async () => {
     const names = ['Filter Alpha', 'Filter Beta', 'Filter Gamma'];
     for (const [i, name] of names.entries())
-      await api.create({
+      await api.create<Row, Row>({
         collection: 'opportunities',
         data: { name, estimatedclosedate: `2027-0${i + 1}-15`, description: i === 2 ? null : 'has text' },
       });
@@ -157,7 +164,10 @@ describe('rows', () => {
 
   it('pages with odata.maxpagesize and @odata.nextLink, and stops at $top', async () => {
     for (let i = 0; i < 7; i += 1)
-      await api.create({ collection: 'leads', data: { subject: `Paged lead ${i}`, lastname: `L${i}` } });
+      await api.create<Row, Row>({
+        collection: 'leads',
+        data: { subject: `Paged lead ${i}`, lastname: `L${i}` },
+      });
     const first = await api.retrieveMultiple({ collection: 'leads', select: ['subject'], maxPageSize: 3 });
     assert.equal(first.value.length, 3);
     assert.ok(first.oDataNextLink, 'a nextLink follows a full page');
@@ -172,13 +182,13 @@ describe('rows', () => {
 describe('alternate keys', () => {
   it('upserts by key: the first PATCH creates, the second updates the same row', async () => {
     const key = `${KEY_COLUMN}='ref-upsert-1'`;
-    const created = await api.upsert({
+    const created = await api.upsert<Row, Row>({
       collection: 'opportunities',
       key,
       data: { name: 'Upserted' },
       returnRepresentation: true,
     });
-    const again = await api.upsert({
+    const again = await api.upsert<Row, Row>({
       collection: 'opportunities',
       key,
       data: { name: 'Upserted again' },
@@ -191,9 +201,15 @@ describe('alternate keys', () => {
   });
 
   it('refuses a second row with the same key value and a key value with a forbidden character', async () => {
-    await api.create({ collection: 'opportunities', data: { name: 'Keyed', [KEY_COLUMN]: 'ref-dup' } });
+    await api.create<Row, Row>({
+      collection: 'opportunities',
+      data: { name: 'Keyed', [KEY_COLUMN]: 'ref-dup' },
+    });
     const duplicate = await failure(
-      api.create({ collection: 'opportunities', data: { name: 'Keyed twice', [KEY_COLUMN]: 'REF-DUP' } }),
+      api.create<Row, Row>({
+        collection: 'opportunities',
+        data: { name: 'Keyed twice', [KEY_COLUMN]: 'REF-DUP' },
+      }),
     );
     assert.equal(duplicate.status, 412);
     assert.equal(duplicate.code, '0x80040237');
@@ -213,19 +229,19 @@ describe('alternate keys', () => {
 
 describe('ETags', () => {
   it('fails a stale If-Match with 412 and applies a current one', async () => {
-    const row = await api.create({
+    const row = await api.create<Row, Row>({
       collection: 'opportunities',
       data: { name: 'Versioned' },
       returnRepresentation: true,
     });
     const etag = row['@odata.etag'] as string;
-    await api.update({
+    await api.update<Row, Row>({
       collection: 'opportunities',
       key: row.opportunityid,
       data: { name: 'Versioned by a seller' },
     });
     const stale = await failure(
-      api.update({
+      api.update<Row, Row>({
         collection: 'opportunities',
         key: row.opportunityid,
         data: { name: 'Versioned by the relay' },
@@ -239,7 +255,7 @@ describe('ETags', () => {
       select: ['name'],
     });
     assert.equal(current.name, 'Versioned by a seller');
-    await api.update({
+    await api.update<Row, Row>({
       collection: 'opportunities',
       key: row.opportunityid,
       data: { name: 'Versioned by the relay' },
@@ -248,7 +264,7 @@ describe('ETags', () => {
   });
 
   it('answers 304 to If-None-Match with the current ETag', async () => {
-    const row = await api.create({
+    const row = await api.create<Row, Row>({
       collection: 'contacts',
       data: { firstname: 'Ada', lastname: 'Lovelace' },
       returnRepresentation: true,
@@ -272,13 +288,23 @@ describe('ETags', () => {
 
   it('creates only with If-None-Match: * (412 when the row exists) and updates only with If-Match: * (404 when missing)', async () => {
     const key = `${KEY_COLUMN}='ref-create-only'`;
-    await api.upsert({ collection: 'opportunities', key, data: { name: 'Made once' }, ifnonematch: '*' });
+    await api.upsert<Row, Row>({
+      collection: 'opportunities',
+      key,
+      data: { name: 'Made once' },
+      ifnonematch: '*',
+    });
     const again = await failure(
-      api.upsert({ collection: 'opportunities', key, data: { name: 'Made twice' }, ifnonematch: '*' }),
+      api.upsert<Row, Row>({
+        collection: 'opportunities',
+        key,
+        data: { name: 'Made twice' },
+        ifnonematch: '*',
+      }),
     );
     assert.equal(again.status, 412);
     const missing = await failure(
-      api.upsert({
+      api.upsert<Row, Row>({
         collection: 'opportunities',
         key: `${KEY_COLUMN}='ref-update-only'`,
         data: { name: 'x' },
@@ -292,8 +318,8 @@ describe('ETags', () => {
 describe('$batch', () => {
   it('runs a changeset with a Content-ID reference: the opportunity binds the account made before it', async () => {
     api.startBatch();
-    api.create({ collection: 'accounts', data: { name: 'Batch Fabrikam' }, contentId: '1' });
-    api.create({
+    api.create<Row, Row>({ collection: 'accounts', data: { name: 'Batch Fabrikam' }, contentId: '1' });
+    api.create<Row, Row>({
       collection: 'opportunities',
       data: { name: 'Batch deal', 'parentaccountid@odata.bind': '$1' },
     });
@@ -308,12 +334,12 @@ describe('$batch', () => {
 
   it('keeps nothing of a changeset whose last request fails', async () => {
     api.startBatch();
-    api.create({ collection: 'accounts', data: { name: 'Batch Rollback Inc' }, contentId: '1' });
-    api.create({
+    api.create<Row, Row>({ collection: 'accounts', data: { name: 'Batch Rollback Inc' }, contentId: '1' });
+    api.create<Row, Row>({
       collection: 'opportunities',
       data: { name: 'Rolled back', 'parentaccountid@odata.bind': '$1' },
     });
-    api.create({ collection: 'opportunities', data: { name: 'Broken', csync_nosuchcolumn: true } });
+    api.create<Row, Row>({ collection: 'opportunities', data: { name: 'Broken', csync_nosuchcolumn: true } });
     const result = await api.executeBatch().then(
       (r) => r,
       (error: unknown) => [error],
@@ -335,12 +361,12 @@ describe('$batch', () => {
 
   it('answers GETs outside changesets and upserts by key inside one', async () => {
     api.startBatch();
-    api.upsert({
+    api.upsert<Row, Row>({
       collection: 'opportunities',
       key: `${KEY_COLUMN}='ref-batch-1'`,
       data: { name: 'Batch upsert 1' },
     });
-    api.upsert({
+    api.upsert<Row, Row>({
       collection: 'opportunities',
       key: `${KEY_COLUMN}='ref-batch-2'`,
       data: { name: 'Batch upsert 2' },
@@ -373,8 +399,11 @@ describe('change tracking', () => {
       select: ['ChangeTrackingEnabled'],
     });
     assert.equal(entity.ChangeTrackingEnabled, true);
-    const kept = await api.create({ collection: 'opportunities', data: { name: 'Tracked kept' } });
-    const doomed = await api.create({ collection: 'opportunities', data: { name: 'Tracked doomed' } });
+    const kept = await api.create<Row, Row>({ collection: 'opportunities', data: { name: 'Tracked kept' } });
+    const doomed = await api.create<Row, Row>({
+      collection: 'opportunities',
+      data: { name: 'Tracked doomed' },
+    });
     const baseline = await api.retrieveAll({
       collection: 'opportunities',
       select: ['name'],
@@ -384,9 +413,13 @@ describe('change tracking', () => {
     assert.ok(baseline.value.length >= 2);
     assert.ok(baseline.oDataDeltaLink, 'the last page carries the delta link');
     assert.match(baseline.oDataDeltaLink!, /\$deltatoken=/);
-    await api.update({ collection: 'opportunities', key: kept, data: { name: 'Tracked kept, renamed' } });
+    await api.update<Row, Row>({
+      collection: 'opportunities',
+      key: kept,
+      data: { name: 'Tracked kept, renamed' },
+    });
     await api.deleteRecord({ collection: 'opportunities', key: doomed });
-    const added = await api.create({ collection: 'opportunities', data: { name: 'Tracked new' } });
+    const added = await api.create<Row, Row>({ collection: 'opportunities', data: { name: 'Tracked new' } });
     const delta = await api.retrieveMultiple({ collection: 'opportunities' }, baseline.oDataDeltaLink);
     const byId = new Map(delta.value.map((r) => [(r.opportunityid ?? r.id) as string, r]));
     assert.equal(byId.size, 3);
@@ -406,7 +439,7 @@ describe('change tracking', () => {
 
 describe('closing an opportunity', () => {
   it('wins through WinOpportunity and refuses a PATCH of the closed row', async () => {
-    const id = await api.create({ collection: 'opportunities', data: { name: 'To be won' } });
+    const id = await api.create<Row, Row>({ collection: 'opportunities', data: { name: 'To be won' } });
     await api.callAction({
       actionName: 'WinOpportunity',
       action: {
@@ -421,16 +454,16 @@ describe('closing an opportunity', () => {
     });
     assert.deepEqual([row.statecode, row.statuscode], [1, 3]);
     const patch = await failure(
-      api.update({ collection: 'opportunities', key: id, data: { name: 'Renamed after the win' } }),
+      api.update<Row, Row>({ collection: 'opportunities', key: id, data: { name: 'Renamed after the win' } }),
     );
     assert.equal(patch.status, 400);
     assert.match(patch.message, /closed/);
   });
 
   it('refuses to close by PATCHing statecode, and a lost status that is not 4 or 5', async () => {
-    const id = await api.create({ collection: 'opportunities', data: { name: 'To be lost' } });
+    const id = await api.create<Row, Row>({ collection: 'opportunities', data: { name: 'To be lost' } });
     const patch = await failure(
-      api.update({ collection: 'opportunities', key: id, data: { statecode: 2, statuscode: 4 } }),
+      api.update<Row, Row>({ collection: 'opportunities', key: id, data: { statecode: 2, statuscode: 4 } }),
     );
     assert.equal(patch.status, 400);
     const wrong = await failure(
@@ -460,7 +493,7 @@ describe('identity and limits', () => {
   it('answers WhoAmI with the application user behind the token', async () => {
     const who = await api.callFunction('WhoAmI');
     assert.match(who.UserId, /^[0-9a-f-]{36}$/);
-    const created = await api.create({
+    const created = await api.create<Row, Row>({
       collection: 'accounts',
       data: { name: 'Mine' },
       returnRepresentation: true,

@@ -37,8 +37,11 @@ export interface DataverseSandboxOptions {
   resource?: string;
   /** Sent as x-ms-dynamics-organization; default the host of `resource`. */
   organizationName?: string;
-  /** How long an alternate-key index stays Pending / InProgress before it is Active (default 200 ms). */
-  keyIndexDelayMs?: number;
+  /**
+   * How long an alternate-key index stays Pending / InProgress before it is Active (default 200 ms);
+   * `null` holds every index Pending until `finishKeyIndexes()` is called.
+   */
+  keyIndexDelayMs?: number | null;
   /** Server-side page size limit and default (Dataverse: 5000). */
   maxPageSize?: number;
   /** Service protection: requests per user per window (6000 per 300 s) and concurrent requests (52). */
@@ -94,6 +97,8 @@ export interface DataverseSandbox {
     remove(table: string, id: string): void;
   };
   readonly faults: DataverseFaults;
+  /** Builds every Pending index now (with `keyIndexDelayMs: null`): Active, or Failed on duplicate values. */
+  finishKeyIndexes(): void;
   /** Every webhook delivery attempt, in order. */
   deliveries(): DeliveryAttempt[];
   /** Resolves when no webhook delivery is in flight. */
@@ -133,7 +138,8 @@ export async function createDataverseSandbox(options: DataverseSandboxOptions): 
   const organization = createOrganization();
   const organizationId = randomUUID();
   const businessUnitId = randomUUID();
-  const keyIndexDelayMs = options.keyIndexDelayMs ?? 200;
+  const keyIndexDelayMs = options.keyIndexDelayMs === undefined ? 200 : options.keyIndexDelayMs;
+  const heldIndexes: Array<() => void> = [];
   const requestLimit = options.requestLimit ?? 6000;
   const requestWindowMs = options.requestWindowMs ?? 300_000;
   const concurrentLimit = options.concurrentLimit ?? 52;
@@ -250,26 +256,29 @@ export async function createDataverseSandbox(options: DataverseSandboxOptions): 
       timer.unref();
       timers.add(timer);
     };
+    const build = () => {
+      if (!def.keys.has(key.logicalName)) return;
+      // The index build fails when existing rows already share a key value.
+      const seen = new Set<string>();
+      for (const row of organization.rows(def.logicalName)) {
+        const values = key.keyAttributes.map((name) => row.data[name] ?? row.data[`_${name}_value`] ?? null);
+        if (values.some((v) => v === null)) continue;
+        const text = JSON.stringify(values.map((v) => (typeof v === 'string' ? v.toLowerCase() : v)));
+        if (seen.has(text)) {
+          key.status = 'Failed';
+          return;
+        }
+        seen.add(text);
+      }
+      key.status = 'Active';
+    };
+    if (keyIndexDelayMs === null) {
+      heldIndexes.push(build);
+      return;
+    }
     step(() => {
       if (key.status === 'Pending') key.status = 'InProgress';
-      step(() => {
-        if (!def.keys.has(key.logicalName)) return;
-        // The index build fails when existing rows already share a key value.
-        const seen = new Set<string>();
-        for (const row of organization.rows(def.logicalName)) {
-          const values = key.keyAttributes.map(
-            (name) => row.data[name] ?? row.data[`_${name}_value`] ?? null,
-          );
-          if (values.some((v) => v === null)) continue;
-          const text = JSON.stringify(values.map((v) => (typeof v === 'string' ? v.toLowerCase() : v)));
-          if (seen.has(text)) {
-            key.status = 'Failed';
-            return;
-          }
-          seen.add(text);
-        }
-        key.status = 'Active';
-      }, keyIndexDelayMs / 2);
+      step(build, keyIndexDelayMs / 2);
     }, keyIndexDelayMs / 2);
   }
 
@@ -616,7 +625,6 @@ export async function createDataverseSandbox(options: DataverseSandboxOptions): 
     defaultPageSize: options.maxPageSize ?? 5000,
     changeTrackingRetentionMs: options.changeTrackingRetentionMs ?? 7 * 86_400_000,
     deletedEntityFormat: options.deletedEntityFormat ?? '4.0',
-    keyIndexDelayMs,
     scheduleKeyIndex,
     now: () => Date.now(),
     checkWebhookUrl: (value: string) => {
@@ -655,6 +663,9 @@ export async function createDataverseSandbox(options: DataverseSandboxOptions): 
       };
     },
     faults,
+    finishKeyIndexes() {
+      for (const build of heldIndexes.splice(0)) build();
+    },
     deliveries: () => [...attempts],
     async idle() {
       while (inFlight.size > 0) await Promise.allSettled([...inFlight]);

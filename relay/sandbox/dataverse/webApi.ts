@@ -35,7 +35,6 @@ export interface WebApiContext {
   defaultPageSize: number;
   changeTrackingRetentionMs: number;
   deletedEntityFormat: '4.0' | '4.01';
-  keyIndexDelayMs: number;
   scheduleKeyIndex(key: KeyDefinition, table: TableDefinition): void;
   /** Throws when a webhook URL is one Dataverse would refuse (ports other than 80 / 443, when enforced). */
   checkWebhookUrl(url: string): void;
