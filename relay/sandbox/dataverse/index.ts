@@ -103,7 +103,14 @@ export interface DataverseSandbox {
   deliveries(): DeliveryAttempt[];
   /** Resolves when no webhook delivery is in flight. */
   idle(): Promise<void>;
-  counters(): { requests: number; byUser: Record<string, number>; throttled: number; batches: number };
+  resetCounters(): void;
+  counters(): {
+    requests: number;
+    byUser: Record<string, number>;
+    throttled: number;
+    batches: number;
+    peakConcurrent: number;
+  };
   close(): Promise<void>;
 }
 
@@ -146,7 +153,13 @@ export async function createDataverseSandbox(options: DataverseSandboxOptions): 
   const timers = new Set<NodeJS.Timeout>();
   const inFlight = new Set<Promise<void>>();
   const attempts: DeliveryAttempt[] = [];
-  const counters = { requests: 0, byUser: {} as Record<string, number>, throttled: 0, batches: 0 };
+  const counters = {
+    requests: 0,
+    byUser: {} as Record<string, number>,
+    throttled: 0,
+    batches: 0,
+    peakConcurrent: 0,
+  };
   const windows = new Map<string, number[]>();
   const concurrent = new Map<string, number>();
   const injected = { throttle: 0, retryAfter: 1, unavailable: 0, slow: 0, slowMs: 0 };
@@ -544,7 +557,6 @@ export async function createDataverseSandbox(options: DataverseSandboxOptions): 
     const userId = applicationUserId(verified.subject);
     counters.requests += 1;
     counters.byUser[userId] = (counters.byUser[userId] ?? 0) + 1;
-    if (faults.latencyMs > 0) await delay(faults.latencyMs);
     if (injected.throttle > 0) {
       injected.throttle -= 1;
       counters.throttled += 1;
@@ -569,7 +581,10 @@ export async function createDataverseSandbox(options: DataverseSandboxOptions): 
       return limited;
     }
     concurrent.set(userId, (concurrent.get(userId) ?? 0) + 1);
+    counters.peakConcurrent = Math.max(counters.peakConcurrent, concurrent.get(userId)!);
     try {
+      // Injected latency counts as execution time: the request holds its concurrency slot meanwhile.
+      if (faults.latencyMs > 0) await delay(faults.latencyMs);
       const headers: Record<string, string> = {};
       for (const [name, value] of Object.entries(req.headers))
         if (typeof value === 'string') headers[name.toLowerCase()] = value;
@@ -671,6 +686,9 @@ export async function createDataverseSandbox(options: DataverseSandboxOptions): 
       while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
     },
     counters: () => ({ ...counters, byUser: { ...counters.byUser } }),
+    resetCounters() {
+      Object.assign(counters, { requests: 0, byUser: {}, throttled: 0, batches: 0, peakConcurrent: 0 });
+    },
     async close() {
       for (const timer of timers) clearTimeout(timer);
       await Promise.allSettled([...inFlight]);
