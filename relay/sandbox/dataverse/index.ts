@@ -50,6 +50,8 @@ export interface DataverseSandboxOptions {
   concurrentLimit?: number;
   /** Retention of change-tracking data (ExpireChangeTrackingInDays, default 7 days — UNCONFIRMED default). */
   changeTrackingRetentionMs?: number;
+  /** The clock delta-token expiry is judged by (tests move it instead of waiting days). */
+  now?: () => number;
   /** '4.0' (Dataverse: `$deletedEntity` entries) or '4.01' (`@removed`). */
   deletedEntityFormat?: '4.0' | '4.01';
   /** Webhook bodies above this are stripped (256 KB). */
@@ -641,7 +643,7 @@ export async function createDataverseSandbox(options: DataverseSandboxOptions): 
     changeTrackingRetentionMs: options.changeTrackingRetentionMs ?? 7 * 86_400_000,
     deletedEntityFormat: options.deletedEntityFormat ?? '4.0',
     scheduleKeyIndex,
-    now: () => Date.now(),
+    now: options.now ?? (() => Date.now()),
     checkWebhookUrl: (value: string) => {
       if (!options.enforceWebhookPorts) return;
       const port = new URL(value).port;
