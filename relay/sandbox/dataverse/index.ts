@@ -12,6 +12,8 @@ import type { Organization, Row, RowEvent } from './organization.ts';
 import type { KeyDefinition, TableDefinition } from './tables.ts';
 import { deliver, wcfDate } from './webhookDelivery.ts';
 import type { DeliveryAttempt, DeliveryRequest } from './webhookDelivery.ts';
+import { handleAdmin } from './adminRoutes.ts';
+import type { AdminTarget } from './adminRoutes.ts';
 import { createWebApi, errorResponse } from './webApi.ts';
 import type { ApiResponse } from './webApi.ts';
 
@@ -198,7 +200,7 @@ export async function createDataverseSandbox(options: DataverseSandboxOptions): 
     },
     system,
   );
-  const seller = organization.createRow(
+  const sellerRow = organization.createRow(
     'systemuser',
     { fullname: 'Sam Seller', domainname: 'sam@contoso.sandbox', applicationid: null },
     system,
@@ -533,6 +535,8 @@ export async function createDataverseSandbox(options: DataverseSandboxOptions): 
 
   async function handle(req: IncomingMessage): Promise<ApiResponse> {
     const path = (req.url ?? '/').replace(/^\/+/, '/');
+    if (path.startsWith('/_sandbox/'))
+      return handleAdmin(req.method ?? 'GET', path, await readBody(req), admin);
     const match = /^\/api\/data\/v9\.[0-2]\/(.*)$/s.exec(path);
     if (!match) return error(404, ERROR_CODES.badRequest, `No Web API at ${path.split('?')[0]}`);
     const body = await readBody(req);
@@ -656,6 +660,54 @@ export async function createDataverseSandbox(options: DataverseSandboxOptions): 
     },
   });
 
+  const asUser = (userId: string) => {
+    const run = <T>(fn: () => T): T => {
+      try {
+        return fn();
+      } finally {
+        commit();
+      }
+    };
+    return {
+      create: (table: string, data: Record<string, unknown>) =>
+        run(() => organization.createRow(table, data, { userId })),
+      update: (table: string, id: string, data: Record<string, unknown>) =>
+        run(() => organization.updateRow(table, id, data, { userId })),
+      remove: (table: string, id: string) => run(() => organization.deleteRow(table, id, { userId })),
+    };
+  };
+  const resetCounters = () => {
+    Object.assign(counters, { requests: 0, byUser: {}, throttled: 0, batches: 0, peakConcurrent: 0 });
+  };
+  const finishKeyIndexes = () => {
+    for (const build of heldIndexes.splice(0)) build();
+  };
+  const seller = asUser(sellerRow.id);
+  const admin: AdminTarget = {
+    sellerUserId: sellerRow.id,
+    isTable: (table) => organization.tables.has(table),
+    rows: (table) => organization.rows(table).map((r) => ({ ...r.data, '@odata.etag': `W/"${r.version}"` })),
+    row: (table, id) => {
+      const r = organization.row(table, id);
+      return r && { ...r.data, '@odata.etag': `W/"${r.version}"` };
+    },
+    create: (table, data) => seller.create(table, data).data,
+    update: (table, id, data) => seller.update(table, id, data).data,
+    remove: (table, id) => seller.remove(table, id),
+    counters: () => ({ ...counters, byUser: { ...counters.byUser } }),
+    resetCounters,
+    deliveries: () => [...attempts],
+    setFaults(set) {
+      if (set.throttle) faults.throttle(set.throttle.count, set.throttle.retryAfterSeconds);
+      if (set.unavailable) faults.unavailable(set.unavailable.count);
+      if (set.slow) faults.slow(set.slow.count, set.slow.ms);
+      if (set.latencyMs !== undefined) faults.latencyMs = set.latencyMs;
+      if (set.webhookBodyLimitBytes !== undefined) faults.webhookBodyLimitBytes = set.webhookBodyLimitBytes;
+    },
+    clearFaults: () => faults.clear(),
+    finishKeyIndexes,
+  };
+
   return {
     url,
     webApiUrl: serviceRoot,
@@ -663,34 +715,17 @@ export async function createDataverseSandbox(options: DataverseSandboxOptions): 
     organizationId,
     organizationName,
     organization,
-    sellerUserId: seller.id,
+    sellerUserId: sellerRow.id,
     applicationUserId,
-    asUser(userId) {
-      const run = <T>(fn: () => T): T => {
-        try {
-          return fn();
-        } finally {
-          commit();
-        }
-      };
-      return {
-        create: (table, data) => run(() => organization.createRow(table, data, { userId })),
-        update: (table, id, data) => run(() => organization.updateRow(table, id, data, { userId })),
-        remove: (table, id) => run(() => organization.deleteRow(table, id, { userId })),
-      };
-    },
+    asUser,
     faults,
-    finishKeyIndexes() {
-      for (const build of heldIndexes.splice(0)) build();
-    },
+    finishKeyIndexes,
     deliveries: () => [...attempts],
     async idle() {
       while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
     },
     counters: () => ({ ...counters, byUser: { ...counters.byUser } }),
-    resetCounters() {
-      Object.assign(counters, { requests: 0, byUser: {}, throttled: 0, batches: 0, peakConcurrent: 0 });
-    },
+    resetCounters,
     async close() {
       for (const timer of timers) clearTimeout(timer);
       await Promise.allSettled([...inFlight]);
