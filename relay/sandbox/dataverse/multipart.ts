@@ -58,11 +58,15 @@ function splitParts(body: string, boundary: string): string[] {
 }
 
 /** Reads `Header: value` lines up to the first blank line; returns the headers and the rest. */
-function readHeaders(text: string): { headers: Record<string, string>; rest: string } {
+function readHeaders(
+  text: string,
+  afterRequestLine = false,
+): { headers: Record<string, string>; rest: string } {
   const headers: Record<string, string> = {};
   const lines = text.split(/\r?\n/);
   let i = 0;
-  while (i < lines.length && lines[i].trim() === '') i += 1;
+  // After a request line a blank line at once means no headers; before part headers, blanks are padding.
+  if (!afterRequestLine) while (i < lines.length && lines[i].trim() === '') i += 1;
   for (; i < lines.length; i += 1) {
     const line = lines[i];
     if (line.trim() === '') {
@@ -86,7 +90,7 @@ function parseRequestPart(text: string): BatchRequestPart {
   const requestLine = /^([A-Z]+)\s+(\S+)(\s+HTTP\/1\.[01])?\s*$/.exec(lines[i] ?? '');
   if (!requestLine)
     throw new BatchFormatError(`The batch has a malformed request line: ${(lines[i] ?? '').slice(0, 80)}`);
-  const inner = readHeaders(lines.slice(i + 1).join('\r\n'));
+  const inner = readHeaders(lines.slice(i + 1).join('\r\n'), true);
   return {
     method: requestLine[1],
     target: requestLine[2],

@@ -98,6 +98,20 @@ describe('the $batch framing', () => {
     }
   });
 
+  it('reads the body of a request that has no headers', () => {
+    const body = [
+      '--b',
+      'Content-Type: application/http',
+      '',
+      'POST accounts HTTP/1.1',
+      '',
+      '{"name":"B"}',
+      '--b--',
+    ].join('\r\n');
+    const [item] = parseBatch(body, 'multipart/mixed; boundary=b');
+    assert.equal(item.kind === 'request' && item.request.body, '{"name":"B"}');
+  });
+
   it('refuses a body without its closing boundary, and a content type without a boundary', () => {
     assert.throws(() => parseBatch('--b\r\n', 'multipart/mixed; boundary=b'), /closing --b--/);
     assert.throws(() => parseBatch('', 'application/json'), /multipart\/mixed/);

@@ -60,11 +60,15 @@ export function buildBatch(
   return { boundary, body: lines.join('\r\n') };
 }
 
-function headerBlock(text: string): { headers: Record<string, string>; rest: string } {
+/** Headers up to the first blank line; `afterStartLine` when the text follows a status line, where a blank line at once means no headers. */
+function headerBlock(
+  text: string,
+  afterStartLine = false,
+): { headers: Record<string, string>; rest: string } {
   const headers: Record<string, string> = {};
   const lines = text.split(/\r?\n/);
   let i = 0;
-  while (i < lines.length && lines[i].trim() === '') i += 1;
+  if (!afterStartLine) while (i < lines.length && lines[i].trim() === '') i += 1;
   for (; i < lines.length && lines[i].trim() !== ''; i += 1) {
     const colon = lines[i].indexOf(':');
     if (colon > 0) headers[lines[i].slice(0, colon).trim().toLowerCase()] = lines[i].slice(colon + 1).trim();
@@ -101,7 +105,7 @@ function readPart(text: string): BatchPartResult {
   const status = /^HTTP\/1\.[01]\s+(\d{3})/.exec(lines[i] ?? '');
   if (!status)
     throw new Error(`The batch response has a part without a status line: ${(lines[i] ?? '').slice(0, 80)}`);
-  const inner = headerBlock(lines.slice(i + 1).join('\r\n'));
+  const inner = headerBlock(lines.slice(i + 1).join('\r\n'), true);
   const bodyText = inner.rest.trim();
   let body: unknown;
   if (bodyText !== '') {
