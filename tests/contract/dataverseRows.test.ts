@@ -508,6 +508,14 @@ describe('identity and limits', () => {
     assert.match(anonymous.headers.get('www-authenticate') ?? '', /Bearer/);
     const body = (await anonymous.json()) as { error: { code: string; message: string } };
     assert.match(body.error.code, /^0x[0-9a-f]{8}$/);
+    const other = await contract.msal.acquireTokenByClientCredential({
+      scopes: ['https://another.crm.dynamics.com/.default'],
+    });
+    const foreign = await fetch(`${contract.sandbox.webApiUrl}WhoAmI`, {
+      headers: { authorization: `Bearer ${other!.accessToken}` },
+    });
+    assert.equal(foreign.status, 401);
+    assert.match(((await foreign.json()) as { error: { message: string } }).error.message, /not issued for/);
   });
 
   it('answers 429 with Retry-After while throttled, then serves again', async () => {
@@ -528,6 +536,30 @@ describe('identity and limits', () => {
       const over = await failure(client.callFunction('WhoAmI'));
       assert.equal(over.status, 429);
       assert.ok(Number(over.headers?.['retry-after']) >= 1);
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('answers 429 past the concurrent-request limit', async () => {
+    const small = await startDataverseContract({ concurrentLimit: 1 });
+    try {
+      const client = small.client();
+      await client.callFunction('WhoAmI');
+      small.sandbox.faults.latencyMs = 100;
+      const results = await Promise.allSettled([
+        client.callFunction('WhoAmI'),
+        client.callFunction('WhoAmI'),
+        client.callFunction('WhoAmI'),
+      ]);
+      const refused = results
+        .filter((r) => r.status === 'rejected')
+        .map((r) => (r as PromiseRejectedResult).reason as WebApiError);
+      assert.ok(refused.length >= 1, 'at least one request found the only slot taken');
+      for (const error of refused) {
+        assert.equal(error.status, 429);
+        assert.equal(error.code, '0x80072326');
+      }
     } finally {
       await small.close();
     }
