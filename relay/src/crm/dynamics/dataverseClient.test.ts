@@ -73,6 +73,69 @@ describe('the Dataverse client', () => {
     assert.equal(await dv.remove('accounts', id), false);
   });
 
+  it('upserts by alternate key with conditions, returning the ETag of the stored row', async () => {
+    const dv = client();
+    await dv.request('POST', 'publishers', {
+      body: {
+        uniquename: 'clienttest',
+        friendlyname: 'c',
+        customizationprefix: 'cli',
+        customizationoptionvalueprefix: 10999,
+      },
+    });
+    await dv.request('POST', "EntityDefinitions(LogicalName='opportunity')/Attributes", {
+      body: {
+        '@odata.type': 'Microsoft.Dynamics.CRM.StringAttributeMetadata',
+        SchemaName: 'cli_Ref',
+        MaxLength: 50,
+      },
+    });
+    await dv.request('POST', "EntityDefinitions(LogicalName='opportunity')/Keys", {
+      body: { SchemaName: 'cli_ref_key', KeyAttributes: ['cli_ref'] },
+    });
+    await waitFor(
+      async () =>
+        (
+          await dv.request<{ EntityKeyIndexStatus: string }>(
+            'GET',
+            "EntityDefinitions(LogicalName='opportunity')/Keys(LogicalName='cli_ref_key')",
+          )
+        ).body.EntityKeyIndexStatus === 'Active',
+    );
+    const created = await dv.upsertByKey(
+      'opportunities',
+      { cli_ref: "o'brien-1" },
+      { name: 'Keyed by client' },
+      { createOnly: true, select: ['name'] },
+    );
+    assert.match(String(created['@odata.etag']), /^W\/"\d+"$/);
+    assert.deepEqual(Object.keys(created).sort(), ['@odata.context', '@odata.etag', 'name', 'opportunityid']);
+    const again = await dv
+      .upsertByKey('opportunities', { cli_ref: "o'brien-1" }, { name: 'Twice' }, { createOnly: true })
+      .catch((e: unknown) => e);
+    assert.ok(again instanceof DataverseError && again.status === 412);
+    const updated = await dv.upsertByKey(
+      'opportunities',
+      { cli_ref: "o'brien-1" },
+      { name: 'Updated' },
+      { ifMatch: String(created['@odata.etag']) },
+    );
+    assert.equal(updated.name, 'Updated');
+    const stale = await dv
+      .upsertByKey(
+        'opportunities',
+        { cli_ref: "o'brien-1" },
+        { name: 'Stale' },
+        { ifMatch: String(created['@odata.etag']) },
+      )
+      .catch((e: unknown) => e);
+    assert.ok(stale instanceof DataverseError && stale.code === 'DV_CONFLICT');
+    const missing = await dv
+      .upsertByKey('opportunities', { cli_ref: 'nobody' }, { name: 'x' }, { ifMatch: '*' })
+      .catch((e: unknown) => e);
+    assert.ok(missing instanceof DataverseError && missing.code === 'DV_NOT_FOUND');
+  });
+
   it('runs an atomic changeset with a Content-ID reference in one request', async () => {
     const dv = client();
     const before = contract.sandbox.counters().batches;

@@ -348,14 +348,25 @@ export function createDataverseClient(options: DataverseClientOptions) {
     ): Promise<void> {
       await request('PATCH', `${entitySet}(${key})`, { body: data, headers: { 'If-Match': ifMatch } });
     },
-    /** Upsert by alternate key; returns the row as stored (Prefer: return=representation). */
+    /**
+     * Upsert by alternate key; returns the row as stored (Prefer: return=representation), whose
+     * `@odata.etag` is the version a later If-Match names. `ifMatch` updates only that version (412 →
+     * DV_CONFLICT; `*` = update only, 404 → DV_NOT_FOUND); `createOnly` sends If-None-Match: * (412
+     * when the row exists). `select` trims the returned row.
+     */
     async upsertByKey(
       entitySet: string,
       key: Record<string, string | number>,
       data: Record<string, unknown>,
+      conditions: { ifMatch?: string; createOnly?: boolean; select?: string[] } = {},
     ): Promise<DataverseRow> {
-      const response = await request<DataverseRow>('PATCH', `${entitySet}(${keySegment(key)})`, {
+      const headers: Record<string, string> = {};
+      if (conditions.ifMatch) headers['If-Match'] = conditions.ifMatch;
+      if (conditions.createOnly) headers['If-None-Match'] = '*';
+      const query = conditions.select ? `?$select=${conditions.select.join(',')}` : '';
+      const response = await request<DataverseRow>('PATCH', `${entitySet}(${keySegment(key)})${query}`, {
         body: data,
+        headers,
         prefer: ['return=representation'],
       });
       return response.body;
