@@ -58,7 +58,15 @@ export interface WriteOptions {
 
 export function createOrganization(baseCurrencyId = randomUUID()) {
   const tables = createTables(randomUUID);
-  let state: State = { rows: new Map(), version: 10_000, changes: [], events: [] };
+  const state: State = { rows: new Map(), version: 10_000, changes: [], events: [] };
+  /** Undo steps of the open changeset, newest last; undefined outside a changeset. */
+  let journal: Array<() => void> | undefined;
+  function putRow(logicalName: string, row: Row): void {
+    const map = state.rows.get(logicalName)!;
+    const previous = map.get(row.id);
+    journal?.push(() => (previous ? map.set(row.id, previous) : map.delete(row.id)));
+    map.set(row.id, row);
+  }
   for (const table of tables.keys()) state.rows.set(table, new Map());
 
   const table = (logicalName: string): TableDefinition => {
@@ -269,7 +277,7 @@ export function createOrganization(baseCurrencyId = randomUUID()) {
     const version = nextVersion();
     data.versionnumber = version;
     const row: Row = { id, table: logicalName, version, data };
-    state.rows.get(logicalName)!.set(id, row);
+    putRow(logicalName, row);
     record(def, id, false, version);
     state.events.push({
       message: 'Create',
@@ -326,7 +334,7 @@ export function createOrganization(baseCurrencyId = randomUUID()) {
     const version = nextVersion();
     data.versionnumber = version;
     const updated: Row = { id, table: logicalName, version, data };
-    state.rows.get(logicalName)!.set(id, updated);
+    putRow(logicalName, updated);
     record(def, id, false, version);
     state.events.push({
       message: 'Update',
@@ -342,7 +350,11 @@ export function createOrganization(baseCurrencyId = randomUUID()) {
 
   function deleteRow(logicalName: string, id: string, options: WriteOptions): void {
     const def = table(logicalName);
-    if (!state.rows.get(logicalName)!.delete(id)) throw notFound(logicalName, id);
+    const map = state.rows.get(logicalName)!;
+    const previous = map.get(id);
+    if (!previous) throw notFound(logicalName, id);
+    map.delete(id);
+    journal?.push(() => map.set(id, previous));
     const version = nextVersion();
     record(def, id, true, version);
     state.events.push({
@@ -455,11 +467,28 @@ export function createOrganization(baseCurrencyId = randomUUID()) {
       state.events = [];
       return events;
     },
-    /** A changeset runs on a copy: a failure restores it, so nothing of the changeset remains. */
-    snapshot(): () => void {
-      const saved = structuredClone(state);
-      return () => {
-        state = saved;
+    /**
+     * Opens a changeset: `rollback` undoes every row write, version, change-log entry and event
+     * since, so nothing of a failed changeset remains; `commit` keeps them. Rows are immutable
+     * once stored (writes replace them), so undoing is putting the previous object back.
+     */
+    transaction(): { commit(): void; rollback(): void } {
+      const version = state.version;
+      const changes = state.changes.length;
+      const events = state.events.length;
+      const steps: Array<() => void> = [];
+      journal = steps;
+      return {
+        commit() {
+          journal = undefined;
+        },
+        rollback() {
+          journal = undefined;
+          for (const undo of steps.reverse()) undo();
+          state.version = version;
+          state.changes.length = changes;
+          state.events.length = events;
+        },
       };
     },
   };

@@ -1042,7 +1042,7 @@ export function createWebApi(ctx: WebApiContext) {
       }
       if (item.requests.some((r) => r.method === 'GET'))
         throw badRequest('A changeset cannot contain GET requests');
-      const restore = org.snapshot();
+      const transaction = org.transaction();
       const contentIds = new Map<string, string>();
       const responses: BatchResponsePart[] = [];
       let failed: BatchResponsePart | undefined;
@@ -1057,17 +1057,22 @@ export function createWebApi(ctx: WebApiContext) {
             );
           responses.push(response);
         } catch (error) {
+          if (!(error instanceof DataverseApiError)) {
+            transaction.rollback();
+            throw error;
+          }
           failed = failure(error, part.contentId);
           break;
         }
       }
       if (failed) {
         // All or nothing: the changeset's writes and their webhook events are undone.
-        restore();
+        transaction.rollback();
         out.push({ kind: 'response', response: failed });
         if (!continueOnError) break;
         continue;
       }
+      transaction.commit();
       onCommit();
       out.push({ kind: 'changeset', responses });
     }
