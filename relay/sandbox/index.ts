@@ -16,8 +16,15 @@ import os from 'node:os';
 import path from 'node:path';
 import type { RelayConnectionSettings } from '../src/connectionSettings.ts';
 import type { Logger } from '../src/logger.ts';
+import { createDataverseSandbox } from './dataverse/index.ts';
+import type { DataverseSandbox, DataverseSandboxOptions } from './dataverse/index.ts';
 import { sandboxTls } from './partner-center/certificates.ts';
-import { createEntraAuthority, trustSandboxCertificate } from './partner-center/entraAuthority.ts';
+import {
+  createEntraAuthority,
+  REFERRALS_AUDIENCE,
+  trustSandboxCertificate,
+  WEBHOOKS_AUDIENCE,
+} from './partner-center/entraAuthority.ts';
 import type { EntraAuthority } from './partner-center/entraAuthority.ts';
 import { createPartnerCenterSandbox } from './partner-center/index.ts';
 import type { PartnerCenterSandbox, PartnerCenterSandboxOptions } from './partner-center/index.ts';
@@ -34,6 +41,11 @@ export const SANDBOX_RELAY_CLIENT = {
   clientId: 'c05e11a0-0000-4000-8000-00000000re1a',
   clientSecret: 'sandbox-relay-client-secret',
 };
+/**
+ * The Dataverse sandbox's token resource (scope `${SANDBOX_DATAVERSE_RESOURCE}/.default`), fixed so
+ * the Entra authority knows the audience before the Dataverse sandbox picks its port.
+ */
+export const SANDBOX_DATAVERSE_RESOURCE = 'https://cosellsandbox.crm.dynamics.com';
 /** Registered with the sandbox authority; the relay's automatic sandbox sign-in reads the code from the redirect. */
 export const SANDBOX_REDIRECT_URI = 'http://localhost/cosell/signed-in';
 
@@ -43,6 +55,7 @@ export interface SandboxPorts {
   entra?: number;
   salesforce?: number;
   pubsub?: number;
+  dataverse?: number;
 }
 
 export interface StartSandboxesOptions {
@@ -52,6 +65,11 @@ export interface StartSandboxesOptions {
   partnerCenter?: Partial<Omit<PartnerCenterSandboxOptions, 'verifyAccessToken'>>;
   pubsub?: { keepaliveMs?: number; idleTimeoutMs?: number; retentionMs?: number };
   salesforce?: { tokenTtlMs?: number };
+  /**
+   * Also start the Dataverse sandbox (Dynamics 365), with these options; its tokens come from the
+   * same Entra authority and the relay's client registration.
+   */
+  dataverse?: boolean | Partial<Omit<DataverseSandboxOptions, 'verifyAccessToken'>>;
   /** Serve the Partner Center and Salesforce REST APIs over HTTPS too (Entra and Pub/Sub always are). */
   https?: boolean;
   /** Where to write the sandbox CA's PEM; by default a temporary file removed by `close`. */
@@ -71,6 +89,19 @@ export interface Sandboxes {
   partnerCenter: PartnerCenterSandbox;
   salesforce: SalesforceRestSandbox;
   pubsub: PubSubSandbox;
+  /** Started with the `dataverse` option only. */
+  dataverse?: DataverseSandbox;
+  /** What a Dataverse client needs to reach the Dataverse sandbox (with the `dataverse` option). */
+  dataverseSettings?: {
+    orgUrl: string;
+    resource: string;
+    authority: string;
+    authorityMetadata: string;
+    cloudDiscoveryMetadata: string;
+    knownAuthorities: string[];
+    clientId: string;
+    clientSecret: string;
+  };
   tls: SandboxTrust;
   relaySettings: RelayConnectionSettings;
   close(): Promise<void>;
@@ -86,9 +117,13 @@ export async function startSandboxes(options: StartSandboxesOptions): Promise<Sa
   const caFile = options.caFile ?? path.join(tempCaDir!, 'sandbox-ca.pem');
   mkdirSync(path.dirname(caFile), { recursive: true });
   writeFileSync(caFile, caPem);
+  const dataverseOptions =
+    options.dataverse === true ? {} : options.dataverse === false ? undefined : options.dataverse;
+  const dataverseResource = dataverseOptions?.resource ?? SANDBOX_DATAVERSE_RESOURCE;
   const entra = await createEntraAuthority({
     port: ports.entra,
     tenantId: SANDBOX_TENANT_ID,
+    ...(dataverseOptions ? { audiences: [REFERRALS_AUDIENCE, WEBHOOKS_AUDIENCE, dataverseResource] } : {}),
     clients: [{ ...SANDBOX_RELAY_CLIENT, redirectUris: [SANDBOX_REDIRECT_URI] }],
     users: [
       {
@@ -123,6 +158,16 @@ export async function startSandboxes(options: StartSandboxesOptions): Promise<Sa
       return { userId: user.id, orgId: org };
     },
   });
+  const dataverse = dataverseOptions
+    ? await createDataverseSandbox({
+        https: options.https,
+        port: ports.dataverse,
+        logger: options.logger,
+        ...dataverseOptions,
+        resource: dataverseResource,
+        verifyAccessToken: (token) => entra.verifyAccessToken(token),
+      })
+    : undefined;
   const rule = createTriggerRule({ forceAppDir, integrationUserId: salesforce.integrationUser.id });
   const disconnect = connectTriggerRule({ store: salesforce.store, rule, pubsub, logger: options.logger });
   const certificateHost = new URL(partnerCenter.certificateBaseUrl).host;
@@ -132,6 +177,17 @@ export async function startSandboxes(options: StartSandboxesOptions): Promise<Sa
     partnerCenter,
     salesforce,
     pubsub,
+    dataverse,
+    dataverseSettings: dataverse && {
+      orgUrl: dataverse.url,
+      resource: dataverse.resource,
+      authority: entra.authority,
+      authorityMetadata: entra.authorityMetadata,
+      cloudDiscoveryMetadata: entra.cloudDiscoveryMetadata,
+      knownAuthorities: entra.knownAuthorities,
+      clientId: SANDBOX_RELAY_CLIENT.clientId,
+      clientSecret: SANDBOX_RELAY_CLIENT.clientSecret,
+    },
     tls: { caPem, caFile },
     relaySettings: {
       partnerCenter: {
@@ -162,7 +218,13 @@ export async function startSandboxes(options: StartSandboxesOptions): Promise<Sa
     },
     async close() {
       disconnect();
-      await Promise.allSettled([pubsub.close(), salesforce.close(), partnerCenter.close(), entra.close()]);
+      await Promise.allSettled([
+        pubsub.close(),
+        salesforce.close(),
+        partnerCenter.close(),
+        dataverse?.close(),
+        entra.close(),
+      ]);
       if (tempCaDir) rmSync(tempCaDir, { recursive: true, force: true });
     },
   };
