@@ -8,6 +8,7 @@ import { connectionSettingsFromConfig } from './connectionSettings.ts';
 import { ConfigError, describeError } from './errors.ts';
 import { createLogger } from './logger.ts';
 import { startRelay } from './relay.ts';
+import { isDatabaseConnectionError } from './store/database.ts';
 import type { RunningRelay } from './relay.ts';
 import {
   connectRelayToSandbox,
@@ -56,6 +57,18 @@ async function main(): Promise<void> {
       process.exit(1);
     }
   };
+  // graphile-worker records a job's failure or completion without awaiting it, so a PostgreSQL
+  // restart at that moment surfaces here as an unhandled rejection, which would end the process.
+  // A lost connection is survivable (the pool reconnects, the queue runner releases the job it
+  // could not record: relay/src/store/queue.ts); anything else still ends the process, as before.
+  process.on('unhandledRejection', (reason) => {
+    if (isDatabaseConnectionError(reason)) {
+      logger.warn({ err: describeError(reason) }, 'a database call nobody awaited lost its connection');
+      return;
+    }
+    logger.fatal({ err: describeError(reason) }, 'unhandled rejection');
+    process.exit(1);
+  });
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
 

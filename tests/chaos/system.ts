@@ -278,7 +278,20 @@ export async function startChaosSystem(options: ChaosSystemOptions): Promise<Cha
       await Promise.all([a.current()?.ready(timeoutMs), b.current()?.ready(timeoutMs)]);
     },
     async login() {
-      await signInAndRegister(sandboxes, { databaseUrl, webhookUrl: `${frontUrl}/webhooks/partner-center` });
+      // An operator runs `relay login` again when it fails (a 429 storm may be on); so does the suite.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await signInAndRegister(sandboxes, {
+            databaseUrl,
+            webhookUrl: `${frontUrl}/webhooks/partner-center`,
+          });
+          return;
+        } catch (error) {
+          if (attempt >= 30) throw error;
+          options.log(`relay login failed (${(error as Error).message}); again`);
+          await new Promise((resolve) => setTimeout(resolve, 1000));
+        }
+      }
     },
     async stop() {
       stopping = true;
