@@ -41,7 +41,7 @@ async function main(): Promise<void> {
   const shutdown = async (signal: string) => {
     if (exiting) return;
     exiting = true;
-    logger.info({ signal }, 'shutting down');
+    logger.warn({ signal }, 'shutting down');
     // A hard stop in case something hangs: the platform kills us at ~30 s anyway (Heroku, Render).
     setTimeout(() => {
       logger.error('graceful stop took too long; exiting');
@@ -68,6 +68,10 @@ async function main(): Promise<void> {
     }
     logger.fatal({ err: describeError(reason) }, 'unhandled rejection');
     process.exit(1);
+  });
+  // An end nobody asked for says so: nothing here should let the event loop run dry.
+  process.on('beforeExit', (code) => {
+    if (!exiting) logger.error({ code }, 'the event loop emptied; the process is ending');
   });
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));

@@ -84,6 +84,7 @@ async function main(): Promise<void> {
   console.log(formatTable(result, command));
   const shown = result.comparison.findings.slice(0, 20);
   for (const f of shown) console.log(`  pair ${f.pair}: ${f.kind}: ${f.detail}`);
+  for (const e of result.evidence) console.log(e);
   for (const d of result.deadLetters.slice(0, 10))
     console.log(
       `  dead letter ${d.id} ${d.task} ${d.key} after ${d.attempts} attempts ${JSON.stringify(d.payload)}: ${d.lastError}`,

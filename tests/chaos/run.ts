@@ -3,6 +3,8 @@
  * compare both sides and return the figures. main.ts prints them; chaos.test.ts asserts on them.
  */
 import { SANDBOX_PARTNER_USER } from '../../relay/sandbox/index.ts';
+import { listAudit } from '../../relay/src/store/audit.ts';
+import { findLinkByReferral } from '../../relay/src/store/links.ts';
 import { countJobs, listFailedJobs } from '../../relay/src/store/queue.ts';
 import { compareSides } from './compare.ts';
 import type { Comparison, Finding } from './compare.ts';
@@ -43,6 +45,8 @@ export interface ChaosResult {
     lastError: string | null;
   }>;
   maxSubscribers: number;
+  /** For the first few lost or stale fields: the pair's link and audit trail, to start a diagnosis. */
+  evidence: string[];
   convergedAfterMs: number | null;
   apiCalls: { salesforce: number; partnerCenter: number; perChange: number };
   passed: boolean;
@@ -260,6 +264,24 @@ async function play(
     lastError: j.lastError,
   }));
 
+  const evidence: string[] = [];
+  for (const finding of comparison.findings
+    .filter((f) => f.kind === 'lost' || f.kind === 'stale')
+    .slice(0, 3)) {
+    const pair = workload.pairs[finding.pair];
+    if (!pair?.referralId) continue;
+    const link = await findLinkByReferral(system.db, pair.referralId).catch(() => null);
+    const trail = await listAudit(system.db, { referralId: pair.referralId, limit: 12 }).catch(() => []);
+    evidence.push(
+      [
+        `pair ${finding.pair} (${pair.origin}, referral ${pair.referralId}, opportunity ${pair.opportunityId ?? '?'}): ${finding.detail}`,
+        `  link: outbound notes ${JSON.stringify(link?.outboundValues?.notes)}, inbound Description ${JSON.stringify((link?.inboundValues as Record<string, unknown> | null)?.Description)}, status ${link?.syncStatus}`,
+        ...trail
+          .reverse()
+          .map((e) => `  ${e.at.toISOString()} ${e.direction} job ${e.jobId ?? '-'}: ${e.message}`),
+      ].join('\n'),
+    );
+  }
   const exits = system.exits;
   const external = exits.filter((e) => e.cause === 'killed').length;
   const crashPoints = exits.filter((e) => e.cause === 'crash-point').length;
@@ -290,6 +312,7 @@ async function play(
     comparison,
     deadLetters,
     maxSubscribers: system.maxSubscribers(),
+    evidence,
     convergedAfterMs: convergedAt === null ? null : convergedAt - lastFaultAt,
     apiCalls: {
       salesforce: sfUsed,

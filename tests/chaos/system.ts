@@ -135,6 +135,7 @@ export async function startChaosSystem(options: ChaosSystemOptions): Promise<Cha
   await signInAndRegister(sandboxes, { databaseUrl, webhookUrl: `${frontUrl}/webhooks/partner-center` });
   const db = new pg.Pool({ connectionString: databaseUrl, max: 3 });
   db.on('error', () => undefined);
+  db.on('connect', (client) => client.on('error', () => undefined));
 
   // ---- instances and their supervisor -----------------------------------------------------
   let stopping = false;

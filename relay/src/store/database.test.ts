@@ -34,7 +34,9 @@ describe('isDatabaseConnectionError', () => {
   it('never excuses an error whose code is outside the connection classes', () => {
     fc.assert(
       fc.property(
-        fc.stringMatching(/^[0-79A-Z][0-9A-Z]{4}$/).filter((c) => !c.startsWith('08') && !c.startsWith('57P')),
+        fc
+          .stringMatching(/^[0-79A-Z][0-9A-Z]{4}$/)
+          .filter((c) => !c.startsWith('08') && !c.startsWith('57P')),
         fc.string(),
         (code, message) => {
           fc.pre(!/^Connection terminated/.test(message));
