@@ -164,7 +164,8 @@ export async function startChaosSystem(options: ChaosSystemOptions): Promise<Cha
         started++;
         proc = child;
         try {
-          await child.ready(30_000);
+          // Generous: on a loaded machine a relay process takes tens of seconds to load and migrate.
+          await child.ready(120_000);
         } catch (error) {
           // Died or hung while starting (the database may be down): start again, as a platform would.
           child.kill('SIGKILL');
