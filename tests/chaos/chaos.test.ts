@@ -12,7 +12,7 @@ import { formatTable } from './table.ts';
 const SEED = 20261202;
 const WITHOUT = ['sf-limit-outage', 'token-revoked'] as const;
 
-test(`the fault suite, seed ${SEED}: nothing lost, duplicated or stale`, { timeout: 300_000 }, async () => {
+test(`the fault suite, seed ${SEED}: nothing lost, duplicated or stale`, { timeout: 900_000 }, async () => {
   const lines: string[] = [];
   const result = await runChaos({
     seed: SEED,
@@ -25,7 +25,7 @@ test(`the fault suite, seed ${SEED}: nothing lost, duplicated or stale`, { timeo
   });
   const table = formatTable(
     result,
-    `npm run chaos -- --seed=${SEED} --changes=200 --kills=4 --without=${WITHOUT.join(',')}`,
+    `npm run chaos -- --seed=${SEED} --changes=200 --kills=4 --latency=10 --without=${WITHOUT.join(',')}`,
   );
   const why = [
     table,

@@ -38,7 +38,7 @@ async function main(): Promise<void> {
   const latencyMs = positive('latency', values.latency, 20);
   const convergeTimeoutMs = positive('converge-timeout', values['converge-timeout'], 240) * 1000;
   const without = new Set((values.without ?? '').split(',').filter(Boolean) as Array<Fault['kind']>);
-  const command = `npm run chaos -- --seed=${seed} --changes=${changes} --kills=${kills}${values.without ? ` --without=${values.without}` : ''}`;
+  const command = `npm run chaos -- --seed=${seed} --changes=${changes} --kills=${kills}${values.latency ? ` --latency=${latencyMs}` : ''}${values.without ? ` --without=${values.without}` : ''}`;
   process.stderr.write(`[chaos] seed ${seed} (replay: ${command})\n`);
   const result = await runChaos({ seed, changes, kills, latencyMs, convergeTimeoutMs, without });
   console.log(formatTable(result, command));
