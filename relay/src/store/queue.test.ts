@@ -9,7 +9,13 @@ import pg from 'pg';
 import { createTestDatabase } from '../../../tests/support/postgres.ts';
 import { silentLogger } from '../logger.ts';
 import { migrate } from './migrate.ts';
-import { enqueue, installQueueSchema, releaseDeadWorkers, releaseOrphanedJobs } from './queue.ts';
+import {
+  enqueue,
+  installQueueSchema,
+  dropSupersededDeadJobs,
+  releaseDeadWorkers,
+  releaseOrphanedJobs,
+} from './queue.ts';
 
 /** A pid that belonged to a process on this host and no longer does. */
 async function deadPid(): Promise<number> {
@@ -122,6 +128,18 @@ describe('releasing the jobs of dead workers', () => {
       'taken within the grace period: its end may still be recorded',
     );
     assert.equal(await releaseOrphanedJobs(pool, ['another-pool'], [], 30), 0);
+  });
+
+  it('deletes a superseded sync job that failed its one remaining attempt, and keeps a keyed dead letter', async () => {
+    const superseded = await enqueue(pool, 'pc-referral-changed', { referralId: 'r5' }, { jobKey: 'pc:r5' });
+    await supersede(superseded);
+    const dead = await enqueue(pool, 'pc-referral-changed', { referralId: 'r6' }, { jobKey: 'pc:r6' });
+    await pool.query('update graphile_worker._private_jobs set attempts = max_attempts where id = $1', [
+      dead,
+    ]);
+    assert.equal(await dropSupersededDeadJobs(pool), 1);
+    assert.equal(await exists(superseded), false);
+    assert.equal(await exists(dead), true, 'a real dead letter stays for the operator');
   });
 
   it('releases the jobs of a pool whose heartbeat is stale', async () => {

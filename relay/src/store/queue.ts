@@ -326,6 +326,22 @@ async function dropSupersededLockedJobs(
 }
 
 /**
+ * Deletes superseded sync jobs that ran out of attempts while nobody held them: graphile-worker
+ * leaves a job superseded while it ran with no attempt left, so one transient failure (a
+ * PostgreSQL restart under it) made it a dead letter for work the record's newer job does.
+ */
+export async function dropSupersededDeadJobs(db: Queryable): Promise<number> {
+  const { rowCount } = await db.query(
+    `delete from graphile_worker._private_jobs j
+      using graphile_worker._private_tasks t
+      where t.id = j.task_id and t.identifier = any($1) and j.locked_at is null
+        and j.key is null and j.attempts >= j.max_attempts`,
+    [SYNC_TASKS],
+  );
+  return rowCount ?? 0;
+}
+
+/**
  * Releases jobs this process's own pools hold locked although none of its workers runs them.
  * graphile-worker records a job's completion or failure without awaiting it; when PostgreSQL is
  * restarting at that moment the statement fails and the job stays locked by a pool that keeps
@@ -340,7 +356,9 @@ export async function releaseOrphanedJobs(
   graceSeconds: number,
 ): Promise<number> {
   if (poolIds.length === 0) return 0;
-  const dropped = await dropSupersededLockedJobs(db, poolIds, runningJobIds, graceSeconds);
+  const dropped =
+    (await dropSupersededLockedJobs(db, poolIds, runningJobIds, graceSeconds)) +
+    (await dropSupersededDeadJobs(db));
   const { rowCount } = await db.query(
     `update graphile_worker._private_jobs set locked_at = null, locked_by = null
       where locked_by = any($1) and not (id = any($2::bigint[]))
