@@ -8,6 +8,7 @@ import { connectionSettingsFromConfig } from './connectionSettings.ts';
 import { ConfigError, describeError } from './errors.ts';
 import { createLogger } from './logger.ts';
 import { startRelay } from './relay.ts';
+import { isDatabaseConnectionError } from './store/database.ts';
 import type { RunningRelay } from './relay.ts';
 import {
   connectRelayToSandbox,
@@ -40,7 +41,7 @@ async function main(): Promise<void> {
   const shutdown = async (signal: string) => {
     if (exiting) return;
     exiting = true;
-    logger.info({ signal }, 'shutting down');
+    logger.warn({ signal }, 'shutting down');
     // A hard stop in case something hangs: the platform kills us at ~30 s anyway (Heroku, Render).
     setTimeout(() => {
       logger.error('graceful stop took too long; exiting');
@@ -56,6 +57,22 @@ async function main(): Promise<void> {
       process.exit(1);
     }
   };
+  // graphile-worker records a job's failure or completion without awaiting it, so a PostgreSQL
+  // restart at that moment surfaces here as an unhandled rejection, which would end the process.
+  // A lost connection is survivable (the pool reconnects, the queue runner releases the job it
+  // could not record: relay/src/store/queue.ts); anything else still ends the process, as before.
+  process.on('unhandledRejection', (reason) => {
+    if (isDatabaseConnectionError(reason)) {
+      logger.warn({ err: describeError(reason) }, 'a database call nobody awaited lost its connection');
+      return;
+    }
+    logger.fatal({ err: describeError(reason) }, 'unhandled rejection');
+    process.exit(1);
+  });
+  // An end nobody asked for says so: nothing here should let the event loop run dry.
+  process.on('beforeExit', (code) => {
+    if (!exiting) logger.error({ code }, 'the event loop emptied; the process is ending');
+  });
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
 

@@ -7,7 +7,7 @@
 import { randomInt } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { runChaos } from './run.ts';
-import type { ChaosResult } from './run.ts';
+import { formatTable } from './table.ts';
 import type { Fault } from './schedule.ts';
 
 function positive(name: string, raw: string | undefined, fallback: number): number {
@@ -18,46 +18,6 @@ function positive(name: string, raw: string | undefined, fallback: number): numb
     process.exit(2);
   }
   return value;
-}
-
-export function formatTable(result: ChaosResult, command: string): string {
-  const c = result.comparison;
-  const faults = Object.entries(result.faults)
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([kind, n]) => `${kind} ${n}`);
-  const rows: Array<[string, string]> = [
-    ['seed', String(result.seed)],
-    ['changes made', `${result.changes} (${result.pairs} record pairs)`],
-    [
-      'kills (SIGKILL)',
-      `${result.kills.external + result.kills.crashPoints}: ${result.kills.external} from outside, ${result.kills.crashPoints} at crash points (${result.kills.crashPointsArmed} armed)`,
-    ],
-    ['relay restarts', String(result.restarts)],
-    ['exits by themselves', String(result.otherExits.length)],
-    ['faults injected', faults.join(', ')],
-    ['Opportunities expected / present', `${c.opportunitiesExpected} / ${c.opportunitiesPresent}`],
-    ['referrals expected / present', `${c.referralsExpected} / ${c.referralsPresent}`],
-    ['missing', String(c.count('missing'))],
-    ['duplicates', String(c.count('duplicate'))],
-    ['lost changes', String(c.count('lost'))],
-    ['stale fields', String(c.count('stale'))],
-    ['dead letters left', `${result.deadLetters.length} (0 injected as permanent)`],
-    ['most Pub/Sub subscribers at once', String(result.maxSubscribers)],
-    [
-      'time to converge after the last fault',
-      result.convergedAfterMs === null
-        ? 'did not converge'
-        : `${(result.convergedAfterMs / 1000).toFixed(1)} s`,
-    ],
-    [
-      'relay API calls per change',
-      `${result.apiCalls.perChange} (Salesforce ${result.apiCalls.salesforce}, Partner Center ${result.apiCalls.partnerCenter})`,
-    ],
-    ['run time', `${Math.round(result.elapsedMs / 1000)} s`],
-    ['verdict', result.passed ? 'PASS' : `FAIL: ${result.failures.join('; ')}`],
-  ];
-  const width = Math.max(...rows.map(([k]) => k.length));
-  return ['', `$ ${command}`, '', ...rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`), ''].join('\n');
 }
 
 async function main(): Promise<void> {
@@ -78,12 +38,13 @@ async function main(): Promise<void> {
   const latencyMs = positive('latency', values.latency, 20);
   const convergeTimeoutMs = positive('converge-timeout', values['converge-timeout'], 240) * 1000;
   const without = new Set((values.without ?? '').split(',').filter(Boolean) as Array<Fault['kind']>);
-  const command = `npm run chaos -- --seed=${seed} --changes=${changes} --kills=${kills}${values.without ? ` --without=${values.without}` : ''}`;
+  const command = `npm run chaos -- --seed=${seed} --changes=${changes} --kills=${kills}${values.latency ? ` --latency=${latencyMs}` : ''}${values.without ? ` --without=${values.without}` : ''}`;
   process.stderr.write(`[chaos] seed ${seed} (replay: ${command})\n`);
   const result = await runChaos({ seed, changes, kills, latencyMs, convergeTimeoutMs, without });
   console.log(formatTable(result, command));
   const shown = result.comparison.findings.slice(0, 20);
   for (const f of shown) console.log(`  pair ${f.pair}: ${f.kind}: ${f.detail}`);
+  for (const e of result.evidence) console.log(e);
   for (const d of result.deadLetters.slice(0, 10))
     console.log(
       `  dead letter ${d.id} ${d.task} ${d.key} after ${d.attempts} attempts ${JSON.stringify(d.payload)}: ${d.lastError}`,

@@ -3,6 +3,8 @@
  * compare both sides and return the figures. main.ts prints them; chaos.test.ts asserts on them.
  */
 import { SANDBOX_PARTNER_USER } from '../../relay/sandbox/index.ts';
+import { listAudit } from '../../relay/src/store/audit.ts';
+import { findLinkByReferral } from '../../relay/src/store/links.ts';
 import { countJobs, listFailedJobs } from '../../relay/src/store/queue.ts';
 import { compareSides } from './compare.ts';
 import type { Comparison, Finding } from './compare.ts';
@@ -43,6 +45,8 @@ export interface ChaosResult {
     lastError: string | null;
   }>;
   maxSubscribers: number;
+  /** For the first few lost or stale fields: the pair's link and audit trail, to start a diagnosis. */
+  evidence: string[];
   convergedAfterMs: number | null;
   apiCalls: { salesforce: number; partnerCenter: number; perChange: number };
   passed: boolean;
@@ -57,7 +61,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   log(
     `seed ${options.seed}: ${schedule.steps.length} steps, ${schedule.plannedChanges} planned changes, ${options.kills} kills`,
   );
-  let clockOffset = 0;
+  // Partner Center starts 2 minutes behind the relay; the clock-skew fault steps it 2 minutes ahead.
+  let clockOffset = options.without?.has('clock-skew') ? 0 : -120_000;
   const system: ChaosSystem = await startChaosSystem({
     partnerCenterClockOffset: () => clockOffset,
     env: {
@@ -220,10 +225,10 @@ async function play(
   }
   log(`workload done: ${workload.changes()} changes; waiting for the faults to end`);
   await Promise.all(background);
-  // Quiesce: the storms are spent or cleared, the clocks agree again, sync is on everywhere.
+  // Quiesce: the storms are spent or cleared, sync is on everywhere. The clocks stay skewed: a
+  // relay must converge with Partner Center's clock off, not only once it is right again.
   partnerCenter.faults.update({ throttleNext: 0, unavailableNext: 0, loseNextDeliveries: 0 });
   salesforce.setFaults({ lockNextWrites: 0, limitNextCalls: 0 });
-  setClockOffset(0);
   lastFaultAt = Date.now();
   await workload.syncAllOn();
   await system.bothReady();
@@ -259,6 +264,24 @@ async function play(
     lastError: j.lastError,
   }));
 
+  const evidence: string[] = [];
+  for (const finding of comparison.findings
+    .filter((f) => f.kind === 'lost' || f.kind === 'stale')
+    .slice(0, 3)) {
+    const pair = workload.pairs[finding.pair];
+    if (!pair?.referralId) continue;
+    const link = await findLinkByReferral(system.db, pair.referralId).catch(() => null);
+    const trail = await listAudit(system.db, { referralId: pair.referralId, limit: 12 }).catch(() => []);
+    evidence.push(
+      [
+        `pair ${finding.pair} (${pair.origin}, referral ${pair.referralId}, opportunity ${pair.opportunityId ?? '?'}): ${finding.detail}`,
+        `  link: outbound notes ${JSON.stringify(link?.outboundValues?.notes)}, inbound Description ${JSON.stringify((link?.inboundValues as Record<string, unknown> | null)?.Description)}, status ${link?.syncStatus}`,
+        ...trail
+          .reverse()
+          .map((e) => `  ${e.at.toISOString()} ${e.direction} job ${e.jobId ?? '-'}: ${e.message}`),
+      ].join('\n'),
+    );
+  }
   const exits = system.exits;
   const external = exits.filter((e) => e.cause === 'killed').length;
   const crashPoints = exits.filter((e) => e.cause === 'crash-point').length;
@@ -274,6 +297,7 @@ async function play(
   if (count('stale') > 0) failures.push(`${count('stale')} stale fields`);
   if (deadLetters.length > 0)
     failures.push(`${deadLetters.length} dead letters (none was injected as permanent)`);
+  if (otherExits.length > 0) failures.push(`${otherExits.length} relay exits nobody caused`);
   if (system.maxSubscribers() > 1) failures.push(`${system.maxSubscribers()} Pub/Sub subscribers at once`);
   if (convergedAt === null) failures.push('did not converge');
   return {
@@ -288,6 +312,7 @@ async function play(
     comparison,
     deadLetters,
     maxSubscribers: system.maxSubscribers(),
+    evidence,
     convergedAfterMs: convergedAt === null ? null : convergedAt - lastFaultAt,
     apiCalls: {
       salesforce: sfUsed,

@@ -135,6 +135,7 @@ export async function startChaosSystem(options: ChaosSystemOptions): Promise<Cha
   await signInAndRegister(sandboxes, { databaseUrl, webhookUrl: `${frontUrl}/webhooks/partner-center` });
   const db = new pg.Pool({ connectionString: databaseUrl, max: 3 });
   db.on('error', () => undefined);
+  db.on('connect', (client) => client.on('error', () => undefined));
 
   // ---- instances and their supervisor -----------------------------------------------------
   let stopping = false;
@@ -163,7 +164,8 @@ export async function startChaosSystem(options: ChaosSystemOptions): Promise<Cha
         started++;
         proc = child;
         try {
-          await child.ready(30_000);
+          // Generous: on a loaded machine a relay process takes tens of seconds to load and migrate.
+          await child.ready(120_000);
         } catch (error) {
           // Died or hung while starting (the database may be down): start again, as a platform would.
           child.kill('SIGKILL');
@@ -278,7 +280,20 @@ export async function startChaosSystem(options: ChaosSystemOptions): Promise<Cha
       await Promise.all([a.current()?.ready(timeoutMs), b.current()?.ready(timeoutMs)]);
     },
     async login() {
-      await signInAndRegister(sandboxes, { databaseUrl, webhookUrl: `${frontUrl}/webhooks/partner-center` });
+      // An operator runs `relay login` again when it fails (a 429 storm may be on); so does the suite.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await signInAndRegister(sandboxes, {
+            databaseUrl,
+            webhookUrl: `${frontUrl}/webhooks/partner-center`,
+          });
+          return;
+        } catch (error) {
+          if (attempt >= 30) throw error;
+          options.log(`relay login failed (${(error as Error).message}); again`);
+          await new Promise((resolve) => setTimeout(resolve, 1000));
+        }
+      }
     },
     async stop() {
       stopping = true;

@@ -12,6 +12,7 @@ import { findLinkByOpportunity, saveLink } from '../store/links.ts';
 import type { Link } from '../store/links.ts';
 import { learnSalesforceWriteCount, snapshotIncludesRelayWrites } from '../store/salesforceWrites.ts';
 import {
+  agreedValues,
   buildCreateRequests,
   canonicalFromOpportunity,
   canonicalFromReferral,
@@ -341,6 +342,13 @@ export async function syncOpportunityToReferral(
   const synced = canonicalFromReferral(referral as SyncReferral, ctx.mapping);
   const afterSalesforce = { ...current, ...toSalesforce };
   const message = notes.length > 0 ? notes.join('; ') : 'In sync with Partner Center';
+  const afterCanonical = canonicalFromOpportunity(afterSalesforce, ctx.mapping);
+  // Partner Center may hold changes of its own this job did not bring over (the partner edited the
+  // notes while the seller edited the name): those stay unagreed, and the referral's state stays
+  // unseen by the inbound sync, which brings them over. Recording the whole referral as synced
+  // made that inbound job find nothing new (a stale field) and the next outbound job send the
+  // Opportunity's older value back (a lost change): chaos seeds 1 and 3.
+  const agreement = agreedValues(afterCanonical, synced, link?.outboundValues);
   await saveLink(
     ctx.pool,
     { opportunityId },
@@ -349,9 +357,9 @@ export async function syncOpportunityToReferral(
       referralEtag: (referral.eTag as string) ?? null,
       referralUpdatedAt: (referral.updatedDateTime as string) ?? null,
       // The webhook Partner Center sends for our own PATCH must find nothing new to write.
-      inboundFingerprint: inboundFingerprint(referral, ctx),
-      outboundValues: synced,
-      outboundFingerprint: fingerprint(canonicalFromOpportunity(afterSalesforce, ctx.mapping)),
+      inboundFingerprint: agreement.allAgree ? inboundFingerprint(referral, ctx) : undefined,
+      outboundValues: agreement.values,
+      outboundFingerprint: fingerprint(afterCanonical),
       ...sentVersion,
       syncStatus: 'Synced',
       lastError: null,
@@ -477,7 +485,15 @@ async function createReferral(
       engagementId: (referral.engagementId as string) ?? null,
       referralEtag: (referral.eTag as string) ?? null,
       referralUpdatedAt: (referral.updatedDateTime as string) ?? null,
-      inboundFingerprint: inboundFingerprint(referral, ctx),
+      // The partner may have edited the new referral before this re-read: then the fingerprint
+      // stays the POST answer's, so the inbound sync still brings that edit over (chaos seed 3).
+      inboundFingerprint: agreedValues(
+        agreed,
+        canonicalFromReferral(referral as SyncReferral, ctx.mapping),
+        null,
+      ).allAgree
+        ? inboundFingerprint(referral, ctx)
+        : undefined,
       outboundValues: agreed,
       outboundFingerprint: fingerprint(agreed),
       ...sentVersion,

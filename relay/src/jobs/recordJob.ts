@@ -69,16 +69,24 @@ const defer = async (
 export function waitingOutOutages(
   deps: Pick<RecordJobDeps, 'pool' | 'breakers' | 'outageDelayMs'>,
   task: Task,
+  options: { dropSuperseded?: boolean } = {},
 ): Task {
   const pausedUntil = (): number => Math.max(0, ...deps.breakers.map((b) => b.retryAt()?.getTime() ?? 0));
+  // A record's job superseded while it ran does not wait: the newer job does its work. Put back, it
+  // would run on as a keyless job and, once out of attempts, stay behind as a dead letter.
+  const superseded = async (helpers: JobHelpers) =>
+    options.dropSuperseded === true && (await isSupersededJob(deps.pool, helpers.job.id).catch(() => false));
   return async (payload, helpers) => {
     const paused = pausedUntil();
-    if (paused > Date.now())
+    if (paused > Date.now()) {
+      if (await superseded(helpers)) return;
       await defer(deps, helpers, new Date(paused), 'Waiting for a circuit breaker to close');
+    }
     try {
       return await task(payload, helpers);
     } catch (error) {
       if (!isOutageError(error)) throw error;
+      if (await superseded(helpers)) return;
       const fallback = Date.now() + (error.retryAfterMs ?? deps.outageDelayMs);
       return defer(
         deps,
@@ -130,6 +138,11 @@ export function oneJobPerRecord(deps: RecordJobDeps, kind: keyof typeof SYNC_KIN
       }
       throw error;
     }
+    if (!ran && (await isSupersededJob(deps.pool, helpers.job.id).catch(() => false))) {
+      // The record's newer job (it holds the key now) does this one's work: nothing to wait for.
+      deps.logger.debug({ jobId: helpers.job.id, key }, 'superseded job found its record busy; dropped');
+      return;
+    }
     // Jittered, so two halves of a pair that each took one lock do not retry in step.
     if (!ran)
       await defer(
@@ -139,7 +152,7 @@ export function oneJobPerRecord(deps: RecordJobDeps, kind: keyof typeof SYNC_KIN
         `Waiting for the running job of ${key} or its pair to finish`,
       );
   };
-  return waitingOutOutages(deps, serialised);
+  return waitingOutOutages(deps, serialised, { dropSuperseded: true });
 }
 
 /**

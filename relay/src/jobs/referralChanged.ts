@@ -195,6 +195,7 @@ export async function syncReferralToOpportunity(
   }
 
   const changes = current ? diffOpportunity(desired, current, ctx.mapping) : desired;
+  const syncedValues = canonicalFromReferral(referral as SyncReferral, ctx.mapping);
   // A seller's edit not yet synced out wins the fields the ownership rule gives Salesforce: the
   // outbound job sends it; overwriting it here would silently lose it.
   if (current && link?.outboundValues) {
@@ -205,9 +206,13 @@ export async function syncReferralToOpportunity(
       mapping: ctx.mapping,
     });
     for (const field of held.fields) delete changes[field];
+    // A field kept for the seller is not agreed: it keeps its last agreed value, so the outbound
+    // job still sees the seller's edit (saving Partner Center's value there made it look unchanged).
+    for (const decision of held.decisions)
+      if (Object.hasOwn(link.outboundValues, decision.field))
+        syncedValues[decision.field] = link.outboundValues[decision.field];
   }
   const changed = Object.keys(changes);
-  const syncedValues = canonicalFromReferral(referral as SyncReferral, ctx.mapping);
   const linkUpdate = {
     ...referralState,
     accountId,

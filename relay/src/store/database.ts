@@ -87,3 +87,20 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     },
   };
 }
+
+/** SQLSTATE classes and codes, and socket codes, that mean the server went away, not that a query was wrong. */
+const CONNECTION_SQLSTATES = new Set(['57P01', '57P02', '57P03']);
+const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH']);
+
+/**
+ * True when an error says the PostgreSQL connection was lost or refused (a restart, a failover, a
+ * network cut) rather than anything about the statement: the pool reconnects on its next use.
+ */
+export function isDatabaseConnectionError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string') {
+    if (CONNECTION_SQLSTATES.has(code) || code.startsWith('08') || SOCKET_CODES.has(code)) return true;
+  }
+  return /^Connection terminated( unexpectedly| due to connection timeout)?$/.test(error.message);
+}

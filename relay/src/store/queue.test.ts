@@ -9,7 +9,13 @@ import pg from 'pg';
 import { createTestDatabase } from '../../../tests/support/postgres.ts';
 import { silentLogger } from '../logger.ts';
 import { migrate } from './migrate.ts';
-import { enqueue, installQueueSchema, releaseDeadWorkers } from './queue.ts';
+import {
+  enqueue,
+  installQueueSchema,
+  dropSupersededDeadJobs,
+  releaseDeadWorkers,
+  releaseOrphanedJobs,
+} from './queue.ts';
 
 /** A pid that belonged to a process on this host and no longer does. */
 async function deadPid(): Promise<number> {
@@ -66,6 +72,74 @@ describe('releasing the jobs of dead workers', () => {
       'pool-same-hostname',
     ]);
     assert.equal(rows.length, 1, 'the live pool stays recorded');
+  });
+
+  const exists = async (jobId: string) =>
+    (await pool.query('select 1 from graphile_worker.jobs where id = $1', [jobId])).rows.length === 1;
+  /** What graphile-worker's add_job does to a running job when the same key is added again. */
+  const supersede = (jobId: string) =>
+    pool.query('update graphile_worker._private_jobs set key = null, attempts = max_attempts where id = $1', [
+      jobId,
+    ]);
+  const lockedAgo = (jobId: string, seconds: number) =>
+    pool.query(
+      'update graphile_worker._private_jobs set locked_at = now() - make_interval(secs => $2) where id = $1',
+      [jobId, seconds],
+    );
+
+  it("deletes, rather than unlocks, a dead pool's job that was superseded while it ran", async () => {
+    const superseded = await lockedJobOf('pool-dead-superseded', process.pid + 100_001, 120);
+    await supersede(superseded);
+    await releaseDeadWorkers(pool, utils, 30, silentLogger());
+    assert.equal(await exists(superseded), false, "no dead letter left for the newer job's work");
+  });
+
+  it('unlocks jobs its own live pool holds but no worker runs, and leaves running ones locked', async () => {
+    // A PostgreSQL restart while graphile-worker recorded their end left them locked by a live pool.
+    const lost = await lockedJobOf('pool-live-own', process.pid, 0);
+    const stillRunning = await enqueue(
+      pool,
+      'pc-referral-changed',
+      { referralId: 'r2' },
+      { jobKey: 'pc:r2' },
+    );
+    const lostSuperseded = await enqueue(
+      pool,
+      'pc-referral-changed',
+      { referralId: 'r3' },
+      { jobKey: 'pc:r3' },
+    );
+    const recent = await enqueue(pool, 'pc-referral-changed', { referralId: 'r4' }, { jobKey: 'pc:r4' });
+    for (const id of [stillRunning, lostSuperseded, recent])
+      await pool.query(
+        "update graphile_worker._private_jobs set locked_by = 'pool-live-own', locked_at = now(), attempts = 1 where id = $1",
+        [id],
+      );
+    await supersede(lostSuperseded);
+    for (const id of [lost, stillRunning, lostSuperseded]) await lockedAgo(id, 120);
+    const released = await releaseOrphanedJobs(pool, ['pool-live-own'], [stillRunning], 30);
+    assert.equal(released, 2);
+    assert.equal(await isLocked(lost), false, 'back in the queue');
+    assert.equal(await exists(lostSuperseded), false, 'superseded: deleted');
+    assert.equal(await isLocked(stillRunning), true, 'a worker here still runs it');
+    assert.equal(
+      await isLocked(recent),
+      true,
+      'taken within the grace period: its end may still be recorded',
+    );
+    assert.equal(await releaseOrphanedJobs(pool, ['another-pool'], [], 30), 0);
+  });
+
+  it('deletes a superseded sync job that failed its one remaining attempt, and keeps a keyed dead letter', async () => {
+    const superseded = await enqueue(pool, 'pc-referral-changed', { referralId: 'r5' }, { jobKey: 'pc:r5' });
+    await supersede(superseded);
+    const dead = await enqueue(pool, 'pc-referral-changed', { referralId: 'r6' }, { jobKey: 'pc:r6' });
+    await pool.query('update graphile_worker._private_jobs set attempts = max_attempts where id = $1', [
+      dead,
+    ]);
+    assert.equal(await dropSupersededDeadJobs(pool), 1);
+    assert.equal(await exists(superseded), false);
+    assert.equal(await exists(dead), true, 'a real dead letter stays for the operator');
   });
 
   it('releases the jobs of a pool whose heartbeat is stale', async () => {

@@ -290,6 +290,7 @@ export async function releaseDeadWorkers(
   );
   if (dead.length === 0) return [];
   const ids = dead.flatMap((r) => [r.pool_id, ...r.worker_ids]);
+  await dropSupersededLockedJobs(pool, ids);
   await utils.forceUnlockWorkers(ids);
   await pool.query('delete from cosell.worker_pools where pool_id = any($1)', [dead.map((r) => r.pool_id)]);
   logger.warn(
@@ -297,6 +298,74 @@ export async function releaseDeadWorkers(
     'released jobs locked by dead workers',
   );
   return ids;
+}
+
+const SYNC_TASKS = [TASKS.referralChanged, TASKS.opportunityChanged];
+
+/**
+ * Deletes the sync jobs that `lockers` hold and that were superseded while they ran: graphile-worker
+ * gives a running job's key to the newer job for the same record and marks the old one out of
+ * attempts, so once unlocked it would stay behind as a dead letter for work the newer job does.
+ * Only for lockers that no longer run those jobs (a dead pool, or jobs this pool lost track of).
+ */
+async function dropSupersededLockedJobs(
+  db: Queryable,
+  lockers: string[],
+  keep: string[] = [],
+  graceSeconds = 0,
+): Promise<number> {
+  const { rowCount } = await db.query(
+    `delete from graphile_worker._private_jobs j
+      using graphile_worker._private_tasks t
+      where t.id = j.task_id and t.identifier = any($2) and j.locked_by = any($1)
+        and j.key is null and j.attempts >= j.max_attempts
+        and not (j.id = any($3::bigint[])) and j.locked_at < now() - make_interval(secs => $4)`,
+    [lockers, SYNC_TASKS, keep, graceSeconds],
+  );
+  return rowCount ?? 0;
+}
+
+/**
+ * Deletes superseded sync jobs that ran out of attempts while nobody held them: graphile-worker
+ * leaves a job superseded while it ran with no attempt left, so one transient failure (a
+ * PostgreSQL restart under it) made it a dead letter for work the record's newer job does.
+ */
+export async function dropSupersededDeadJobs(db: Queryable): Promise<number> {
+  const { rowCount } = await db.query(
+    `delete from graphile_worker._private_jobs j
+      using graphile_worker._private_tasks t
+      where t.id = j.task_id and t.identifier = any($1) and j.locked_at is null
+        and j.key is null and j.attempts >= j.max_attempts`,
+    [SYNC_TASKS],
+  );
+  return rowCount ?? 0;
+}
+
+/**
+ * Releases jobs this process's own pools hold locked although none of its workers runs them.
+ * graphile-worker records a job's completion or failure without awaiting it; when PostgreSQL is
+ * restarting at that moment the statement fails and the job stays locked by a pool that keeps
+ * beating, so releaseDeadWorkers never frees it (graphile-worker itself would after 4 hours). A
+ * job locked for longer than `graceSeconds` that no worker here runs goes back to the queue (its
+ * next run is idempotent, like any retry); a superseded one is deleted (see above).
+ */
+export async function releaseOrphanedJobs(
+  db: Queryable,
+  poolIds: string[],
+  runningJobIds: string[],
+  graceSeconds: number,
+): Promise<number> {
+  if (poolIds.length === 0) return 0;
+  const dropped =
+    (await dropSupersededLockedJobs(db, poolIds, runningJobIds, graceSeconds)) +
+    (await dropSupersededDeadJobs(db));
+  const { rowCount } = await db.query(
+    `update graphile_worker._private_jobs set locked_at = null, locked_by = null
+      where locked_by = any($1) and not (id = any($2::bigint[]))
+        and locked_at < now() - make_interval(secs => $3)`,
+    [poolIds, runningJobIds, graceSeconds],
+  );
+  return dropped + (rowCount ?? 0);
 }
 
 export async function startQueueRunner(options: QueueRunnerOptions): Promise<QueueRunner> {
@@ -325,6 +394,10 @@ export async function startQueueRunner(options: QueueRunnerOptions): Promise<Que
     ids.add(worker.workerId);
     pools.set(worker.workerPool.id, ids);
   });
+  // Jobs a worker of this process has taken and not finished yet (see releaseOrphanedJobs).
+  const running = new Set<string>();
+  events.on('job:start', ({ job }) => running.add(String(job.id)));
+  events.on('job:complete', ({ job }) => running.delete(String(job.id)));
   const runner = await run({
     pgPool: pool,
     concurrency: options.concurrency,
@@ -343,6 +416,11 @@ export async function startQueueRunner(options: QueueRunnerOptions): Promise<Que
     void releaseDeadWorkers(pool, utils, options.staleSeconds, logger).catch((error) =>
       logger.warn({ err: (error as Error).message }, 'could not release dead workers'),
     );
+    void releaseOrphanedJobs(pool, [...pools.keys()], [...running], options.staleSeconds)
+      .then((released) => {
+        if (released > 0) logger.warn({ released }, 'released jobs this instance could not record as done');
+      })
+      .catch((error) => logger.warn({ err: (error as Error).message }, 'could not release orphaned jobs'));
   }, heartbeatMs);
   heartbeat.unref();
   setImmediate(() => {

@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { canonicalFromOpportunity, canonicalFromReferral, fingerprint } from './canonical.ts';
+import fc from 'fast-check';
+import {
+  agreedValues,
+  canonicalFromOpportunity,
+  canonicalFromReferral,
+  fingerprint,
+  sameValue,
+} from './canonical.ts';
 import { ISO_3166_ALPHA_2, isIsoCountryCode } from './countryCodes.ts';
 import { defaultMapping, sampleOpportunity, sampleReferral } from './testFixtures.ts';
 
@@ -37,5 +44,57 @@ describe('canonical values and fingerprints', () => {
     assert.equal(isIsoCountryCode('de'), true);
     assert.equal(isIsoCountryCode('UK'), false, 'the United Kingdom is GB');
     assert.equal(isIsoCountryCode('USA'), false);
+  });
+});
+
+describe('agreedValues', () => {
+  it('keeps the last agreed value of a field Partner Center moved on alone', () => {
+    // The seller changed the name, the partner the notes; the outbound job sent the name only.
+    const { values, allAgree } = agreedValues(
+      { name: 'B', notes: 'old' },
+      { name: 'B', notes: 'partner' },
+      { name: 'A', notes: 'old' },
+    );
+    assert.deepEqual(values, { name: 'B', notes: 'old' });
+    assert.equal(allAgree, false);
+  });
+
+  it("takes Salesforce's value for a differing field never agreed before", () => {
+    assert.deepEqual(agreedValues({ notes: 'sf' }, { notes: 'pc' }, null).values, { notes: 'sf' });
+  });
+
+  it('agrees on everything when both sides hold the same values, whatever came before', () => {
+    fc.assert(
+      fc.property(
+        // Canonical values are keyed by mapping entry names.
+        fc.dictionary(
+          fc.constantFrom('name', 'notes', 'amount', 'stage'),
+          fc.oneof(fc.string(), fc.integer(), fc.constant(null)),
+        ),
+        fc.option(fc.dictionary(fc.constantFrom('name', 'notes'), fc.string()), { nil: null }),
+        (both, previous) => {
+          const { values, allAgree } = agreedValues({ ...both }, { ...both }, previous);
+          assert.equal(allAgree, true);
+          assert.deepEqual(values, { ...both });
+        },
+      ),
+    );
+  });
+
+  it('never records a value for a differing field that neither the last agreement nor Salesforce holds', () => {
+    const record = fc.dictionary(
+      fc.constantFrom('name', 'notes', 'amount'),
+      fc.oneof(fc.string(), fc.integer()),
+    );
+    fc.assert(
+      fc.property(record, record, fc.option(record, { nil: null }), (sf, pc, previous) => {
+        const { values } = agreedValues(sf, pc, previous);
+        for (const name of Object.keys(pc)) {
+          if (sameValue(sf[name], pc[name])) continue;
+          const expected = previous && Object.hasOwn(previous, name) ? previous[name] : sf[name];
+          assert.ok(sameValue(values[name], expected), name);
+        }
+      }),
+    );
   });
 });

@@ -129,3 +129,28 @@ export function fingerprint(values: unknown): string {
 export function sameValue(a: unknown, b: unknown): boolean {
   return stableStringify(a) === stableStringify(b);
 }
+
+/**
+ * What both sides agree on after a sync that left Salesforce and Partner Center holding these
+ * canonical values: a field they hold alike takes that value. A field they still differ on (Partner
+ * Center moved on and its inbound sync has not run yet, or a seller's edit the inbound sync kept)
+ * keeps the value last agreed, or Salesforce's when none was, so the side that changed it is still
+ * seen as having changed it. `allAgree` is false when any field differs.
+ */
+export function agreedValues(
+  salesforce: CanonicalValues,
+  partnerCenter: CanonicalValues,
+  previous: Readonly<Record<string, unknown>> | null | undefined,
+): { values: CanonicalValues; allAgree: boolean } {
+  const values: CanonicalValues = {};
+  let allAgree = true;
+  for (const name of Object.keys(partnerCenter)) {
+    if (sameValue(salesforce[name], partnerCenter[name])) {
+      values[name] = partnerCenter[name];
+      continue;
+    }
+    allAgree = false;
+    values[name] = previous && Object.hasOwn(previous, name) ? previous[name] : salesforce[name];
+  }
+  return { values, allAgree };
+}

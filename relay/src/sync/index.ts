@@ -9,6 +9,7 @@ export {
 } from './audit.ts';
 export type { CanonicalValues } from './canonical.ts';
 export {
+  agreedValues,
   canonicalFromOpportunity,
   canonicalFromReferral,
   fingerprint,
