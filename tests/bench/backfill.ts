@@ -6,9 +6,10 @@
  * Salesforce API calls, and the relay process's resident memory sampled every 250 ms throughout.
  *
  * The relay runs as its own production-mode process (`node relay/src/main.ts`), so its memory is
- * its own and not the sandboxes'. Options: --referrals=10000 --latency=50 --cpu-load=N.
+ * its own and not the sandboxes'. Options: --referrals=10000 --latency=50 --cpu-load=N --log=FILE.
  */
 import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { globalSetup, globalTeardown } from '../support/globalSetup.ts';
 import { sampleReferral } from '../support/relayHarness.ts';
 import { NODE, spawnRelay, startProductionFixture } from '../support/relayProcess.ts';
@@ -30,6 +31,7 @@ import type { Row } from './support.ts';
 const REFERRALS = numberArg('referrals', 10_000);
 const LATENCY_MS = numberArg('latency', 50);
 const CPU_LOAD = cpuLoadArg();
+const LOG_FILE = process.argv.find((a) => a.startsWith('--log='))?.slice('--log='.length);
 const TIME_TARGET_S = 60;
 const CALLS_TARGET = 120;
 const RSS_TARGET_MB = 250;
@@ -64,7 +66,8 @@ async function main(): Promise<void> {
       sandboxes.partnerCenter.referrals.createAsMicrosoft(sampleReferral({ name: `Backfill ${i}` }));
 
     // The product's default tuning (the fixture speeds the test suite's batch window up).
-    const env = { ...fixture.env, LOG_LEVEL: 'warn' };
+    // --log=FILE keeps the relay's own log (at info) for a look at what it did.
+    const env = { ...fixture.env, LOG_LEVEL: LOG_FILE ? 'info' : 'warn' };
     delete (env as Record<string, string | undefined>).BATCH_WINDOW_MS;
     relay = spawnRelay(env);
     await relay.ready(60_000);
@@ -169,6 +172,7 @@ async function main(): Promise<void> {
   } finally {
     relay?.kill('SIGKILL');
     await relay?.exited;
+    if (LOG_FILE && relay) writeFileSync(LOG_FILE, relay.output());
     await fixture?.dispose();
     await globalTeardown();
   }
