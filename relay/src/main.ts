@@ -41,7 +41,7 @@ async function main(): Promise<void> {
   const shutdown = async (signal: string) => {
     if (exiting) return;
     exiting = true;
-    logger.warn({ signal }, 'shutting down');
+    logger.info({ signal }, 'shutting down');
     // A hard stop in case something hangs: the platform kills us at ~30 s anyway (Heroku, Render).
     setTimeout(() => {
       logger.error('graceful stop took too long; exiting');
