@@ -7,7 +7,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -146,7 +146,8 @@ export async function startChaosSystem(options: ChaosSystemOptions): Promise<Cha
     return {
       ...productionEnv(sandboxes, { databaseUrl, port, files }),
       // One registration, behind the front: each instance's own PUBLIC_URL is only for its logs.
-      LOG_LEVEL: 'warn',
+      // CHAOS_LOG_LEVEL=info with CHAOS_LOG_DIR keeps every instance's log, to trace a finding.
+      LOG_LEVEL: process.env.CHAOS_LOG_LEVEL ?? 'warn',
       WORKER_CONCURRENCY: '20',
       ...options.env,
     };
@@ -175,7 +176,10 @@ export async function startChaosSystem(options: ChaosSystemOptions): Promise<Cha
           continue;
         }
         live.push(child);
+        const run = started;
         void child.exited.then(({ code, signal }) => {
+          if (process.env.CHAOS_LOG_DIR)
+            writeFileSync(path.join(process.env.CHAOS_LOG_DIR, `${name}-${run}.log`), child.output());
           live.splice(live.indexOf(child), 1);
           if (proc === child) proc = undefined;
           const cause = killing ? 'killed' : signal === 'SIGKILL' && armed ? 'crash-point' : 'other';

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Link } from '../store/links.ts';
 import { defaultMapping } from '../sync/testFixtures.ts';
-import { outboundJobPayload, updateFields, usableSnapshot } from './opportunityChanged.ts';
+import { missingPairFields, outboundJobPayload, updateFields, usableSnapshot } from './opportunityChanged.ts';
 import { writeOpportunity } from './opportunityWrites.ts';
 import type { SyncContext } from './syncContext.ts';
 
@@ -106,5 +106,27 @@ test('a relay write without audit lines is refused before anything is sent', asy
       },
     ),
     /must carry Audit_Entry__c lines/,
+  );
+});
+
+test('missingPairFields asks for the referral id and link an Opportunity lacks, and nothing once it has them', () => {
+  const template = 'https://partner.microsoft.com/referrals/{id}';
+  assert.deepEqual(missingPairFields({ Id: OPPORTUNITY, Referral_Identifier__c: null }, 'ref 1', template), {
+    Referral_Identifier__c: 'ref 1',
+    Referral_Link__c: 'https://partner.microsoft.com/referrals/ref%201',
+  });
+  assert.deepEqual(
+    missingPairFields({ Id: OPPORTUNITY, Referral_Identifier__c: 'ref-1', Referral_Link__c: '' }, 'ref-1', template),
+    { Referral_Link__c: 'https://partner.microsoft.com/referrals/ref-1' },
+  );
+  // A snapshot without the link field says nothing about the link.
+  assert.deepEqual(missingPairFields({ Id: OPPORTUNITY, Referral_Identifier__c: 'ref-1' }, 'ref-1', template), {});
+  assert.deepEqual(
+    missingPairFields(
+      { Id: OPPORTUNITY, Referral_Identifier__c: 'ref-1', Referral_Link__c: 'https://x/ref-1' },
+      'ref-1',
+      template,
+    ),
+    {},
   );
 });

@@ -202,7 +202,15 @@ export async function syncOpportunityToReferral(
   const canonical = canonicalFromOpportunity(record, ctx.mapping);
   const print = fingerprint(canonical);
   const referralId = link?.referralId ?? (record[REFERRAL_ID_FIELD] as string | null) ?? null;
-  if (referralId && link?.outboundFingerprint === print && record.Referral_Sync_Status__c === 'Synced') {
+  // The pair's own fields on the Opportunity: a relay killed between the referral's POST and the
+  // write-back leaves them empty while the link already holds the pair (chaos seed 20261202).
+  const pairing = referralId ? missingPairFields(record, referralId, ctx.mapping.referralLinkTemplate) : {};
+  if (
+    referralId &&
+    Object.keys(pairing).length === 0 &&
+    link?.outboundFingerprint === print &&
+    record.Referral_Sync_Status__c === 'Synced'
+  ) {
     log.debug('no mapped field changed since the last sync');
     return 'unchanged';
   }
@@ -250,12 +258,13 @@ export async function syncOpportunityToReferral(
     const message = `Referral is ${referral.status}/${referral.substatus} in Partner Center, which is final; changes are no longer sent`;
     // The record says so already (every reconcile re-runs it): nothing to write again.
     if (
+      Object.keys(pairing).length === 0 &&
       link?.outboundFingerprint === print &&
       link.lastError === message &&
       record.Referral_Sync_Status__c === 'Error'
     )
       return 'terminal';
-    await audit('ERROR', message, {}, 'Error');
+    await audit('ERROR', message, pairing, 'Error');
     await saveLink(
       ctx.pool,
       { opportunityId },
@@ -366,8 +375,24 @@ export async function syncOpportunityToReferral(
       synced: true,
     },
   );
-  await audit('INFO', message, toSalesforce, 'Synced');
+  await audit('INFO', message, { ...pairing, ...toSalesforce }, 'Synced');
   return 'updated';
+}
+
+/**
+ * The referral id and link the Opportunity should carry but does not. A snapshot without the link
+ * field says nothing about it, so only a read that holds the field can ask for it again.
+ */
+export function missingPairFields(
+  record: OpportunityRecord,
+  referralId: string,
+  linkTemplate: string,
+): Record<string, string> {
+  const missing: Record<string, string> = {};
+  if (record[REFERRAL_ID_FIELD] !== referralId) missing[REFERRAL_ID_FIELD] = referralId;
+  if (missing[REFERRAL_ID_FIELD] || (Object.hasOwn(record, 'Referral_Link__c') && !record.Referral_Link__c))
+    missing.Referral_Link__c = linkFor(referralId, linkTemplate);
+  return missing;
 }
 
 /** Referrals already created for an Opportunity: ours, and the co-sell one "for Microsoft". */
