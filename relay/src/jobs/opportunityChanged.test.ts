@@ -22,6 +22,7 @@ function link(overrides: Partial<Link['salesforceWrites']> = {}, referralId: str
     inboundFingerprint: null,
     outboundValues: null,
     outboundFingerprint: null,
+    pendingValues: null,
     opportunityVersion: null,
     syncStatus: 'Synced',
     lastError: null,
@@ -116,11 +117,18 @@ test('missingPairFields asks for the referral id and link an Opportunity lacks, 
     Referral_Link__c: 'https://partner.microsoft.com/referrals/ref%201',
   });
   assert.deepEqual(
-    missingPairFields({ Id: OPPORTUNITY, Referral_Identifier__c: 'ref-1', Referral_Link__c: '' }, 'ref-1', template),
+    missingPairFields(
+      { Id: OPPORTUNITY, Referral_Identifier__c: 'ref-1', Referral_Link__c: '' },
+      'ref-1',
+      template,
+    ),
     { Referral_Link__c: 'https://partner.microsoft.com/referrals/ref-1' },
   );
   // A snapshot without the link field says nothing about the link.
-  assert.deepEqual(missingPairFields({ Id: OPPORTUNITY, Referral_Identifier__c: 'ref-1' }, 'ref-1', template), {});
+  assert.deepEqual(
+    missingPairFields({ Id: OPPORTUNITY, Referral_Identifier__c: 'ref-1' }, 'ref-1', template),
+    {},
+  );
   assert.deepEqual(
     missingPairFields(
       { Id: OPPORTUNITY, Referral_Identifier__c: 'ref-1', Referral_Link__c: 'https://x/ref-1' },

@@ -12,6 +12,7 @@ import { findLinkByOpportunity, saveLink } from '../store/links.ts';
 import type { Link } from '../store/links.ts';
 import { learnSalesforceWriteCount, snapshotIncludesRelayWrites } from '../store/salesforceWrites.ts';
 import {
+  agreedSoFar,
   agreedValues,
   buildCreateRequests,
   canonicalFromOpportunity,
@@ -24,6 +25,7 @@ import {
   isTerminal,
   mapOpportunityToReferral,
   mappedOpportunityFields,
+  partnerCenterHeldPaths,
   planReferralPatch,
   resolveConflict,
   validateForCreate,
@@ -273,22 +275,38 @@ export async function syncOpportunityToReferral(
     return 'terminal';
   }
 
+  // A create cut off after the referral's POST (a crash, or retries spent in an outage) resumes
+  // here: its co-sell referral for Microsoft may still be missing (chaos seed 20261202).
+  if (!link?.outboundFingerprint && record.How_can_Microsoft_help__c && createdByUs(referral, opportunityId))
+    await ensureReferralForMicrosoft(ctx, record, referral, retry);
+
+  // What both sides last agreed on, with an inbound write a crash cut off before its agreement was
+  // saved, when the record shows it landed: those values are the relay's, not the seller's (chaos
+  // seed 20261202 sent a partner's older notes back over the newer ones that way).
+  const lastAgreed = agreedSoFar(link?.outboundValues, link?.pendingValues, canonical);
   // Only what the seller changed since the last sync goes out: not the relay's stand-ins for this
-  // referral (a truncated name, a defaulted close date), nor fields Partner Center moved on since.
-  const fitted = fitReferralValues(
-    withoutUnchangedSinceSync(
-      withoutInboundEchoes(
-        mapOpportunityToReferral(viewOf(current), ctx.mapping),
-        current,
-        referral as SyncReferral,
-        ctx.mapping,
-      ),
+  // referral (a truncated name, a defaulted close date), nor fields Partner Center moved on since,
+  // nor fields both sides changed that the mapping gives Partner Center (the inbound sync brings
+  // Partner Center's value over).
+  const unsent = withoutUnchangedSinceSync(
+    withoutInboundEchoes(
+      mapOpportunityToReferral(viewOf(current), ctx.mapping),
       current,
-      link?.outboundValues,
+      referral as SyncReferral,
       ctx.mapping,
     ),
+    current,
+    lastAgreed,
     ctx.mapping,
   );
+  const partnerHeld = partnerCenterHeldPaths({
+    lastSynced: lastAgreed,
+    salesforce: viewOf(current),
+    partnerCenter: referral as SyncReferral,
+    mapping: ctx.mapping,
+  });
+  for (const path of partnerHeld.paths) delete unsent[path];
+  const fitted = fitReferralValues(unsent, ctx.mapping);
   if (fitted.problems.length > 0)
     throw new RelayError('VALIDATION_FAILED', `Not sent to Partner Center: ${fitted.problems.join('; ')}`, {
       details: { problems: fitted.problems },
@@ -303,7 +321,10 @@ export async function syncOpportunityToReferral(
     log.debug('nothing to send while the inbound sync of this referral is a dead letter');
     return 'unchanged';
   }
-  const notes: string[] = fitted.notes.map((note) => note.message);
+  const notes: string[] = [
+    ...fitted.notes.map((note) => note.message),
+    ...partnerHeld.decisions.map(describeDecision),
+  ];
   let toSalesforce: Record<string, unknown> = {};
   for (let attempt = 0; ; attempt++) {
     const plan = planReferralPatch(desired, referral as SyncReferral);
@@ -335,7 +356,7 @@ export async function syncOpportunityToReferral(
       if (isTerminal(referral))
         throw new RelayError('PC_TERMINAL', `Referral ${referralId} became final while syncing`);
       const resolution = resolveConflict({
-        lastSynced: link?.outboundValues ?? null,
+        lastSynced: lastAgreed,
         salesforce: viewOf(current),
         partnerCenter: referral as SyncReferral,
         mapping: ctx.mapping,
@@ -357,7 +378,7 @@ export async function syncOpportunityToReferral(
   // unseen by the inbound sync, which brings them over. Recording the whole referral as synced
   // made that inbound job find nothing new (a stale field) and the next outbound job send the
   // Opportunity's older value back (a lost change): chaos seeds 1 and 3.
-  const agreement = agreedValues(afterCanonical, synced, link?.outboundValues);
+  const agreement = agreedValues(afterCanonical, synced, lastAgreed);
   await saveLink(
     ctx.pool,
     { opportunityId },
@@ -377,6 +398,16 @@ export async function syncOpportunityToReferral(
   );
   await audit('INFO', message, { ...pairing, ...toSalesforce }, 'Synced');
   return 'updated';
+}
+
+/** The fields an Opportunity carries about its referral, as the create's write-back sets them. */
+function pairFields(referral: Referral, linkTemplate: string): Record<string, unknown> {
+  return {
+    [REFERRAL_ID_FIELD]: referral.id,
+    Referral_Link__c: linkFor(referral.id as string, linkTemplate),
+    Referral_Status__c: referral.status ?? null,
+    Referral_Substatus__c: referral.substatus ?? null,
+  };
 }
 
 /**
@@ -412,6 +443,51 @@ async function findCreatedReferrals(
   return found;
 }
 
+/** A referral this relay POSTed for the Opportunity (it names the Opportunity as its external id). */
+function createdByUs(referral: Referral, opportunityId: string): boolean {
+  const external = referral.externalReferenceId;
+  return typeof external === 'string' && external.slice(0, 15) === opportunityId.slice(0, 15);
+}
+
+/** The Opportunity as a create request sees it: with its primary contact when it asks Microsoft for help. */
+async function createView(
+  ctx: SyncContext,
+  record: OpportunityRecord,
+  retry: <T>(what: string, op: () => Promise<T>) => Promise<T>,
+): Promise<OpportunityView> {
+  const opportunityId = record.Id as string;
+  const view = viewOf(record);
+  if (record.How_can_Microsoft_help__c) {
+    view.primaryContact =
+      (await retry('read contact', () => ctx.opportunities.readPrimaryContacts([opportunityId]))).get(
+        opportunityId,
+      ) ?? null;
+  }
+  return view;
+}
+
+/** The co-sell referral for Microsoft in `main`'s engagement, created unless it exists already. */
+async function ensureReferralForMicrosoft(
+  ctx: SyncContext,
+  record: OpportunityRecord,
+  main: Referral,
+  retry: <T>(what: string, op: () => Promise<T>) => Promise<T>,
+): Promise<void> {
+  const opportunityId = record.Id as string;
+  const engagementId = main.engagementId as string | undefined;
+  if (!engagementId) return;
+  const [, forMicrosoft] = buildCreateRequests(await createView(ctx, record, retry), ctx.mapping);
+  if (!forMicrosoft) return;
+  await ctx.locks.run(`create:${opportunityId}`, () =>
+    retry(
+      'create Microsoft referral',
+      async () =>
+        (await findCreatedReferrals(ctx, opportunityId)).forMicrosoft ??
+        ctx.referrals.create(withEngagementId(forMicrosoft, engagementId) as Referral),
+    ),
+  );
+}
+
 async function createReferral(
   ctx: SyncContext,
   record: OpportunityRecord,
@@ -428,13 +504,7 @@ async function createReferral(
   sentVersion: { opportunityVersion?: Date },
 ): Promise<OutboundOutcome | 'paired'> {
   const opportunityId = record.Id as string;
-  const view = viewOf(record);
-  if (record.How_can_Microsoft_help__c) {
-    view.primaryContact =
-      (await retry('read contact', () => ctx.opportunities.readPrimaryContacts([opportunityId]))).get(
-        opportunityId,
-      ) ?? null;
-  }
+  const view = await createView(ctx, record, retry);
   const problems = validateForCreate(view, ctx.mapping);
   if (problems.length > 0) {
     const message = `Not sent to Partner Center: ${problems.join('; ')}`;
@@ -465,6 +535,9 @@ async function createReferral(
     crashPoint('pc-post:after');
     // Record the pair at once, with the referral's state as synced: from here on the webhooks for
     // this referral and for the one for Microsoft find their Opportunity instead of making another.
+    // What the POST sent is what both sides hold now: an inbound job that runs before the
+    // write-back below (or after a crash before it) then sees a seller's later edit as the
+    // seller's, not as a field Partner Center changed (chaos seed 20261202 lost one that way).
     await saveLink(
       ctx.pool,
       { opportunityId },
@@ -472,6 +545,12 @@ async function createReferral(
         referralId: created.id as string,
         engagementId: (created.engagementId as string) ?? null,
         inboundFingerprint: inboundFingerprint(created, ctx),
+        outboundValues: canonicalFromOpportunity(
+          { ...record, ...pairFields(created as Referral, ctx.mapping.referralLinkTemplate) },
+          ctx.mapping,
+        ),
+        // No outbound sync has finished yet: the next one checks the referral for Microsoft.
+        outboundFingerprint: null,
         syncStatus: 'Pending',
       },
     );
@@ -490,12 +569,7 @@ async function createReferral(
   ctx.observeWrite?.();
   const referralId = made.id as string;
   const referral = await retry('GET referral', () => ctx.referrals.get(referralId)).catch(() => made);
-  const writeBack = {
-    [REFERRAL_ID_FIELD]: referralId,
-    Referral_Link__c: linkFor(referralId, ctx.mapping.referralLinkTemplate),
-    Referral_Status__c: referral.status ?? null,
-    Referral_Substatus__c: referral.substatus ?? null,
-  };
+  const writeBack = pairFields(referral, ctx.mapping.referralLinkTemplate);
   // What both sides agree on is the record as the write-back leaves it (with the referral's id and
   // status): a later job, e.g. the reconcile's, then finds nothing changed instead of a record
   // that differs from the one read before the create.

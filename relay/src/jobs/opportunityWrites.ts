@@ -14,12 +14,15 @@ export async function writeOpportunity(
   ctx: Pick<SyncContext, 'pool' | 'opportunities'>,
   key: WriteKey,
   record: OpportunityWrite,
-  options: { deferred?: boolean; createLink?: boolean } = {},
+  options: { deferred?: boolean; createLink?: boolean; pendingValues?: Record<string, unknown> } = {},
 ): Promise<WriteResult> {
   const entry = record[AUDIT_ENTRY_FIELD];
   if (typeof entry !== 'string' || entry === '')
     throw new Error(`A relay write to an Opportunity must carry ${AUDIT_ENTRY_FIELD} lines`);
-  const begun = await beginSalesforceWrite(ctx.pool, key, { createLink: options.createLink });
+  const begun = await beginSalesforceWrite(ctx.pool, key, {
+    createLink: options.createLink,
+    pendingValues: options.pendingValues,
+  });
   let result: WriteResult;
   try {
     result = await ctx.opportunities.write(record, { deferred: options.deferred });

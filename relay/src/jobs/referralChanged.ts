@@ -11,6 +11,8 @@ import {
   saveLink,
 } from '../store/links.ts';
 import {
+  agreedSoFar,
+  canonicalFromOpportunity,
   canonicalFromReferral,
   diffOpportunity,
   fingerprint,
@@ -198,9 +200,13 @@ export async function syncReferralToOpportunity(
   const syncedValues = canonicalFromReferral(referral as SyncReferral, ctx.mapping);
   // A seller's edit not yet synced out wins the fields the ownership rule gives Salesforce: the
   // outbound job sends it; overwriting it here would silently lose it.
-  if (current && link?.outboundValues) {
+  // An earlier inbound write a crash cut off before its agreement was saved counts where it landed.
+  const lastAgreed = current
+    ? agreedSoFar(link?.outboundValues, link?.pendingValues, canonicalFromOpportunity(current, ctx.mapping))
+    : null;
+  if (current && lastAgreed) {
     const held = salesforceHeldFields({
-      lastSynced: link.outboundValues,
+      lastSynced: lastAgreed,
       salesforce: { opportunity: current },
       partnerCenter: referral as SyncReferral,
       mapping: ctx.mapping,
@@ -209,8 +215,8 @@ export async function syncReferralToOpportunity(
     // A field kept for the seller is not agreed: it keeps its last agreed value, so the outbound
     // job still sees the seller's edit (saving Partner Center's value there made it look unchanged).
     for (const decision of held.decisions)
-      if (Object.hasOwn(link.outboundValues, decision.field))
-        syncedValues[decision.field] = link.outboundValues[decision.field];
+      if (Object.hasOwn(lastAgreed, decision.field))
+        syncedValues[decision.field] = lastAgreed[decision.field];
   }
   const changed = Object.keys(changes);
   const linkUpdate = {
@@ -258,7 +264,7 @@ export async function syncReferralToOpportunity(
   // The outbound job for this pair may have sent a newer version while this one read Salesforce.
   if (await stale(await findLinkByReferral(ctx.pool, referralId))) return 'unchanged';
   const result = await retry('write Opportunity', () =>
-    writeOpportunity(ctx, { referralId }, write, { createLink: true }),
+    writeOpportunity(ctx, { referralId }, write, { createLink: true, pendingValues: syncedValues }),
   );
   ctx.observeWrite?.(referral.updatedDateTime as string | undefined);
   await saveLink(ctx.pool, { referralId }, { ...linkUpdate, opportunityId: result.id });

@@ -17,6 +17,8 @@ export interface Link {
   inboundFingerprint: string | null;
   outboundValues: Record<string, unknown> | null;
   outboundFingerprint: string | null;
+  /** What an unfinished inbound write was to make both sides hold (000006_pending_values.sql). */
+  pendingValues: Record<string, unknown> | null;
   /** The version of the last Opportunity state sent to Partner Center (000004_sync_versions.sql). */
   opportunityVersion: Date | null;
   syncStatus: SyncStatus;
@@ -39,6 +41,7 @@ interface LinkRow {
   inbound_fingerprint: string | null;
   outbound_values: Record<string, unknown> | null;
   outbound_fingerprint: string | null;
+  pending_values: Record<string, unknown> | null;
   opportunity_version: Date | null;
   sync_status: SyncStatus;
   last_error: string | null;
@@ -63,6 +66,7 @@ function toLink(row: LinkRow): Link {
     inboundFingerprint: row.inbound_fingerprint,
     outboundValues: row.outbound_values,
     outboundFingerprint: row.outbound_fingerprint,
+    pendingValues: row.pending_values ?? null,
     opportunityVersion: row.opportunity_version,
     syncStatus: row.sync_status,
     lastError: row.last_error,
@@ -109,6 +113,7 @@ export interface LinkUpdate {
   inboundFingerprint?: string | null;
   outboundValues?: Record<string, unknown> | null;
   outboundFingerprint?: string | null;
+  pendingValues?: Record<string, unknown> | null;
   opportunityVersion?: Date | null;
   syncStatus?: SyncStatus;
   lastError?: string | null;
@@ -126,6 +131,7 @@ const COLUMNS: Record<Exclude<keyof LinkUpdate, 'synced'>, string> = {
   inboundFingerprint: 'inbound_fingerprint',
   outboundValues: 'outbound_values',
   outboundFingerprint: 'outbound_fingerprint',
+  pendingValues: 'pending_values',
   opportunityVersion: 'opportunity_version',
   syncStatus: 'sync_status',
   lastError: 'last_error',
@@ -138,8 +144,13 @@ const COLUMNS: Record<Exclude<keyof LinkUpdate, 'synced'>, string> = {
 export async function saveLink(
   db: Queryable,
   key: { referralId?: string; opportunityId?: string; linkId?: number },
-  update: LinkUpdate,
+  given: LinkUpdate,
 ): Promise<Link> {
+  // Saving the agreement ends what an unfinished write was about to agree.
+  const update: LinkUpdate =
+    given.outboundValues !== undefined && given.pendingValues === undefined
+      ? { ...given, pendingValues: null }
+      : given;
   const entries = Object.entries(update).filter(([k, v]) => k !== 'synced' && v !== undefined) as [
     Exclude<keyof LinkUpdate, 'synced'>,
     unknown,

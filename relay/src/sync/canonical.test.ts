@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import {
+  agreedSoFar,
   agreedValues,
   canonicalFromOpportunity,
   canonicalFromReferral,
@@ -96,5 +97,25 @@ describe('agreedValues', () => {
         }
       }),
     );
+  });
+});
+
+describe('agreedSoFar', () => {
+  it('counts the pending values the Opportunity holds, and only those', () => {
+    const last = { name: 'Old', notes: 'old notes', amount: 10 };
+    const pending = { name: 'New', notes: 'new notes', amount: 20 };
+    assert.deepEqual(agreedSoFar(last, pending, { name: 'New', notes: 'seller typed', amount: 20 }), {
+      name: 'New',
+      notes: 'old notes',
+      amount: 20,
+    });
+  });
+
+  it('leaves the agreement alone with nothing pending or nothing landed, and starts one from pending alone', () => {
+    const last = { name: 'Old' };
+    assert.equal(agreedSoFar(last, null, { name: 'New' }), last);
+    assert.equal(agreedSoFar(last, { name: 'New' }, { name: 'Other' }), last);
+    assert.equal(agreedSoFar(null, { name: 'New' }, { name: 'Other' }), null);
+    assert.deepEqual(agreedSoFar(null, { name: 'New' }, { name: 'New' }), { name: 'New' });
   });
 });

@@ -154,3 +154,24 @@ export function agreedValues(
   }
   return { values, allAgree };
 }
+
+/**
+ * The values both sides last agreed on, counting an unfinished relay write the Opportunity shows it
+ * received: each pending value (store/links.ts pendingValues) the record holds exactly is the
+ * relay's own write, agreed, not a seller's edit. Values the record does not hold stay as they were.
+ */
+export function agreedSoFar(
+  lastSynced: CanonicalValues | null | undefined,
+  pending: CanonicalValues | null | undefined,
+  salesforce: CanonicalValues,
+): CanonicalValues | null {
+  const base = lastSynced ?? null;
+  if (!pending) return base;
+  const landed = Object.keys(pending).filter(
+    (name) => Object.hasOwn(salesforce, name) && sameValue(salesforce[name], pending[name]),
+  );
+  if (landed.length === 0) return base;
+  const values: CanonicalValues = { ...(base ?? {}) };
+  for (const name of landed) values[name] = pending[name];
+  return values;
+}

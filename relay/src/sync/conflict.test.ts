@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { canonicalFromOpportunity } from './canonical.ts';
-import { describeDecision, resolveConflict, salesforceHeldFields } from './conflict.ts';
+import {
+  describeDecision,
+  partnerCenterHeldPaths,
+  resolveConflict,
+  salesforceHeldFields,
+} from './conflict.ts';
 import { defaultMapping, sampleOpportunity, sampleReferral } from './testFixtures.ts';
 
 const lastSynced = canonicalFromOpportunity(sampleOpportunity(), defaultMapping);
@@ -34,6 +39,7 @@ describe('resolveConflict', () => {
         winner: 'salesforce',
         reason: 'changed only in Salesforce since the last sync',
         replaced: 30000,
+        bothChanged: false,
       },
     ]);
 
@@ -107,6 +113,29 @@ describe('salesforceHeldFields', () => {
   it('holds nothing Partner Center alone changed, or owns', () => {
     assert.deepEqual(
       held({}, { details: { ...(sampleReferral().details as object), dealValue: 45000 } }),
+      [],
+    );
+  });
+});
+
+describe('partnerCenterHeldPaths', () => {
+  const held = (opportunity: Record<string, unknown>, referral: Parameters<typeof sampleReferral>[0]) =>
+    partnerCenterHeldPaths({
+      lastSynced,
+      salesforce: { opportunity: sampleOpportunity(opportunity) },
+      partnerCenter: sampleReferral(referral),
+      mapping: defaultMapping,
+    }).paths;
+  const sellerWon = { StageName: 'Closed Won', IsClosed: true, IsWon: true };
+
+  it('holds the stage, which the mapping gives Partner Center, when both sides moved it since the last sync', () => {
+    assert.deepEqual(held(sellerWon, { status: 'Closed', substatus: 'Lost' }), ['status', 'substatus']);
+  });
+
+  it('holds nothing only Salesforce changed, nor a field Salesforce owns that both changed', () => {
+    assert.deepEqual(held(sellerWon, {}), []);
+    assert.deepEqual(
+      held({ Amount: 2000 }, { details: { ...(sampleReferral().details as object), dealValue: 45000 } }),
       [],
     );
   });

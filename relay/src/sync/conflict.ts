@@ -30,6 +30,8 @@ export interface ConflictDecision {
   reason: string;
   /** The losing side's value (canonical form), which the winner's replaces: kept for the audit trail. */
   replaced: unknown;
+  /** Both sides changed the field since the last sync (or it was never synced): the owner decided. */
+  bothChanged: boolean;
 }
 
 export interface ConflictResolution {
@@ -93,6 +95,7 @@ export function resolveConflict({
       winner,
       reason,
       replaced: winner === 'salesforce' ? pcValue : sfValue,
+      bothChanged: sfChanged && pcChanged,
     });
   }
   return resolution;
@@ -119,4 +122,25 @@ export function salesforceHeldFields(input: ConflictInput): {
     input.mapping.fields.filter((e) => e.name === d.field).map((e) => e.opportunity),
   );
   return { fields, decisions };
+}
+
+/**
+ * The outbound side: the referral paths a seller's change must not overwrite, because Partner
+ * Center changed them too since the last sync and owns them (a partner's edit whose inbound sync has
+ * not happened yet, or an inbound write whose agreement a crash never saved). The inbound sync
+ * brings Partner Center's value over; sending Salesforce's would silently lose the partner's.
+ */
+export function partnerCenterHeldPaths(input: ConflictInput): {
+  paths: string[];
+  decisions: ConflictDecision[];
+} {
+  const decisions = resolveConflict(input).decisions.filter(
+    (d) => d.winner === 'partnerCenter' && d.bothChanged,
+  );
+  const paths = decisions.flatMap((d) =>
+    input.mapping.fields
+      .filter((e) => e.name === d.field)
+      .flatMap((e) => (e.transform === 'stage' ? ['status', 'substatus'] : [e.referral])),
+  );
+  return { paths, decisions };
 }

@@ -9,6 +9,7 @@ export {
 } from './audit.ts';
 export type { CanonicalValues } from './canonical.ts';
 export {
+  agreedSoFar,
   agreedValues,
   canonicalFromOpportunity,
   canonicalFromReferral,
@@ -16,7 +17,12 @@ export {
   stableStringify,
 } from './canonical.ts';
 export type { ConflictDecision, ConflictInput, ConflictResolution } from './conflict.ts';
-export { describeDecision, resolveConflict, salesforceHeldFields } from './conflict.ts';
+export {
+  describeDecision,
+  partnerCenterHeldPaths,
+  resolveConflict,
+  salesforceHeldFields,
+} from './conflict.ts';
 export { isIsoCountryCode, ISO_3166_ALPHA_2 } from './countryCodes.ts';
 export type { ReferralPatchPlan } from './diff.ts';
 export { diffOpportunity, diffReferral, planReferralPatch } from './diff.ts';
