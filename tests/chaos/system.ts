@@ -277,11 +277,21 @@ export async function startChaosSystem(options: ChaosSystemOptions): Promise<Cha
     },
     async bothReady(timeoutMs = 60_000) {
       const deadline = Date.now() + timeoutMs;
-      while (!(a.current() && b.current())) {
+      for (;;) {
+        const procs = [a.current(), b.current()];
+        if (procs[0] && procs[1]) {
+          try {
+            await Promise.all(procs.map((p) => p?.ready(Math.max(1000, deadline - Date.now()))));
+            return;
+          } catch (error) {
+            // One died while starting (its crash point fired, PostgreSQL was down): its supervisor
+            // starts it again, as a platform would.
+            if (Date.now() > deadline) throw error;
+          }
+        }
         if (Date.now() > deadline) throw new Error('Timed out waiting for both relay instances to be up');
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
-      await Promise.all([a.current()?.ready(timeoutMs), b.current()?.ready(timeoutMs)]);
     },
     async login() {
       // An operator runs `relay login` again when it fails (a 429 storm may be on); so does the suite.

@@ -4,13 +4,13 @@ import { crashPoint } from '../crashPoint.ts';
 import type { Logger } from '../logger.ts';
 import type { ReferralsClient } from '../partner-center/referralsClient.ts';
 import { loadCheckpoint, saveCheckpoint } from '../store/checkpoints.ts';
-import { enqueue, enqueueMany, TASKS } from '../store/queue.ts';
+import { enqueue, enqueueMany, RECONCILE_WATERMARK, TASKS } from '../store/queue.ts';
 import type { JobSpec } from '../store/queue.ts';
 
 /** Jobs enqueued per statement: Partner Center's list page size, and half a Collections call. */
 const ENQUEUE_PAGE = 100;
 
-export const REFERRAL_WATERMARK = 'reconcile:referrals';
+export const REFERRAL_WATERMARK = RECONCILE_WATERMARK;
 export const OPPORTUNITY_WATERMARK = 'reconcile:opportunities';
 
 export interface ReconcileDeps {

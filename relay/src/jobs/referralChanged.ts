@@ -204,7 +204,13 @@ export async function syncReferralToOpportunity(
   const lastAgreed = current
     ? agreedSoFar(link?.outboundValues, link?.pendingValues, canonicalFromOpportunity(current, ctx.mapping))
     : null;
-  if (current && lastAgreed) {
+  // A referral this relay POSTed names its Opportunity: with no agreement saved (a crash right after
+  // the POST), everything differing changed on both sides and the mapping's owner keeps it, so a
+  // seller's edit made since the POST survives (chaos seed 20261202, pair 34).
+  const postedFrom =
+    current !== undefined &&
+    opportunityIdIn(referral.externalReferenceId)?.slice(0, 15) === String(current.Id).slice(0, 15);
+  if (current && (lastAgreed || postedFrom)) {
     const held = salesforceHeldFields({
       lastSynced: lastAgreed,
       salesforce: { opportunity: current },
@@ -215,8 +221,9 @@ export async function syncReferralToOpportunity(
     // A field kept for the seller is not agreed: it keeps its last agreed value, so the outbound
     // job still sees the seller's edit (saving Partner Center's value there made it look unchanged).
     for (const decision of held.decisions)
-      if (Object.hasOwn(lastAgreed, decision.field))
+      if (lastAgreed && Object.hasOwn(lastAgreed, decision.field))
         syncedValues[decision.field] = lastAgreed[decision.field];
+      else delete syncedValues[decision.field];
   }
   const changed = Object.keys(changes);
   const linkUpdate = {

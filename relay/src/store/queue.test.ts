@@ -142,6 +142,24 @@ describe('releasing the jobs of dead workers', () => {
     assert.equal(await exists(dead), true, 'a real dead letter stays for the operator');
   });
 
+  it('deletes a scheduled reconcile out of attempts once a later reconcile finished, and keeps a failed backfill', async () => {
+    const failedRun = await enqueue(pool, 'reconcile', { _cron: { ts: '2026-12-03T06:33:00.000Z' } });
+    const failedBackfill = await enqueue(pool, 'reconcile', { full: true });
+    await pool.query(
+      "update graphile_worker._private_jobs set attempts = max_attempts, created_at = now() - interval '5 minutes' where id = any($1)",
+      [[failedRun, failedBackfill]],
+    );
+    assert.equal(await dropSupersededDeadJobs(pool), 0, 'no reconcile has finished since');
+    assert.equal(await exists(failedRun), true);
+    await pool.query(
+      `insert into cosell.checkpoints (name, value) values ('reconcile:referrals', 'x')
+       on conflict (name) do update set value = excluded.value, updated_at = now()`,
+    );
+    assert.equal(await dropSupersededDeadJobs(pool), 1);
+    assert.equal(await exists(failedRun), false, 'the later run covered it');
+    assert.equal(await exists(failedBackfill), true, 'a backfill covers more than a reconcile: it stays');
+  });
+
   it('releases the jobs of a pool whose heartbeat is stale', async () => {
     const job = await lockedJobOf('pool-stale', process.pid + 100_000, 120);
     const released = await releaseDeadWorkers(pool, utils, 30, silentLogger());

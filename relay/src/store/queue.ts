@@ -338,8 +338,21 @@ export async function dropSupersededDeadJobs(db: Queryable): Promise<number> {
         and j.key is null and j.attempts >= j.max_attempts`,
     [SYNC_TASKS],
   );
-  return rowCount ?? 0;
+  // A scheduled reconcile that ran out of attempts (killed mid-run, say) is superseded by any later
+  // run that finished: that run moved the watermark past it and covered the same changes.
+  const reconciles = await db.query(
+    `delete from graphile_worker._private_jobs j
+      using graphile_worker._private_tasks t, cosell.checkpoints c
+      where t.id = j.task_id and t.identifier = $1 and j.locked_at is null
+        and j.attempts >= j.max_attempts and c.name = $2 and c.updated_at > j.created_at
+        and coalesce((j.payload->>'full')::boolean, false) = false`,
+    [TASKS.reconcile, RECONCILE_WATERMARK],
+  );
+  return (rowCount ?? 0) + (reconciles.rowCount ?? 0);
 }
+
+/** The checkpoint a finished reconcile moves (jobs/reconcile.ts REFERRAL_WATERMARK). */
+export const RECONCILE_WATERMARK = 'reconcile:referrals';
 
 /**
  * Releases jobs this process's own pools hold locked although none of its workers runs them.
