@@ -25,6 +25,7 @@ import {
   isTerminal,
   mapOpportunityToReferral,
   mappedOpportunityFields,
+  namesOpportunity,
   partnerCenterHeldPaths,
   planReferralPatch,
   resolveConflict,
@@ -207,9 +208,10 @@ export async function syncOpportunityToReferral(
   // The pair's own fields on the Opportunity: a relay killed between the referral's POST and the
   // write-back leaves them empty while the link already holds the pair (chaos seed 20261202).
   const pairing = referralId ? missingPairFields(record, referralId, ctx.mapping.referralLinkTemplate) : {};
+  const carriesPair = Object.keys(pairing).length === 0;
   if (
     referralId &&
-    Object.keys(pairing).length === 0 &&
+    carriesPair &&
     link?.outboundFingerprint === print &&
     record.Referral_Sync_Status__c === 'Synced'
   ) {
@@ -260,7 +262,7 @@ export async function syncOpportunityToReferral(
     const message = `Referral is ${referral.status}/${referral.substatus} in Partner Center, which is final; changes are no longer sent`;
     // The record says so already (every reconcile re-runs it): nothing to write again.
     if (
-      Object.keys(pairing).length === 0 &&
+      carriesPair &&
       link?.outboundFingerprint === print &&
       link.lastError === message &&
       record.Referral_Sync_Status__c === 'Error'
@@ -277,7 +279,11 @@ export async function syncOpportunityToReferral(
 
   // A create cut off after the referral's POST (a crash, or retries spent in an outage) resumes
   // here: its co-sell referral for Microsoft may still be missing (chaos seed 20261202).
-  if (!link?.outboundFingerprint && record.How_can_Microsoft_help__c && createdByUs(referral, opportunityId))
+  if (
+    !link?.outboundFingerprint &&
+    record.How_can_Microsoft_help__c &&
+    namesOpportunity(referral as SyncReferral, opportunityId)
+  )
     await ensureReferralForMicrosoft(ctx, record, referral, retry);
 
   // What both sides last agreed on, with an inbound write a crash cut off before its agreement was
@@ -441,12 +447,6 @@ async function findCreatedReferrals(
     else found.main ??= referral;
   }
   return found;
-}
-
-/** A referral this relay POSTed for the Opportunity (it names the Opportunity as its external id). */
-function createdByUs(referral: Referral, opportunityId: string): boolean {
-  const external = referral.externalReferenceId;
-  return typeof external === 'string' && external.slice(0, 15) === opportunityId.slice(0, 15);
 }
 
 /** The Opportunity as a create request sees it: with its primary contact when it asks Microsoft for help. */

@@ -19,6 +19,7 @@ import {
   formatAuditLine,
   mappedOpportunityFields,
   mapReferralToOpportunity,
+  namesOpportunity,
   salesforceHeldFields,
   decideInbound,
 } from '../sync/index.ts';
@@ -207,9 +208,7 @@ export async function syncReferralToOpportunity(
   // A referral this relay POSTed names its Opportunity: with no agreement saved (a crash right after
   // the POST), everything differing changed on both sides and the mapping's owner keeps it, so a
   // seller's edit made since the POST survives (chaos seed 20261202, pair 34).
-  const postedFrom =
-    current !== undefined &&
-    opportunityIdIn(referral.externalReferenceId)?.slice(0, 15) === String(current.Id).slice(0, 15);
+  const postedFrom = current !== undefined && namesOpportunity(referral as SyncReferral, String(current.Id));
   if (current && (lastAgreed || postedFrom)) {
     const held = salesforceHeldFields({
       lastSynced: lastAgreed,

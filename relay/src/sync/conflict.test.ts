@@ -11,18 +11,20 @@ import { defaultMapping, sampleOpportunity, sampleReferral } from './testFixture
 
 const lastSynced = canonicalFromOpportunity(sampleOpportunity(), defaultMapping);
 
-function resolve(
+function inputOf(
   opportunity: Record<string, unknown>,
   referral: Parameters<typeof sampleReferral>[0],
   last = lastSynced,
 ) {
-  return resolveConflict({
+  return {
     lastSynced: last,
     salesforce: { opportunity: sampleOpportunity(opportunity) },
     partnerCenter: sampleReferral(referral),
     mapping: defaultMapping,
-  });
+  };
 }
+
+const resolve = (...args: Parameters<typeof inputOf>) => resolveConflict(inputOf(...args));
 
 describe('resolveConflict', () => {
   it('finds nothing to resolve when both sides agree', () => {
@@ -94,13 +96,7 @@ describe('resolveConflict', () => {
 });
 
 describe('salesforceHeldFields', () => {
-  const held = (opportunity: Record<string, unknown>, referral: Parameters<typeof sampleReferral>[0]) =>
-    salesforceHeldFields({
-      lastSynced,
-      salesforce: { opportunity: sampleOpportunity(opportunity) },
-      partnerCenter: sampleReferral(referral),
-      mapping: defaultMapping,
-    }).fields;
+  const held = (...args: Parameters<typeof inputOf>) => salesforceHeldFields(inputOf(...args)).fields;
 
   it('holds a Salesforce change not yet sent, whether or not Partner Center changed the field too', () => {
     assert.deepEqual(held({ Amount: 2000 }, {}), ['Amount']);
@@ -119,13 +115,7 @@ describe('salesforceHeldFields', () => {
 });
 
 describe('partnerCenterHeldPaths', () => {
-  const held = (opportunity: Record<string, unknown>, referral: Parameters<typeof sampleReferral>[0]) =>
-    partnerCenterHeldPaths({
-      lastSynced,
-      salesforce: { opportunity: sampleOpportunity(opportunity) },
-      partnerCenter: sampleReferral(referral),
-      mapping: defaultMapping,
-    }).paths;
+  const held = (...args: Parameters<typeof inputOf>) => partnerCenterHeldPaths(inputOf(...args)).paths;
   const sellerWon = { StageName: 'Closed Won', IsClosed: true, IsWon: true };
 
   it('holds the stage, which the mapping gives Partner Center, when both sides moved it since the last sync', () => {

@@ -74,7 +74,7 @@ export type { FittedReferralValues } from './outbound.ts';
 export type { FitNote, Fitted } from './fit.ts';
 export { characterCount, fitReferralValue, fitSalesforceValue, truncateText } from './fit.ts';
 export type { InboundDecision, ReferralCategory } from './referralDecision.ts';
-export { decideInbound, isForMicrosoft, referralCategory } from './referralDecision.ts';
+export { decideInbound, isForMicrosoft, namesOpportunity, referralCategory } from './referralDecision.ts';
 export type { Referral, SolutionTag } from './referralSchema.ts';
 export { REFERRAL_PATHS } from './referralSchema.ts';
 export type { StageCategory, StatusPair, StatusPlan } from './stage.ts';

@@ -39,6 +39,15 @@ export function referralCategory(referral: Referral): ReferralCategory {
   return 'unclassified';
 }
 
+/**
+ * The referral names the Opportunity as its external id, as every referral this relay POSTs does.
+ * Opportunity ids compare in their 15-character form: the two sides may spell them either way.
+ */
+export function namesOpportunity(referral: Referral, opportunityId: string): boolean {
+  const external = referral.externalReferenceId;
+  return typeof external === 'string' && external.slice(0, 15) === opportunityId.slice(0, 15);
+}
+
 /** The second referral of a co-sell pair, the one a partner POSTs "for Microsoft" (§1.4). */
 export function isForMicrosoft(referral: Referral): boolean {
   const targets = Array.isArray(referral.target) ? (referral.target as unknown[]) : [];
