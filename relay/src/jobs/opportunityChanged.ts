@@ -253,7 +253,8 @@ export async function syncOpportunityToReferral(
 
   if (!referralId) {
     const created = await createReferral(ctx, record, link, print, audit, log, retry, sentVersion);
-    // Another job paired the Opportunity while this one waited: send this job's values as an update.
+    // Another job paired the Opportunity while this one waited, or an earlier attempt's referral was
+    // adopted: send this job's values as an update.
     return created === 'paired' ? syncOpportunityToReferral(ctx, opportunityId, jobId) : created;
   }
 
@@ -526,12 +527,30 @@ async function createReferral(
   // relay instances share the work: creates for one Opportunity take turns, and each looks again.
   const made = await ctx.locks.run(`create:${opportunityId}`, async () => {
     if ((await findLinkByOpportunity(ctx.pool, opportunityId))?.referralId) return null;
-    const created =
-      (await retry('look up referral', existing)).main ??
-      (await retry(
-        'create referral',
-        async () => (await existing()).main ?? ctx.referrals.create(first as Referral),
-      ));
+    const adopted = (await retry('look up referral', existing)).main;
+    if (adopted) {
+      // An earlier attempt's POST, cut off before the pair was saved: it was made from the record
+      // as it was then, so nothing of it is agreed. The pair is saved alone and the update path
+      // sends whatever the seller changed since (chaos seed 20261202 left such a referral stale
+      // when this job recorded the record as read now as agreed), writes the id and link, and
+      // creates a missing referral for Microsoft.
+      await saveLink(
+        ctx.pool,
+        { opportunityId },
+        {
+          referralId: adopted.id as string,
+          engagementId: (adopted.engagementId as string) ?? null,
+          inboundFingerprint: inboundFingerprint(adopted, ctx),
+          outboundFingerprint: null,
+          syncStatus: 'Pending',
+        },
+      );
+      return null;
+    }
+    const created = await retry(
+      'create referral',
+      async () => (await existing()).main ?? ctx.referrals.create(first as Referral),
+    );
     crashPoint('pc-post:after');
     // Record the pair at once, with the referral's state as synced: from here on the webhooks for
     // this referral and for the one for Microsoft find their Opportunity instead of making another.
@@ -565,6 +584,7 @@ async function createReferral(
     }
     return created;
   });
+  // Paired by another job, or an earlier POST adopted: the update path takes it from here.
   if (!made) return 'paired';
   ctx.observeWrite?.();
   const referralId = made.id as string;
