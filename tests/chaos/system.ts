@@ -7,7 +7,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -178,8 +178,11 @@ export async function startChaosSystem(options: ChaosSystemOptions): Promise<Cha
         live.push(child);
         const run = started;
         void child.exited.then(({ code, signal }) => {
-          if (process.env.CHAOS_LOG_DIR)
-            writeFileSync(path.join(process.env.CHAOS_LOG_DIR, `${name}-${run}.log`), child.output());
+          const logDir = process.env.CHAOS_LOG_DIR;
+          if (logDir) {
+            mkdirSync(logDir, { recursive: true });
+            writeFileSync(path.join(logDir, `${name}-${run}.log`), child.output());
+          }
           live.splice(live.indexOf(child), 1);
           if (proc === child) proc = undefined;
           const cause = killing ? 'killed' : signal === 'SIGKILL' && armed ? 'crash-point' : 'other';
