@@ -15,7 +15,7 @@ import path from 'node:path';
 import { Connection } from 'jsforce';
 import { loadConfig } from '../relay/src/config.ts';
 import { sandboxPorts } from '../relay/src/sandboxMode.ts';
-import { loadMapping } from '../relay/src/sync/index.ts';
+import { loadMapping } from '../relay/src/mappingLoader.ts';
 import { DEFAULT_SELLER_APP, DEFAULT_SELLER_USER } from '../relay/sandbox/salesforce/users.ts';
 import { sampleReferral } from '../relay/sandbox/partner-center/sampleReferral.ts';
 

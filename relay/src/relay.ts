@@ -46,6 +46,7 @@ import {
   enqueue,
   enqueueSyncJobs,
   installQueueSchema,
+  jobKey,
   startQueueRunner,
   TASKS,
 } from './store/queue.ts';
@@ -74,7 +75,8 @@ import type { ReconcileDeps } from './jobs/reconcile.ts';
 import { DEFAULT_RETRY_POLICY } from './jobs/retry.ts';
 import type { RetryPolicy } from './jobs/retry.ts';
 import type { SyncContext } from './jobs/syncContext.ts';
-import { loadMapping, unfilledRequiredFields, withTargets } from './sync/index.ts';
+import { loadMapping } from './mappingLoader.ts';
+import { unfilledRequiredFields, withTargets } from './sync/index.ts';
 import { describeOpportunityFields } from './salesforce/describe.ts';
 import type { Mapping } from './sync/index.ts';
 
@@ -423,7 +425,7 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
                 pool,
                 TASKS.reconcile,
                 {},
-                { jobKey: 'reconcile', maxAttempts: config.JOB_MAX_ATTEMPTS },
+                { jobKey: jobKey('reconcile'), maxAttempts: config.JOB_MAX_ATTEMPTS },
               );
             },
             replayOnCorrupt: config.SF_REPLAY_ON_CORRUPT,
@@ -577,7 +579,7 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
         pool,
         TASKS.reconcile,
         {},
-        { jobKey: 'reconcile', maxAttempts: config.JOB_MAX_ATTEMPTS },
+        { jobKey: jobKey('reconcile'), maxAttempts: config.JOB_MAX_ATTEMPTS },
       );
     },
     backfill: (onProgress) =>

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import pg from 'pg';
 import type { RelayConfig } from './config.ts';
 import { sandboxHandoffFile, sandboxStateDir } from './sandboxHandoff.ts';
 import type { SandboxHandoff } from './sandboxHandoff.ts';
@@ -9,7 +8,10 @@ import type { Logger } from './logger.ts';
 import { HANDLED_EVENTS } from './partner-center/webhookEvent.ts';
 import { REPLAY_CHECKPOINT } from './relay.ts';
 import type { RunningRelay } from './relay.ts';
+import { deleteCheckpoint } from './store/checkpoints.ts';
+import { openCommandPool } from './store/database.ts';
 import { migrate } from './store/migrate.ts';
+import { clearTokenCaches } from './store/tokenCache.ts';
 import type { Sandboxes } from '../sandbox/index.ts';
 
 /** Fixed sandbox ports on a laptop, so `npm run demo` (another process) finds them. */
@@ -45,12 +47,11 @@ export async function startLocalSandboxes(config: RelayConfig, logger: Logger): 
  * The embedded database needs none of this: sandbox mode starts it empty.
  */
 export async function resetSandboxState(databaseUrl: string, logger: Logger): Promise<void> {
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
-  pool.on('error', () => undefined);
+  const pool = openCommandPool(databaseUrl, 1);
   try {
     await migrate(pool);
-    await pool.query('delete from cosell.token_cache');
-    await pool.query('delete from cosell.checkpoints where name = $1', [REPLAY_CHECKPOINT]);
+    await clearTokenCaches(pool);
+    await deleteCheckpoint(pool, REPLAY_CHECKPOINT);
     logger.info("forgot the previous sandbox run's sign-in and Pub/Sub position in DATABASE_URL");
   } finally {
     await pool.end();

@@ -12,7 +12,7 @@ import {
 } from '../../relay/sandbox/salesforce/triggerRule.ts';
 import { loadEventSchema } from '../../relay/sandbox/salesforce/pubsub/eventSchema.ts';
 import { updateFields } from '../../relay/src/jobs/opportunityChanged.ts';
-import { loadMapping } from '../../relay/src/sync/mappingLoader.ts';
+import { loadMapping } from '../../relay/src/mappingLoader.ts';
 
 /**
  * The package's Apex trigger rule and the Salesforce sandbox's rule must describe the same fields

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -29,26 +29,78 @@ async function modulesLoadedBy(
 const simulatorsOrForge = (urls: string[]): string[] =>
   urls.filter((url) => url.includes('/relay/sandbox/') || url.includes('/node_modules/node-forge/'));
 
-describe('production module graph', () => {
-  it('has no static import from production code of the simulators or node-forge (dependency-cruiser rule)', async () => {
-    const child = spawn(
-      NODE,
-      [
-        path.join(ROOT, 'node_modules/dependency-cruiser/bin/dependency-cruiser.mjs'),
-        '--config',
-        '.dependency-cruiser.cjs',
-        'relay/src',
-      ],
-      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-    assert.equal(code, 0, output);
-    assert.match(output, /no dependency violations found/);
+/** Runs dependency-cruiser with the repository's rules over relay/src of the tree at `cwd`. */
+async function cruise(cwd: string): Promise<{ output: string }> {
+  const child = spawn(
+    NODE,
+    [
+      path.join(ROOT, 'node_modules/dependency-cruiser/bin/dependency-cruiser.mjs'),
+      '--config',
+      path.join(ROOT, '.dependency-cruiser.cjs'),
+      '--output-type',
+      'json',
+      'relay/src',
+    ],
+    { cwd, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  // With JSON output dependency-cruiser exits 0 whatever it finds: the violations are read instead.
+  await new Promise((resolve) => child.on('exit', resolve));
+  return { output };
+}
+
+const violationsOf = (output: string): string[] =>
+  (
+    JSON.parse(output) as {
+      summary: { violations: Array<{ rule: { name: string }; from: string; to: string }> };
+    }
+  ).summary.violations.map((v) => `${v.rule.name}: ${v.from} -> ${v.to}`);
+
+/** A tree that breaks each architecture rule once, to prove the rules catch what they name. */
+function brokenTree(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'cosell-rules-'));
+  const files: Record<string, string> = {
+    'node_modules/pg/package.json': '{"name":"pg","main":"index.js"}',
+    'node_modules/pg/index.js': 'module.exports = {};',
+    'relay/src/sync/core.ts':
+      "import { readFileSync } from 'node:fs';\nimport { createHash } from 'node:crypto';\nimport { rows } from '../store/rows.ts';\nexport const x = [readFileSync, createHash, rows];\n",
+    'relay/src/store/rows.ts': "import pg from 'pg';\nexport const rows = pg;\n",
+    'relay/src/jobs/job.ts':
+      "import pg from 'pg';\nimport type { Pool } from 'pg';\nexport const job = pg as unknown as Pool;\n",
+    'relay/src/a.ts': "import { b } from './b.ts';\nexport const a = () => b;\n",
+    'relay/src/b.ts': "import { a } from './a.ts';\nexport const b = () => a;\n",
+    'relay/src/main.ts':
+      "import { sim } from '../sandbox/sim.ts';\nexport const main = () => import('../sandbox/sim.ts').then(() => sim);\n",
+    'relay/sandbox/sim.ts': 'export const sim = 1;\n',
+  };
+  for (const [file, text] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+    writeFileSync(path.join(dir, file), text);
+  }
+  return dir;
+}
+
+describe('architecture rules (dependency-cruiser, .dependency-cruiser.cjs)', () => {
+  it('hold for relay/src: no circle, a pure sync core, SQL only in store/, no simulators in production', async () => {
+    const { output } = await cruise(ROOT);
+    assert.deepEqual(violationsOf(output), []);
   });
 
+  it('catch each kind of break', async () => {
+    const { output } = await cruise(brokenTree());
+    assert.deepEqual(violationsOf(output).sort(), [
+      'core-does-no-io: relay/src/sync/core.ts -> relay/src/store/rows.ts',
+      'core-uses-no-io-builtins: relay/src/sync/core.ts -> fs',
+      'no-circular: relay/src/a.ts -> relay/src/b.ts',
+      'only-store-talks-to-postgres: relay/src/jobs/job.ts -> node_modules/pg/index.js',
+      'production-loads-no-simulators: relay/src/main.ts -> relay/sandbox/sim.ts',
+    ]);
+  });
+});
+
+describe('production module graph', () => {
   it('starts the relay in production mode without loading the simulators or node-forge', async () => {
     const { code, urls } = await modulesLoadedBy('relay/src/main.ts', []);
     assert.equal(code, 78, 'stopped at the configuration check');

@@ -2,7 +2,6 @@ import { X509Certificate } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
-import pg from 'pg';
 import { describeError } from '../errors.ts';
 import { entraAuthFromSettings } from '../partner-center/entraAuth.ts';
 import { createCertificateFetcher } from '../partner-center/certificateFetcher.ts';
@@ -13,8 +12,9 @@ import type { SalesforceConnection } from '../salesforce/connection.ts';
 import { authMetadata, loadPubSubDefinition } from '../salesforce/pubsubProto.ts';
 import { pubsubCredentials } from '../salesforce/pubsubTls.ts';
 import type { SchemaInfo, TopicInfo } from '../salesforce/pubsubProto.ts';
+import { openCommandPool } from '../store/database.ts';
 import { createTokenCacheStore } from '../store/tokenCache.ts';
-import { loadMapping, loadOpportunitySchema } from '../sync/mappingLoader.ts';
+import { loadMapping, loadOpportunitySchema } from '../mappingLoader.ts';
 import { mappedOpportunityFields } from '../sync/mapping.ts';
 import { parseArgs } from './args.ts';
 import type { Output } from './output.ts';
@@ -72,8 +72,7 @@ export async function doctorCommand(argv: string[], out: Output): Promise<number
   };
   if (!json && sandbox) out.line('(sandbox: checking the simulators of the running `npm start`)');
 
-  const pool = databaseUrl ? new pg.Pool({ connectionString: databaseUrl, max: 2 }) : undefined;
-  pool?.on('error', () => undefined);
+  const pool = databaseUrl ? openCommandPool(databaseUrl) : undefined;
   try {
     const database = await check('Database and migrations', async () => {
       if (!pool) throw new CheckFailed('DATABASE_URL: not set');

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { createInterface } from 'node:readline/promises';
-import pg from 'pg';
 import { describeError } from '../errors.ts';
 import { entraAuthFromSettings } from '../partner-center/entraAuth.ts';
+import { openCommandPool } from '../store/database.ts';
 import { migrate } from '../store/migrate.ts';
 import { createTokenCacheStore } from '../store/tokenCache.ts';
 import { parseArgs } from './args.ts';
@@ -184,8 +184,7 @@ export async function loginCommand(argv: string[], out: Output): Promise<number>
           `http://localhost:${config.SANDBOX_PORT_BASE + 5}${new URL(settings.partnerCenter.redirectUri).pathname}`,
       }
     : settings.partnerCenter;
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
-  pool.on('error', () => undefined);
+  const pool = openCommandPool(databaseUrl);
   try {
     try {
       await migrate(pool);

@@ -1,6 +1,6 @@
-import pg from 'pg';
 import { loadConfig } from '../config.ts';
 import { describeError } from '../errors.ts';
+import { openCommandPool } from '../store/database.ts';
 import { migrate } from '../store/migrate.ts';
 import { installQueueSchema } from '../store/queue.ts';
 import { parseArgs } from './args.ts';
@@ -19,11 +19,7 @@ export async function migrateCommand(argv: string[], out: Output): Promise<numbe
       'DATABASE_URL: not set. Without it the relay uses its embedded database, which it migrates itself at every start.',
     );
   }
-  const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 2 });
-  // A lost connection fails the command's query; without these handlers it would crash the process
-  // (and graphile-worker prints a warning about their absence).
-  pool.on('error', () => undefined);
-  pool.on('connect', (client) => client.on('error', () => undefined));
+  const pool = openCommandPool(config.DATABASE_URL);
   try {
     const applied = await migrate(pool);
     await installQueueSchema(pool);

@@ -4,7 +4,7 @@ import { crashPoint } from '../crashPoint.ts';
 import type { Logger } from '../logger.ts';
 import type { ReferralsClient } from '../partner-center/referralsClient.ts';
 import { loadCheckpoint, saveCheckpoint } from '../store/checkpoints.ts';
-import { enqueue, enqueueMany, RECONCILE_WATERMARK, TASKS } from '../store/queue.ts';
+import { enqueue, enqueueMany, jobKey, RECONCILE_WATERMARK, TASKS } from '../store/queue.ts';
 import type { JobSpec } from '../store/queue.ts';
 
 /** Jobs enqueued per statement: Partner Center's list page size, and half a Collections call. */
@@ -72,7 +72,7 @@ export async function enqueueReferralSyncs(
     page.set(referral.id, {
       task: TASKS.referralChanged,
       payload: { referralId: referral.id, reason },
-      jobKey: `pc:${referral.id}`,
+      jobKey: jobKey('referral', referral.id),
       maxAttempts: deps.maxAttempts,
     });
     if (page.size >= ENQUEUE_PAGE) await flush();
@@ -99,7 +99,11 @@ export async function reconcile(
       deps.pool,
       TASKS.opportunityChanged,
       { opportunityId, changeKind: 'Reconcile' },
-      { jobKey: `sf:${opportunityId}`, maxAttempts: deps.maxAttempts, keyMode: 'preserve_run_at' },
+      {
+        jobKey: jobKey('opportunity', opportunityId),
+        maxAttempts: deps.maxAttempts,
+        keyMode: 'preserve_run_at',
+      },
     );
   }
   // Watermarks move to when this run started: anything changed while it ran is caught next time.

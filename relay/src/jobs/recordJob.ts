@@ -6,7 +6,8 @@ import { describeError, RelayError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { recordAudit } from '../store/audit.ts';
 import { findLinkByOpportunity, findLinkByReferral } from '../store/links.ts';
-import { deferRunningJob, isSupersededJob, SYNC_KINDS } from '../store/queue.ts';
+import type { SYNC_KINDS } from '../store/queue.ts';
+import { deferRunningJob, isSupersededJob, jobKey } from '../store/queue.ts';
 import type { RecordLocks } from '../store/recordLocks.ts';
 
 export interface RecordJobDeps {
@@ -21,11 +22,11 @@ export interface RecordJobDeps {
   logger: Logger;
 }
 
-/** The job-key of the record a sync job is about (`pc:<referral id>`, `sf:<opportunity id>`). */
-export function recordKeyOf(kind: keyof typeof SYNC_KINDS, payload: unknown): string | null {
+/** The id of the record a sync job is about, from its payload. */
+function recordIdOf(kind: keyof typeof SYNC_KINDS, payload: unknown): string | null {
   const p = payload as Record<string, unknown> | null;
   const id = kind === 'referral' ? p?.referralId : p?.opportunityId;
-  return typeof id === 'string' && id !== '' ? SYNC_KINDS[kind].keyPrefix + id : null;
+  return typeof id === 'string' && id !== '' ? id : null;
 }
 
 /**
@@ -33,7 +34,7 @@ export function recordKeyOf(kind: keyof typeof SYNC_KINDS, payload: unknown): st
  * link and an event may spell the same record in either form.
  */
 function lockName(kind: keyof typeof SYNC_KINDS, id: string): string {
-  return SYNC_KINDS[kind].keyPrefix + (kind === 'opportunity' ? id.slice(0, 15) : id);
+  return jobKey(kind, kind === 'opportunity' ? id.slice(0, 15) : id);
 }
 
 /** The lock of the pair's other half, when the link knows it: that direction's job waits too. */
@@ -108,9 +109,9 @@ export function waitingOutOutages(
  */
 export function oneJobPerRecord(deps: RecordJobDeps, kind: keyof typeof SYNC_KINDS, task: Task): Task {
   const serialised: Task = async (payload, helpers) => {
-    const key = recordKeyOf(kind, payload);
-    if (key === null) return task(payload, helpers);
-    const id = key.slice(SYNC_KINDS[kind].keyPrefix.length);
+    const id = recordIdOf(kind, payload);
+    if (id === null) return task(payload, helpers);
+    const key = jobKey(kind, id);
     const paired = await pairedLockOf(deps.pool, kind, id);
     // Both halves of a pair, so a referral's inbound job and its Opportunity's outbound job take
     // turns too; try-locks never block, so the order they are taken in cannot deadlock.
@@ -130,7 +131,7 @@ export function oneJobPerRecord(deps: RecordJobDeps, kind: keyof typeof SYNC_KIN
       const attempt = await deps.locks.tryRun(lockName(kind, id), run);
       ran = attempt.acquired && attempt.value;
     } catch (error) {
-      const subject = kind === 'referral' ? { referralId: key.slice(3) } : { opportunityId: key.slice(3) };
+      const subject = kind === 'referral' ? { referralId: id } : { opportunityId: id };
       const direction = kind === 'referral' ? 'inbound' : 'outbound';
       if (await dropIfSuperseded(deps.pool, helpers.job.id, direction, subject, describeError(error))) {
         deps.logger.info({ jobId: helpers.job.id, key }, 'superseded job failed; dropped');

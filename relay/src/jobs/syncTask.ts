@@ -4,6 +4,7 @@ import { describeError, isRelayError } from '../errors.ts';
 import { recordAudit } from '../store/audit.ts';
 import { closeDeadLetter, recordDeadLetter } from '../store/deadLetters.ts';
 import { saveLink } from '../store/links.ts';
+import { delayRetry } from '../store/queue.ts';
 import { dropIfSuperseded } from './recordJob.ts';
 import type { SyncContext } from './syncContext.ts';
 
@@ -88,14 +89,7 @@ export function syncTask<P>(ctx: SyncContext, spec: SyncTaskSpec<P>): Task {
       if (!giveUp) {
         if (isRelayError(error) && error.retryAfterMs !== undefined) {
           // The queue's backoff is counted from run_at: start it where the server asked us to wait.
-          await helpers
-            .withPgClient((client) =>
-              client.query(
-                `update graphile_worker._private_jobs set run_at = now() + make_interval(secs => $2) where id = $1`,
-                [helpers.job.id, error.retryAfterMs! / 1000],
-              ),
-            )
-            .catch(() => undefined);
+          await delayRetry(ctx.pool, helpers.job.id, error.retryAfterMs / 1000).catch(() => undefined);
         }
         throw error;
       }

@@ -3,8 +3,8 @@ import { RelayError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { ReferralSyncEventPayload, UndecodableEvent } from '../salesforce/pubsubSubscriber.ts';
 import { recordAudit } from '../store/audit.ts';
-import type { Queryable } from '../store/links.ts';
-import { enqueue, enqueueSyncJobs } from '../store/queue.ts';
+import type { Queryable } from '../store/transaction.ts';
+import { enqueue, enqueueSyncJobs, jobKey, spendAttempts } from '../store/queue.ts';
 import { outboundJobPayload } from './opportunityChanged.ts';
 
 /**
@@ -40,15 +40,14 @@ export async function keepUndecodableEvents(
       reason: event.reason,
     };
     const jobId = await enqueue(db, UNDECODABLE_EVENT_TASK, payload, {
-      jobKey: `sf-undecodable:${event.eventId}`,
+      jobKey: jobKey('undecodableEvent', event.eventId),
       maxAttempts: options.maxAttempts,
     });
     // A dead letter from the start: running it now would only fail the same way. The job is not
     // visible to any worker before this transaction commits.
-    await db.query(
-      `update graphile_worker._private_jobs set attempts = max_attempts, last_error = $2 where id = $1`,
-      [jobId, `PUBSUB_ERROR: event ${event.eventId} does not decode: ${event.reason}`],
-    );
+    await spendAttempts(db, jobId, {
+      lastError: `PUBSUB_ERROR: event ${event.eventId} does not decode: ${event.reason}`,
+    });
     await recordAudit(db, {
       direction: 'outbound',
       level: 'ERROR',
@@ -84,10 +83,7 @@ export function undecodableEventTask(deps: {
     } catch (error) {
       // Bytes that do not decode now will not decode on the queue's next attempt either: back to
       // the dead letters at once (the same move syncTask makes for a permanent error).
-      await deps.pool.query('update graphile_worker._private_jobs set max_attempts = $2 where id = $1', [
-        helpers.job.id,
-        helpers.job.attempts,
-      ]);
+      await spendAttempts(deps.pool, helpers.job.id, { attempts: helpers.job.attempts });
       throw new RelayError(
         'PUBSUB_ERROR',
         `event ${job.eventId} still does not decode: ${(error as Error).message}`,

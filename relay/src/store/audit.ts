@@ -1,4 +1,4 @@
-import type { Queryable } from './links.ts';
+import type { Queryable } from './transaction.ts';
 
 export interface AuditEvent {
   id: number;

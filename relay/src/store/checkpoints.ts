@@ -1,4 +1,4 @@
-import type { Queryable } from './links.ts';
+import type { Queryable } from './transaction.ts';
 
 /** Stores a named position as raw bytes (Pub/Sub replay ids are opaque and must not be converted). */
 export async function saveCheckpoint(db: Queryable, name: string, value: Buffer): Promise<void> {
@@ -25,4 +25,8 @@ export async function loadCheckpointInfo(
     [name],
   );
   return rows[0] ? { value: rows[0].value, updatedAt: rows[0].updated_at } : null;
+}
+
+export async function deleteCheckpoint(db: Queryable, name: string): Promise<void> {
+  await db.query('delete from cosell.checkpoints where name = $1', [name]);
 }

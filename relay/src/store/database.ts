@@ -4,6 +4,17 @@ import type { Logger } from '../logger.ts';
 import { startEmbeddedPostgres } from './embeddedPostgres.ts';
 import { migrate } from './migrate.ts';
 
+/**
+ * A small pool for one CLI command or start-up step. A lost connection fails the query that used
+ * it; without these listeners it would end the process (graphile-worker warns about their absence).
+ */
+export function openCommandPool(connectionString: string, max = 2): pg.Pool {
+  const pool = new pg.Pool({ connectionString, max });
+  pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
+  return pool;
+}
+
 export interface Database {
   pool: pg.Pool;
   connectionString: string;

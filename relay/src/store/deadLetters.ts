@@ -5,9 +5,9 @@
  * tasks (reconcile, prune) that run out of attempts stay graphile-worker's failed jobs and are
  * listed beside them.
  */
-import type { Queryable } from './links.ts';
+import type { Queryable } from './transaction.ts';
 import type { FailedJob } from './queue.ts';
-import { enqueue, listFailedJobs, retryFailedJobs } from './queue.ts';
+import { countFailedJobsByTask, enqueue, listFailedJobs, retryFailedJobs } from './queue.ts';
 
 export type DeadLetterDirection = 'inbound' | 'outbound';
 
@@ -259,14 +259,9 @@ export async function countDeadLettersByTask(db: Queryable): Promise<Map<string,
   const { rows } = await db.query<{ task: string; n: string }>(
     `select task, count(*) as n from cosell.dead_letters
       where closed_at is null and (retried_at is null or retried_at < last_failed_at)
-      group by task
-     union all
-     select t.identifier as task, count(*) as n
-       from graphile_worker._private_jobs j join graphile_worker._private_tasks t on t.id = j.task_id
-      where j.attempts >= j.max_attempts and j.locked_at is null
-      group by t.identifier`,
+      group by task`,
   );
-  const counts = new Map<string, number>();
+  const counts = await countFailedJobsByTask(db);
   for (const r of rows) counts.set(r.task, (counts.get(r.task) ?? 0) + Number(r.n));
   return counts;
 }

@@ -1,6 +1,7 @@
 import { fromAuditRow } from './audit.ts';
 import type { AuditEvent, AuditRow } from './audit.ts';
-import type { Queryable, SyncStatus } from './links.ts';
+import type { SyncStatus } from './links.ts';
+import type { Queryable } from './transaction.ts';
 
 /** A link as the dashboard lists it: ids, name and sync state, without the synced values. */
 export interface LinkSummary {

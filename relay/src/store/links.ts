@@ -1,8 +1,8 @@
 import type pg from 'pg';
 import type { SalesforceWriteState } from './salesforceWrites.ts';
+import type { Queryable } from './transaction.ts';
 import { withTransaction } from './transaction.ts';
 
-export type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
 export type SyncStatus = 'Synced' | 'Pending' | 'Error';
 
 export interface Link {

@@ -4,7 +4,7 @@ import { Logger as WorkerLogger, makeWorkerUtils, parseCrontab, run, runMigratio
 import type { Runner, TaskList, WorkerEvents, WorkerUtils } from 'graphile-worker';
 import type pg from 'pg';
 import type { Logger } from '../logger.ts';
-import type { Queryable } from './links.ts';
+import type { Queryable } from './transaction.ts';
 
 /** Task names; one file per task in jobs/. */
 export const TASKS = {
@@ -220,6 +220,51 @@ export async function deferRunningJob(
     [job.id, job.locked_by ?? null, runAt, reason],
   );
   return (rowCount ?? 0) > 0;
+}
+
+/** Failed jobs (attempts spent, not running) per task, counted in the database. */
+export async function countFailedJobsByTask(db: Queryable): Promise<Map<string, number>> {
+  const { rows } = await db.query<{ task: string; n: string }>(
+    `select t.identifier as task, count(*) as n
+       from graphile_worker._private_jobs j join graphile_worker._private_tasks t on t.id = j.task_id
+      where j.attempts >= j.max_attempts and j.locked_at is null
+      group by t.identifier`,
+  );
+  return new Map(rows.map((r) => [r.task, Number(r.n)]));
+}
+
+/**
+ * Starts a failing job's backoff where the server asked the relay to wait (Retry-After): the
+ * queue counts its backoff from run_at, and graphile-worker has no public call that moves a
+ * running job's run_at.
+ */
+export async function delayRetry(db: Queryable, jobId: string | number, seconds: number): Promise<void> {
+  await db.query(
+    `update graphile_worker._private_jobs set run_at = now() + make_interval(secs => $2) where id = $1`,
+    [jobId, seconds],
+  );
+}
+
+/**
+ * Ends a job's attempts now: with `lastError`, a job added in the caller's transaction is a dead
+ * letter from the start (no worker sees it before the commit); without it, a running job's
+ * current failure is its last (`attempts` is the attempt it is on).
+ */
+export async function spendAttempts(
+  db: Queryable,
+  jobId: string | number,
+  end: { lastError: string } | { attempts: number },
+): Promise<void> {
+  if ('lastError' in end)
+    await db.query(
+      `update graphile_worker._private_jobs set attempts = max_attempts, last_error = $2 where id = $1`,
+      [jobId, end.lastError],
+    );
+  else
+    await db.query('update graphile_worker._private_jobs set max_attempts = $2 where id = $1', [
+      jobId,
+      end.attempts,
+    ]);
 }
 
 /**
@@ -455,11 +500,28 @@ export async function startQueueRunner(options: QueueRunnerOptions): Promise<Que
   };
 }
 
-/** The two sync directions: which task, which job-key prefix, and which link column names the record. */
+/** The two sync directions: which task runs them and which link column names the record. */
 export const SYNC_KINDS = {
-  referral: { task: TASKS.referralChanged, keyPrefix: 'pc:', column: 'referral_id' },
-  opportunity: { task: TASKS.opportunityChanged, keyPrefix: 'sf:', column: 'opportunity_id' },
+  referral: { task: TASKS.referralChanged, column: 'referral_id' },
+  opportunity: { task: TASKS.opportunityChanged, column: 'opportunity_id' },
 } as const;
+
+/**
+ * Job-key prefixes. Queued jobs and the per-record lock names carry these strings, so they stay as
+ * they are across versions: a renamed prefix would let an old and a new instance run one record's
+ * jobs side by side during a rolling deploy.
+ */
+const KEY_PREFIXES = { referral: 'pc:', opportunity: 'sf:', undecodableEvent: 'sf-undecodable:' } as const;
+
+/**
+ * The one place job keys are made: a referral's inbound sync, an Opportunity's outbound sync, an
+ * undecodable Pub/Sub event by its event id, or the single scheduled reconcile.
+ */
+export function jobKey(kind: keyof typeof KEY_PREFIXES, id: string): string;
+export function jobKey(kind: 'reconcile'): string;
+export function jobKey(kind: keyof typeof KEY_PREFIXES | 'reconcile', id?: string): string {
+  return kind === 'reconcile' ? 'reconcile' : KEY_PREFIXES[kind] + id;
+}
 
 /**
  * Adds one coalesced sync job per record (ids must be distinct): each runs at the time
@@ -473,7 +535,7 @@ export async function enqueueSyncJobs(
   options: { maxAttempts: number; coalesceMs: number },
 ): Promise<Map<string, string>> {
   if (jobs.length === 0) return new Map();
-  const { task, keyPrefix, column } = SYNC_KINDS[kind];
+  const { task, column } = SYNC_KINDS[kind];
   const ids = jobs.map((j) => j.id);
   const { rows } = await db.query<{ id: string; last_synced_at: Date | null }>(
     `select ${column} as id, last_synced_at from cosell.links where ${column} = any($1)`,
@@ -482,7 +544,7 @@ export async function enqueueSyncJobs(
   const lastSynced = new Map(rows.map((r) => [r.id, r.last_synced_at]));
   const running = await runningJobKeys(
     db,
-    ids.map((id) => keyPrefix + id),
+    ids.map((id) => jobKey(kind, id)),
   );
   const now = Date.now();
   const added = await enqueueMany(
@@ -490,15 +552,15 @@ export async function enqueueSyncJobs(
     jobs.map((j) => ({
       task,
       payload: j.payload,
-      jobKey: keyPrefix + j.id,
+      jobKey: jobKey(kind, j.id),
       maxAttempts: options.maxAttempts,
       runAt: coalesceRunAt({
         lastSyncedAt: lastSynced.get(j.id) ?? null,
-        running: running.has(keyPrefix + j.id),
+        running: running.has(jobKey(kind, j.id)),
         windowMs: options.coalesceMs,
         now,
       }),
     })),
   );
-  return new Map(ids.map((id) => [id, added.get(keyPrefix + id) ?? '']));
+  return new Map(ids.map((id) => [id, added.get(jobKey(kind, id)) ?? '']));
 }

@@ -1,4 +1,4 @@
-import type { Queryable } from './links.ts';
+import type { Queryable } from './transaction.ts';
 
 /**
  * The relay's own writes to each Opportunity, counted on the link the way the package counts them on

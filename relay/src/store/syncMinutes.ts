@@ -1,4 +1,4 @@
-import type { Queryable } from './links.ts';
+import type { Queryable } from './transaction.ts';
 import type { MinuteCounts, SyncDirection } from '../syncRollup.ts';
 
 /** Adds per-minute counts to what is stored (other instances add theirs to the same rows). */

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import type { Queryable } from './links.ts';
+import type { Queryable } from './transaction.ts';
 
 /**
  * The MSAL token cache (it holds the delegated refresh token) persisted in Postgres, encrypted
@@ -44,4 +44,9 @@ export function createTokenCacheStore(db: Queryable, key: Buffer, name = 'partne
       );
     },
   };
+}
+
+/** Forgets every cached sign-in (a sandbox run's tokens mean nothing to the next run's simulators). */
+export async function clearTokenCaches(db: Queryable): Promise<void> {
+  await db.query('delete from cosell.token_cache');
 }

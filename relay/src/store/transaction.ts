@@ -1,5 +1,8 @@
 import type pg from 'pg';
 
+/** A pool or one of its clients: what every store function runs its statements on. */
+export type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
+
 /** Runs `work` in one transaction on a pooled connection: committed when it returns, rolled back when it throws. */
 export async function withTransaction<T>(
   pool: pg.Pool,

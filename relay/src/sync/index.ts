@@ -48,7 +48,6 @@ export {
   unfilledRequiredFields,
   withTargets,
 } from './mapping.ts';
-export { loadMapping, loadOpportunitySchema } from './mappingLoader.ts';
 export {
   buildOpportunitySchema,
   parseFieldMetadata,

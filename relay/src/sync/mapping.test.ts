@@ -6,7 +6,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError } from '../errors.ts';
 import { mappedOpportunityFields, parseMapping } from './mapping.ts';
-import { loadMapping } from './mappingLoader.ts';
+import { loadMapping } from '../mappingLoader.ts';
 import { parseFieldMetadata } from './opportunitySchema.ts';
 import { FORCE_APP_DIR, MAPPING_FILE, opportunitySchema } from './testFixtures.ts';
 

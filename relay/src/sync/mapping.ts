@@ -1,109 +1,16 @@
 /**
  * The declarative field mapping (config/mapping.json): its types, and `parseMapping`, which
  * checks it against the Opportunity schema and the referral schema and reports every problem at
- * once, each naming the entry at fault. Pure: the file reads live in mappingLoader.ts.
+ * once, each naming the entry at fault. Pure: the file reads live in relay/src/mappingLoader.ts.
  */
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
 import { REFERRAL_PATHS } from './referralSchema.ts';
 import { TRANSFORMS } from './transforms.ts';
+import type { Direction, FieldInfo, FieldMapping, Mapping, OpportunitySchema } from './mappingTypes.ts';
+import { DIRECTIONS, OWNERS, TRANSFORM_NAMES } from './mappingTypes.ts';
 
-export const DIRECTIONS = ['pc-to-sf', 'sf-to-pc', 'both'] as const;
-export const OWNERS = ['salesforce', 'partnerCenter'] as const;
-export const TRANSFORM_NAMES = [
-  'text',
-  'number',
-  'date',
-  'boolean',
-  'picklist',
-  'solutions',
-  'referralLink',
-  'stage',
-  'account',
-] as const;
-
-export type Direction = (typeof DIRECTIONS)[number];
-export type Owner = (typeof OWNERS)[number];
-export type TransformName = (typeof TRANSFORM_NAMES)[number];
-
-export interface FieldMapping {
-  readonly name: string;
-  readonly opportunity: string;
-  /** Dotted referral path, e.g. `details.dealValue`. */
-  readonly referral: string;
-  readonly direction: Direction;
-  /** Who wins when both sides changed since the last sync; present exactly when direction is `both`. */
-  readonly owner?: Owner;
-  readonly transform: TransformName;
-}
-
-export interface StageNames {
-  readonly onHold: string;
-  readonly active: string;
-  readonly won: string;
-  readonly lost: string;
-}
-
-/** Account fields (API names) that hold the referral's customer. */
-export interface CustomerFields {
-  readonly accountName: string;
-  readonly addressLine1: string;
-  readonly city: string;
-  readonly state: string;
-  readonly postalCode: string;
-  readonly country: string;
-}
-
-/**
- * The value a required Opportunity field takes when the referral gives it none: the value at
- * `from` (a referral path; `addDays` moves a date or datetime on by whole days), else `value`.
- */
-export interface FieldDefault {
-  readonly from?: string;
-  readonly addDays?: number;
-  readonly value?: string | number | boolean;
-}
-
-export interface Mapping {
-  readonly stages: StageNames;
-  /** Link to a referral in Partner Center; `{id}` is replaced by the referral id. */
-  readonly referralLinkTemplate: string;
-  readonly customer: CustomerFields;
-  readonly fields: readonly FieldMapping[];
-  /** Opportunity field → its default for a referral that leaves it blank. */
-  readonly defaults: Readonly<Record<string, FieldDefault>>;
-  /**
-   * What the relay knows of every Opportunity field it writes (length, precision, picklist,
-   * required), so values are fitted before the write: from force-app, or the org's describe.
-   */
-  readonly targets: Readonly<Record<string, FieldInfo>>;
-  /**
-   * Longest value, in characters, Partner Center takes at a referral path. The public docs give
-   * no lengths (UNCONFIRMED), so none are assumed unless configured here.
-   */
-  readonly partnerCenterLengths: Readonly<Record<string, number>>;
-}
-
-/** One Opportunity field, as its field-meta XML (or the standard object) defines it. */
-export interface FieldInfo {
-  readonly name: string;
-  /** The metadata type: Text, Currency, Date, Checkbox, Picklist, Lookup, … */
-  readonly type: string;
-  readonly length?: number;
-  readonly picklistValues?: readonly string[];
-  readonly restricted?: boolean;
-  /** False for fields the API never lets a client write (IsWon, IsClosed, formulas). */
-  readonly updateable?: boolean;
-  /** Number fields: total digits, and how many of them follow the decimal point. */
-  readonly precision?: number;
-  readonly scale?: number;
-  /** True when a create without a value fails (REQUIRED_FIELD_MISSING). */
-  readonly required?: boolean;
-}
-
-export interface OpportunitySchema {
-  readonly opportunityFields: ReadonlyMap<string, FieldInfo>;
-}
+export * from './mappingTypes.ts';
 
 /**
  * The Account fields the customer block may name. The relay never reads Account metadata from

@@ -1,6 +1,6 @@
 /**
  * The Opportunity schema the mapping is checked against: the package's custom fields (parsed from
- * their field-meta XML) plus the standard fields a mapping may name. Pure: mappingLoader.ts reads
+ * their field-meta XML) plus the standard fields a mapping may name. Pure: relay/src/mappingLoader.ts reads
  * the files.
  */
 import { XMLParser } from 'fast-xml-parser';

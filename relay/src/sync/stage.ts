@@ -4,7 +4,7 @@
  * mapping; inferred by the research, adopted by the mapping's `stages` block).
  */
 import type { JsonPatchOp } from './jsonPatch.ts';
-import type { StageNames } from './mapping.ts';
+import type { StageNames } from './mappingTypes.ts';
 
 export type StageCategory = keyof StageNames;
 

@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Mapping, OpportunitySchema } from './mapping.ts';
-import { loadMapping, loadOpportunitySchema } from './mappingLoader.ts';
+import { loadMapping, loadOpportunitySchema } from '../mappingLoader.ts';
 import type { Referral } from './referralSchema.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');

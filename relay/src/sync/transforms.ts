@@ -4,7 +4,7 @@
  * in both directions. A transform returns `undefined` for "leave the target alone".
  */
 import { RelayError } from '../errors.ts';
-import type { FieldMapping, Mapping, TransformName } from './mapping.ts';
+import type { FieldMapping, Mapping, TransformName } from './mappingTypes.ts';
 import type { Referral, ReferralKind, SolutionTag } from './referralSchema.ts';
 import { REFERRAL_PATHS } from './referralSchema.ts';
 import type { StatusPair } from './stage.ts';

@@ -4,10 +4,10 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ConfigError } from '../errors.ts';
-import type { Mapping, OpportunitySchema } from './mapping.ts';
-import { parseMapping } from './mapping.ts';
-import { buildOpportunitySchema, parseFieldMetadata } from './opportunitySchema.ts';
+import { ConfigError } from './errors.ts';
+import type { Mapping, OpportunitySchema } from './sync/mapping.ts';
+import { parseMapping } from './sync/mapping.ts';
+import { buildOpportunitySchema, parseFieldMetadata } from './sync/opportunitySchema.ts';
 
 const FIELDS_DIR = path.join('main', 'default', 'objects', 'Opportunity', 'fields');
 const FIELD_SUFFIX = '.field-meta.xml';
