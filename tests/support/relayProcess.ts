@@ -3,9 +3,12 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../../relay/src/config.ts';
 import { silentLogger } from '../../relay/src/logger.ts';
-import { startRelay } from '../../relay/src/relay.ts';
+import { entraAuthFromSettings } from '../../relay/src/partner-center/entraAuth.ts';
+import { createWebhookRegistrationClient } from '../../relay/src/partner-center/webhookRegistrationClient.ts';
+import { openCommandPool } from '../../relay/src/store/database.ts';
+import { migrate } from '../../relay/src/store/migrate.ts';
+import { createTokenCacheStore } from '../../relay/src/store/tokenCache.ts';
 import { signInToSandbox } from '../../relay/src/sandboxMode.ts';
 import { HANDLED_EVENTS } from '../../relay/src/partner-center/webhookEvent.ts';
 import pg from 'pg';
@@ -73,33 +76,36 @@ export function productionEnv(
 /**
  * `relay login` and `relay webhooks register`, done in-process against the same database and key:
  * the stored (encrypted) token cache and the webhook registration are what the child relies on.
+ * Only the sign-in and the registration run here, as the two commands do: no queue runner, so the
+ * suite's own process never works jobs beside the relays it tests (and a PostgreSQL restart the
+ * fault suite makes meanwhile fails the attempt instead of ending the suite).
  */
 export async function signInAndRegister(
   sandboxes: Sandboxes,
   options: { databaseUrl: string; webhookUrl: string },
 ): Promise<void> {
-  const config = loadConfig({
-    env: { COSELL_MODE: 'sandbox', LOG_LEVEL: 'silent', TOKEN_CACHE_KEY, RECONCILE_CRON: '0 0 1 1 *' },
-    rootDir: ROOT,
-  });
-  const relay = await startRelay({
-    config,
-    settings: sandboxes.relaySettings,
-    logger: silentLogger(),
-    tokenCacheKey: Buffer.from(TOKEN_CACHE_KEY, 'hex'),
-    databaseUrl: options.databaseUrl,
-    listen: { host: '127.0.0.1', port: 0 },
-    subscribe: false,
-  });
+  const pc = sandboxes.relaySettings.partnerCenter;
+  const pool = openCommandPool(options.databaseUrl);
   try {
-    await signInToSandbox(relay, sandboxes.relaySettings.partnerCenter.redirectUri);
-    await relay.webhooks.register({
+    await migrate(pool);
+    const auth = entraAuthFromSettings(
+      pc,
+      createTokenCacheStore(pool, Buffer.from(TOKEN_CACHE_KEY, 'hex')),
+      silentLogger(),
+    );
+    await signInToSandbox({ auth }, pc.redirectUri);
+    const webhooks = createWebhookRegistrationClient({
+      baseUrl: pc.webhookApiBaseUrl,
+      getToken: () => auth.getAppToken(),
+      logger: silentLogger(),
+    });
+    await webhooks.register({
       url: options.webhookUrl,
       events: [...HANDLED_EVENTS],
       signatureInMsHeader: false,
     });
   } finally {
-    await relay.stop();
+    await pool.end();
   }
 }
 
