@@ -14,7 +14,12 @@ export async function writeOpportunity(
   ctx: Pick<SyncContext, 'pool' | 'opportunities'>,
   key: WriteKey,
   record: OpportunityWrite,
-  options: { deferred?: boolean; createLink?: boolean; pendingValues?: Record<string, unknown> } = {},
+  options: {
+    deferred?: boolean;
+    createLink?: boolean;
+    pendingValues?: Record<string, unknown>;
+    agreedValues?: Record<string, unknown> | null;
+  } = {},
 ): Promise<WriteResult> {
   const entry = record[AUDIT_ENTRY_FIELD];
   if (typeof entry !== 'string' || entry === '')
@@ -22,6 +27,7 @@ export async function writeOpportunity(
   const begun = await beginSalesforceWrite(ctx.pool, key, {
     createLink: options.createLink,
     pendingValues: options.pendingValues,
+    agreedValues: options.agreedValues,
   });
   let result: WriteResult;
   try {

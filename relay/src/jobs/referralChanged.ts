@@ -270,7 +270,15 @@ export async function syncReferralToOpportunity(
   // The outbound job for this pair may have sent a newer version while this one read Salesforce.
   if (await stale(await findLinkByReferral(ctx.pool, referralId))) return 'unchanged';
   const result = await retry('write Opportunity', () =>
-    writeOpportunity(ctx, { referralId }, write, { createLink: true, pendingValues: syncedValues }),
+    writeOpportunity(ctx, { referralId }, write, {
+      createLink: true,
+      pendingValues: syncedValues,
+      // An earlier write's pending values that landed become agreed before this write's replace
+      // them: else a later failure of this write left the record's values looking like a seller's
+      // edit, and the outbound job sent them over the partner's newer ones (chaos seed 20261202
+      // in npm test, pair 2: notes).
+      agreedValues: link?.pendingValues ? lastAgreed : undefined,
+    }),
   );
   ctx.observeWrite?.(referral.updatedDateTime as string | undefined);
   await saveLink(ctx.pool, { referralId }, { ...linkUpdate, opportunityId: result.id });

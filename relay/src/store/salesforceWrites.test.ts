@@ -134,3 +134,24 @@ test('a snapshot without a count is a record the relay never wrote', () => {
   assert.equal(snapshotIncludesRelayWrites(state, 'zero'), false);
   assert.equal(snapshotIncludesRelayWrites({ ...state, landed: null }, null), false);
 });
+
+test("a write's pending values replace an unfinished one's only after what landed of those is saved as agreed", async () => {
+  const opportunityId = await pairedLink(2);
+  const key = { opportunityId };
+  await saveLink(pool, key, { outboundValues: { notes: 'n1', name: 'a' } });
+  // A write that a kill cut off after it landed: its values stay pending, never agreed.
+  await beginSalesforceWrite(pool, key, { pendingValues: { notes: 'n2', name: 'a' } });
+  // The next inbound write finds n2 on the record (agreedSoFar) and starts with its own values.
+  await beginSalesforceWrite(pool, key, {
+    pendingValues: { notes: 'n3', name: 'a' },
+    agreedValues: { notes: 'n2', name: 'a' },
+  });
+  let link = (await findLinkByOpportunity(pool, opportunityId))!;
+  assert.deepEqual(link.outboundValues, { notes: 'n2', name: 'a' }, 'n2 stays agreed if this write fails');
+  assert.deepEqual(link.pendingValues, { notes: 'n3', name: 'a' });
+  // A write with no agreement to add keeps the saved one.
+  await beginSalesforceWrite(pool, key, { pendingValues: { notes: 'n4', name: 'a' } });
+  link = (await findLinkByOpportunity(pool, opportunityId))!;
+  assert.deepEqual(link.outboundValues, { notes: 'n2', name: 'a' });
+  assert.deepEqual(link.pendingValues, { notes: 'n4', name: 'a' });
+});

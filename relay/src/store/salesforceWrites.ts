@@ -48,20 +48,34 @@ function keyColumn(key: WriteKey): [string, string] {
 export async function beginSalesforceWrite(
   db: Queryable,
   key: WriteKey,
-  options: { createLink?: boolean; pendingValues?: Record<string, unknown> } = {},
+  options: {
+    createLink?: boolean;
+    pendingValues?: Record<string, unknown>;
+    /**
+     * What both sides hold agreed now, counting an earlier unfinished write where it landed
+     * (sync/canonical.ts agreedSoFar): saved with the new pending values, so replacing the old
+     * ones does not forget what they made agreed.
+     */
+    agreedValues?: Record<string, unknown> | null;
+  } = {},
 ): Promise<BegunWrite | null> {
   const [column, value] = keyColumn(key);
   // The values this write is to make agreed (links.ts pendingValues); a write without any keeps
   // what an earlier unfinished one left.
-  const begin = `sf_write_seq = links.sf_write_seq + 1, sf_writes_pending = links.sf_writes_pending + 1, sf_write_started_at = now(), pending_values = coalesce($2::jsonb, links.pending_values)`;
+  const begin = `sf_write_seq = links.sf_write_seq + 1, sf_writes_pending = links.sf_writes_pending + 1, sf_write_started_at = now(), pending_values = coalesce($2::jsonb, links.pending_values), outbound_values = coalesce($3::jsonb, links.outbound_values)`;
   const sql = options.createLink
-    ? `insert into cosell.links as links (${column}, sf_write_seq, sf_writes_pending, sf_write_started_at, pending_values)
-       values ($1, 1, 1, now(), $2::jsonb)
+    ? `insert into cosell.links as links (${column}, sf_write_seq, sf_writes_pending, sf_write_started_at, pending_values, outbound_values)
+       values ($1, 1, 1, now(), $2::jsonb, $3::jsonb)
        on conflict (${column}) do update set ${begin}
        returning sf_write_seq, sf_writes_pending`
     : `update cosell.links as links set ${begin} where ${column} = $1 returning sf_write_seq, sf_writes_pending`;
   const pending = options.pendingValues ? JSON.stringify(options.pendingValues) : null;
-  const { rows } = await db.query<{ sf_write_seq: string; sf_writes_pending: number }>(sql, [value, pending]);
+  const agreed = options.agreedValues ? JSON.stringify(options.agreedValues) : null;
+  const { rows } = await db.query<{ sf_write_seq: string; sf_writes_pending: number }>(sql, [
+    value,
+    pending,
+    agreed,
+  ]);
   return rows[0] ? { seq: Number(rows[0].sf_write_seq), alone: rows[0].sf_writes_pending === 1 } : null;
 }
 
