@@ -3,7 +3,10 @@
  * tests/e2e/moduleGraph.test.ts, so `npm test` fails on a break). docs/ARCHITECTURE.md explains
  * the layers these rules keep apart.
  */
-const production = { path: '^relay/src/', pathNot: ['\\.test\\.ts$', '/testSupport\\.ts$', '/testFixtures\\.ts$'] };
+const production = {
+  path: '^relay/src/',
+  pathNot: ['\\.test\\.ts$', '/testSupport\\.ts$', '/testFixtures\\.ts$'],
+};
 
 module.exports = {
   forbidden: [
@@ -41,7 +44,8 @@ module.exports = {
     },
     {
       name: 'core-uses-no-io-builtins',
-      comment: 'The sync core reads no file, socket or process: node:crypto (hashing) is the one built-in it may use.',
+      comment:
+        'The sync core reads no file, socket or process: node:crypto (hashing) is the one built-in it may use.',
       severity: 'error',
       from: { path: '^relay/src/sync/', pathNot: production.pathNot },
       to: { dependencyTypes: ['core'], pathNot: '^(node:)?crypto$' },
