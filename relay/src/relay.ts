@@ -287,6 +287,9 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
     logger: logger.child({ module: 'reconcile' }),
     now: () => new Date(),
   };
+  /** One scheduled reconcile at a time: its single job key coalesces every request. */
+  const enqueueReconcile = () =>
+    enqueue(pool, TASKS.reconcile, {}, { jobKey: jobKey('reconcile'), maxAttempts: config.JOB_MAX_ATTEMPTS });
   // Reconcile looks back from a watermark; a new database starts it now (a full sweep is `backfill`).
   for (const name of [REFERRAL_WATERMARK, OPPORTUNITY_WATERMARK]) {
     if (!(await loadCheckpoint(pool, name)))
@@ -421,12 +424,7 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
                 level: 'ERROR',
                 message: `Pub/Sub replay id was no longer valid; resubscribed from ${preset} and started a reconcile`,
               });
-              await enqueue(
-                pool,
-                TASKS.reconcile,
-                {},
-                { jobKey: jobKey('reconcile'), maxAttempts: config.JOB_MAX_ATTEMPTS },
-              );
+              await enqueueReconcile();
             },
             replayOnCorrupt: config.SF_REPLAY_ON_CORRUPT,
             backoff: { initialMs: 500, maxMs: 30_000 },
@@ -574,14 +572,7 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
       });
       return true;
     },
-    async reconcile() {
-      return enqueue(
-        pool,
-        TASKS.reconcile,
-        {},
-        { jobKey: jobKey('reconcile'), maxAttempts: config.JOB_MAX_ATTEMPTS },
-      );
-    },
+    reconcile: enqueueReconcile,
     backfill: (onProgress) =>
       enqueueReferralSyncs(
         { pool, referrals, maxAttempts: config.JOB_MAX_ATTEMPTS },

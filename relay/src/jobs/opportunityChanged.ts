@@ -525,6 +525,15 @@ async function createReferral(
   const existing = () => findCreatedReferrals(ctx, opportunityId);
   // Two jobs for one Opportunity can overlap (a change arriving while the create is slow), and
   // relay instances share the work: creates for one Opportunity take turns, and each looks again.
+  // The pair as saved the moment its main referral is known: not yet agreed by a finished outbound
+  // sync, so the next one checks the id, the link and the referral for Microsoft.
+  const pairOf = (referral: Referral) => ({
+    referralId: referral.id as string,
+    engagementId: (referral.engagementId as string) ?? null,
+    inboundFingerprint: inboundFingerprint(referral, ctx),
+    outboundFingerprint: null,
+    syncStatus: 'Pending' as const,
+  });
   const made = await ctx.locks.run(`create:${opportunityId}`, async () => {
     if ((await findLinkByOpportunity(ctx.pool, opportunityId))?.referralId) return null;
     const adopted = (await retry('look up referral', existing)).main;
@@ -534,17 +543,7 @@ async function createReferral(
       // sends whatever the seller changed since (chaos seed 20261202 left such a referral stale
       // when this job recorded the record as read now as agreed), writes the id and link, and
       // creates a missing referral for Microsoft.
-      await saveLink(
-        ctx.pool,
-        { opportunityId },
-        {
-          referralId: adopted.id as string,
-          engagementId: (adopted.engagementId as string) ?? null,
-          inboundFingerprint: inboundFingerprint(adopted, ctx),
-          outboundFingerprint: null,
-          syncStatus: 'Pending',
-        },
-      );
+      await saveLink(ctx.pool, { opportunityId }, pairOf(adopted));
       return null;
     }
     const created = await retry(
@@ -561,16 +560,11 @@ async function createReferral(
       ctx.pool,
       { opportunityId },
       {
-        referralId: created.id as string,
-        engagementId: (created.engagementId as string) ?? null,
-        inboundFingerprint: inboundFingerprint(created, ctx),
+        ...pairOf(created),
         outboundValues: canonicalFromOpportunity(
           { ...record, ...pairFields(created as Referral, ctx.mapping.referralLinkTemplate) },
           ctx.mapping,
         ),
-        // No outbound sync has finished yet: the next one checks the referral for Microsoft.
-        outboundFingerprint: null,
-        syncStatus: 'Pending',
       },
     );
     if (forMicrosoft && created.engagementId) {

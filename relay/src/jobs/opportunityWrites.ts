@@ -2,7 +2,7 @@ import { crashPoint } from '../crashPoint.ts';
 import { AUDIT_ENTRY_FIELD } from '../salesforce/opportunityGateway.ts';
 import type { OpportunityWrite, WriteResult } from '../salesforce/opportunityGateway.ts';
 import { beginSalesforceWrite, endSalesforceWrite } from '../store/salesforceWrites.ts';
-import type { WriteKey } from '../store/salesforceWrites.ts';
+import type { BeginWriteOptions, WriteKey } from '../store/salesforceWrites.ts';
 import type { SyncContext } from './syncContext.ts';
 
 /**
@@ -14,24 +14,16 @@ export async function writeOpportunity(
   ctx: Pick<SyncContext, 'pool' | 'opportunities'>,
   key: WriteKey,
   record: OpportunityWrite,
-  options: {
-    deferred?: boolean;
-    createLink?: boolean;
-    pendingValues?: Record<string, unknown>;
-    agreedValues?: Record<string, unknown> | null;
-  } = {},
+  options: BeginWriteOptions & { deferred?: boolean } = {},
 ): Promise<WriteResult> {
   const entry = record[AUDIT_ENTRY_FIELD];
   if (typeof entry !== 'string' || entry === '')
     throw new Error(`A relay write to an Opportunity must carry ${AUDIT_ENTRY_FIELD} lines`);
-  const begun = await beginSalesforceWrite(ctx.pool, key, {
-    createLink: options.createLink,
-    pendingValues: options.pendingValues,
-    agreedValues: options.agreedValues,
-  });
+  const { deferred, ...beginOptions } = options;
+  const begun = await beginSalesforceWrite(ctx.pool, key, beginOptions);
   let result: WriteResult;
   try {
-    result = await ctx.opportunities.write(record, { deferred: options.deferred });
+    result = await ctx.opportunities.write(record, { deferred });
   } catch (error) {
     if (begun) await endSalesforceWrite(ctx.pool, key, begun, 'failed');
     throw error;

@@ -542,25 +542,23 @@ export async function enqueueSyncJobs(
     [ids],
   );
   const lastSynced = new Map(rows.map((r) => [r.id, r.last_synced_at]));
-  const running = await runningJobKeys(
-    db,
-    ids.map((id) => jobKey(kind, id)),
-  );
+  const keys = new Map(ids.map((id) => [id, jobKey(kind, id)]));
+  const running = await runningJobKeys(db, [...keys.values()]);
   const now = Date.now();
   const added = await enqueueMany(
     db,
     jobs.map((j) => ({
       task,
       payload: j.payload,
-      jobKey: jobKey(kind, j.id),
+      jobKey: keys.get(j.id)!,
       maxAttempts: options.maxAttempts,
       runAt: coalesceRunAt({
         lastSyncedAt: lastSynced.get(j.id) ?? null,
-        running: running.has(jobKey(kind, j.id)),
+        running: running.has(keys.get(j.id)!),
         windowMs: options.coalesceMs,
         now,
       }),
     })),
   );
-  return new Map(ids.map((id) => [id, added.get(jobKey(kind, id)) ?? '']));
+  return new Map(ids.map((id) => [id, added.get(keys.get(id)!) ?? '']));
 }

@@ -45,19 +45,21 @@ function keyColumn(key: WriteKey): [string, string] {
  * created (an inbound create, keyed by the referral); otherwise an unlinked record is not tracked and
  * null is returned.
  */
+export interface BeginWriteOptions {
+  createLink?: boolean;
+  pendingValues?: Record<string, unknown>;
+  /**
+   * What both sides hold agreed now, counting an earlier unfinished write where it landed
+   * (sync/canonical.ts agreedSoFar): saved with the new pending values, so replacing the old
+   * ones does not forget what they made agreed.
+   */
+  agreedValues?: Record<string, unknown> | null;
+}
+
 export async function beginSalesforceWrite(
   db: Queryable,
   key: WriteKey,
-  options: {
-    createLink?: boolean;
-    pendingValues?: Record<string, unknown>;
-    /**
-     * What both sides hold agreed now, counting an earlier unfinished write where it landed
-     * (sync/canonical.ts agreedSoFar): saved with the new pending values, so replacing the old
-     * ones does not forget what they made agreed.
-     */
-    agreedValues?: Record<string, unknown> | null;
-  } = {},
+  options: BeginWriteOptions = {},
 ): Promise<BegunWrite | null> {
   const [column, value] = keyColumn(key);
   // The values this write is to make agreed (links.ts pendingValues); a write without any keeps
