@@ -51,6 +51,21 @@ module.exports = {
       to: { dependencyTypes: ['core'], pathNot: '^(node:)?crypto$' },
     },
     {
+      name: 'orchestration-uses-the-crm-port',
+      comment:
+        'Jobs, store, HTTP, the sync core and the operations reach a CRM only through relay/src/crm/crmAdapter.ts. Only the composition root (relay.ts) and the CLI commands that are about one CRM (doctor) name an adapter.',
+      severity: 'error',
+      from: {
+        path: [
+          '^relay/src/(jobs|store|http|sync|notifications|partner-center)/',
+          '^relay/src/crm/crmAdapter\\.ts$',
+          '^relay/src/(app|dashboardOperations|relayMetrics|operations|syncStats|syncRollup|deadLetterKinds)\\.ts$',
+        ],
+        pathNot: production.pathNot,
+      },
+      to: { path: '^relay/src/crm/(?!crmAdapter\\.ts$)' },
+    },
+    {
       name: 'only-store-talks-to-postgres',
       comment:
         'SQL lives in relay/src/store: no other module loads the pg driver (types are fine). graphile-worker is reached through store/queue.ts and the task helpers it hands to jobs.',

@@ -110,7 +110,7 @@ async function main(): Promise<void> {
   console.log(`\n2. The relay wrote Opportunity ${opportunity.Id} (seen after ${inboundMs} ms):\n`);
   // Field, where it came from, value: long values (the referral link) go last so columns stay narrow.
   const rows = mapping.fields
-    .filter((f) => f.direction !== 'sf-to-pc')
+    .filter((f) => f.direction !== 'outbound')
     .map((f) => [f.opportunity, `← ${f.referral}`, show(opportunity[f.opportunity])]);
   rows.push(
     ['Referral_Sync_Status__c', '', show(opportunity.Referral_Sync_Status__c)],

@@ -1,6 +1,6 @@
 // Generates the Referral_Mapped_Field__mdt records (force-app/main/default/customMetadata) from
 // config/mapping.json: one record per entry that Salesforce sends to Partner Center (direction
-// sf-to-pc or both) on a direct Opportunity field. The Opportunity trigger publishes only when one of
+// outbound or both; sf-to-pc is outbound's older name) on a direct Opportunity field. The Opportunity trigger publishes only when one of
 // these fields changes, so the records must follow the mapping; `--check` reports drift instead of
 // writing.
 //
@@ -14,8 +14,8 @@ export const RECORD_SUFFIX = '.md-meta.xml';
 export const CUSTOM_METADATA_DIR = path.join('force-app', 'main', 'default', 'customMetadata');
 export const MAPPING_FILE = path.join('config', 'mapping.json');
 
-const OUTBOUND_DIRECTIONS = new Set(['sf-to-pc', 'both']);
-const DIRECTIONS = new Set(['sf-to-pc', 'both', 'pc-to-sf']);
+const OUTBOUND_DIRECTIONS = new Set(['outbound', 'both', 'sf-to-pc']);
+const DIRECTIONS = new Set(['outbound', 'both', 'inbound', 'sf-to-pc', 'pc-to-sf']);
 // DeveloperName rules: a letter first, letters, digits and single underscores, no trailing
 // underscore, at most 40 characters. Labels are limited to 40 characters as well.
 const DEVELOPER_NAME = /^[A-Za-z](?:[A-Za-z0-9]|_(?!_))*$/;

@@ -4,7 +4,7 @@ import type { DeadLetterKind } from './deadLetterKinds.ts';
 import { describeError } from './errors.ts';
 import { outboundFields } from './jobs/opportunityChanged.ts';
 import type { ReferralsClient } from './partner-center/referralsClient.ts';
-import type { SalesforceSession } from './salesforce/lazyGateway.ts';
+import type { CrmAdapter } from './crm/crmAdapter.ts';
 import type { AuditEvent } from './store/audit.ts';
 import { recordAudit } from './store/audit.ts';
 import { listDeadLetterErrors, retryDeadLetter } from './store/deadLetters.ts';
@@ -93,15 +93,15 @@ export interface DashboardOperations {
 export function createDashboardOperations(deps: {
   pool: pg.Pool;
   referrals: ReferralsClient;
-  salesforce: SalesforceSession;
+  crm: Pick<CrmAdapter, 'fields' | 'deals' | 'health'>;
   mapping: Mapping;
   syncStats: SyncStats;
 }): DashboardOperations {
-  const { pool, mapping } = deps;
+  const { pool, mapping, crm } = deps;
   const referralUrl = (id: string) => mapping.referralLinkTemplate.replace('{id}', encodeURIComponent(id));
   const opportunityUrl = (id: string) => {
-    const instance = deps.salesforce.current()?.connection.instanceUrl;
-    return instance ? `${instance}/lightning/r/Opportunity/${encodeURIComponent(id)}/view` : null;
+    const template = deps.crm.health().recordUrl;
+    return template ? template.replace('{id}', encodeURIComponent(id)) : null;
   };
 
   const readPartnerCenter = async (referralId: string | null): Promise<SideReading> => {
@@ -128,11 +128,7 @@ export function createDashboardOperations(deps: {
     if (!opportunityId)
       return { ok: false, url: null, missing: true, error: 'No Opportunity yet: the pair is not complete.' };
     try {
-      const records = await deps.salesforce.gateway.readOpportunities(
-        'Id',
-        [opportunityId],
-        outboundFields({ mapping }),
-      );
+      const records = await deps.crm.deals.readDeals('id', [opportunityId], outboundFields({ mapping, crm }));
       const record = records.get(opportunityId);
       if (!record)
         return {
@@ -145,8 +141,8 @@ export function createDashboardOperations(deps: {
         url: opportunityUrl(opportunityId),
         values: canonicalFromOpportunity(record, mapping),
         facts: {
-          status: (record.Referral_Sync_Status__c as string | undefined) ?? null,
-          sync: record.Sync_with_Partner_Center__c === true ? 'on' : 'off',
+          status: (record[crm.fields.syncStatus] as string | undefined) ?? null,
+          sync: record[crm.fields.syncFlag] === true ? 'on' : 'off',
         },
       };
     } catch (error) {

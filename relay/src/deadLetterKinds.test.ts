@@ -22,17 +22,17 @@ test('errors that differ only in ids, quoted values and long numbers are one kin
 test('dead letters group by kind, largest group first, with their tasks and latest failure', () => {
   const groups = groupByKind([
     {
-      task: 'pc-referral-changed',
+      task: 'inbound-referral-changed',
       lastError: 'HTTP 503 for ref-000001',
       updatedAt: new Date('2026-01-01T00:00:01Z'),
     },
     {
-      task: 'sf-opportunity-changed',
+      task: 'outbound-deal-changed',
       lastError: 'HTTP 503 for ref-000002',
       updatedAt: new Date('2026-01-01T00:00:03Z'),
     },
     {
-      task: 'pc-referral-changed',
+      task: 'inbound-referral-changed',
       lastError: 'Field X missing',
       updatedAt: new Date('2026-01-01T00:00:02Z'),
     },
@@ -40,8 +40,13 @@ test('dead letters group by kind, largest group first, with their tasks and late
   assert.deepEqual(
     groups.map((g) => [g.kind, g.count, g.tasks, g.latestAt]),
     [
-      ['HTTP 503 for …', 2, ['pc-referral-changed', 'sf-opportunity-changed'], '2026-01-01T00:00:03.000Z'],
-      ['Field X missing', 1, ['pc-referral-changed'], '2026-01-01T00:00:02.000Z'],
+      [
+        'HTTP 503 for …',
+        2,
+        ['inbound-referral-changed', 'outbound-deal-changed'],
+        '2026-01-01T00:00:03.000Z',
+      ],
+      ['Field X missing', 1, ['inbound-referral-changed'], '2026-01-01T00:00:02.000Z'],
     ],
   );
 });

@@ -21,11 +21,9 @@ import type { ReferralsClient } from './partner-center/referralsClient.ts';
 import { createSignatureVerifier } from './partner-center/signature.ts';
 import { createWebhookRegistrationClient } from './partner-center/webhookRegistrationClient.ts';
 import type { WebhookRegistrationClient } from './partner-center/webhookRegistrationClient.ts';
-import { createSalesforceSession } from './salesforce/lazyGateway.ts';
-import { salesforceLimitVerdict } from './salesforce/opportunityGateway.ts';
-import type { SalesforceSession } from './salesforce/lazyGateway.ts';
-import { createPubSubSubscriber } from './salesforce/pubsubSubscriber.ts';
-import type { DecodedEvent, PubSubSubscriber, UndecodableEvent } from './salesforce/pubsubSubscriber.ts';
+import type { ChangeFeed, DealChange, UndecodableChange } from './crm/crmAdapter.ts';
+import { createSalesforceAdapter } from './crm/salesforce/adapter.ts';
+import type { SalesforceAdapter } from './crm/salesforce/adapter.ts';
 import { listAudit, recordAudit } from './store/audit.ts';
 import { loadCheckpoint, loadCheckpointInfo, saveCheckpoint } from './store/checkpoints.ts';
 import { openDatabase } from './store/database.ts';
@@ -49,6 +47,7 @@ import {
   jobKey,
   startQueueRunner,
   TASKS,
+  withLegacyTaskNames,
 } from './store/queue.ts';
 import type { QueueRunner } from './store/queue.ts';
 import { createTokenCacheStore } from './store/tokenCache.ts';
@@ -77,7 +76,6 @@ import type { RetryPolicy } from './jobs/retry.ts';
 import type { SyncContext } from './jobs/syncContext.ts';
 import { loadMapping } from './mappingLoader.ts';
 import { unfilledRequiredFields, withTargets } from './sync/index.ts';
-import { describeOpportunityFields } from './salesforce/describe.ts';
 import type { Mapping } from './sync/index.ts';
 
 const VERSION = (
@@ -111,7 +109,7 @@ export interface RunningRelay {
   auth: EntraAuth;
   referrals: ReferralsClient;
   webhooks: WebhookRegistrationClient;
-  salesforce: SalesforceSession;
+  crm: SalesforceAdapter;
   operations: RelayOperations;
   queue: QueueRunner;
   /** Graceful stop: refuse new webhooks, let in-flight jobs finish (or release them), close. */
@@ -126,6 +124,7 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
     path.resolve(config.rootDir, config.MAPPING_FILE),
     path.resolve(config.rootDir, config.FORCE_APP_DIR),
   );
+  for (const notice of mapping.notices) logger.warn({ file: config.MAPPING_FILE }, notice);
   const database = await openDatabase({
     databaseUrl: options.databaseUrl ?? config.DATABASE_URL,
     embeddedDir: path.resolve(config.rootDir, config.EMBEDDED_PG_DIR),
@@ -166,7 +165,7 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
   const salesforceBreaker = createCircuitBreaker({
     name: 'salesforce',
     label: 'Salesforce',
-    classify: (error) => salesforceLimitVerdict(error, salesforce.current()?.connection),
+    classify: (error) => crm.limitVerdict(error),
     ...probe,
     logger: breakerLog,
     onChange: onBreakerChange,
@@ -204,7 +203,7 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
     cacheTtlMs: config.WEBHOOK_CERT_CACHE_SECONDS * 1000,
     acceptedExtendedKeyUsages: config.WEBHOOK_CERT_EXTENDED_KEY_USAGES,
   });
-  const salesforce = createSalesforceSession({
+  const crm = createSalesforceAdapter({
     loginUrl: settings.salesforce.loginUrl,
     clientId: settings.salesforce.clientId,
     clientSecret: settings.salesforce.clientSecret,
@@ -213,10 +212,18 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
     maxWaitMs: Math.max(config.BATCH_WINDOW_MS, config.BATCH_MAX_WAIT_MS),
     deferredWindowMs: config.WRITE_BACK_WINDOW_MS,
     breaker: salesforceBreaker,
-    logger: logger.child({ module: 'salesforce' }),
+    pubsub: {
+      endpoint: settings.salesforce.pubsubEndpoint,
+      topic: config.SF_EVENT_TOPIC,
+      tls: settings.salesforce.pubsubTls,
+      caPem: settings.salesforce.pubsubCaPem,
+      batchSize: config.SF_PUBSUB_BATCH_SIZE,
+      replayOnCorrupt: config.SF_REPLAY_ON_CORRUPT,
+    },
+    logger,
   });
   // Log in now, but let the relay start (and report it on /readyz) if Salesforce is down.
-  void salesforce
+  void crm
     .connect()
     .catch((error) =>
       logger.error({ err: describeError(error) }, 'Salesforce login failed; will retry on demand'),
@@ -233,7 +240,7 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
     pool,
     locks,
     referrals,
-    opportunities: salesforce.gateway,
+    crm,
     mapping,
     retry,
     maxAttempts: config.JOB_MAX_ATTEMPTS,
@@ -246,9 +253,8 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
   if (config.COSELL_MODE === 'production') {
     // Values are fitted to the fields as the org defines them (an admin may have shortened one or
     // made one required); until the describe answers, or if it fails, to force-app's definitions.
-    void salesforce
-      .connect()
-      .then((session) => describeOpportunityFields(session.connection))
+    void crm
+      .describeDealFields()
       .then((fields) => {
         const described = { opportunityFields: new Map(fields.map((field) => [field.name, field])) };
         ctx.mapping = withTargets(mapping, described);
@@ -266,22 +272,10 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
         ),
       );
   }
-  const listChangedOpportunities = async (since: Date | null): Promise<string[]> => {
-    const conn = (await salesforce.connect()).connection;
-    const where = ['Sync_with_Partner_Center__c = true'];
-    if (since) where.push(`LastModifiedDate >= ${since.toISOString().replace(/\.\d{3}Z$/, 'Z')}`);
-    const result = await salesforceBreaker.run(async () =>
-      conn.query<{ Id: string }>(`SELECT Id FROM Opportunity WHERE ${where.join(' AND ')}`, {
-        autoFetch: true,
-        maxFetch: 100000,
-      }),
-    );
-    return result.records.map((r) => r.Id);
-  };
   const reconcileDeps: ReconcileDeps = {
     pool,
     referrals,
-    listChangedOpportunities,
+    listChangedOpportunities: (since) => crm.listChangedDeals(since),
     overlapSeconds: config.RECONCILE_OVERLAP_SECONDS,
     maxAttempts: config.JOB_MAX_ATTEMPTS,
     logger: logger.child({ module: 'reconcile' }),
@@ -336,14 +330,14 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
     logger: logger.child({ module: 'sync' }),
   };
   // Declared before the queue starts: a retried undecodable event asks it for the decoder.
-  let subscriber: PubSubSubscriber | null = null;
+  let subscriber: ChangeFeed | null = null;
   const queue = await startQueueRunner({
     pool,
     concurrency: config.WORKER_CONCURRENCY,
     staleSeconds: config.WORKER_STALE_SECONDS,
     logger: logger.child({ module: 'queue' }),
     crontab: `${config.RECONCILE_CRON} ${TASKS.reconcile} ?max=3\n0 4 * * * ${TASKS.prune} ?max=1`,
-    taskList: {
+    taskList: withLegacyTaskNames({
       [TASKS.referralChanged]: instrument(
         TASKS.referralChanged,
         oneJobPerRecord(perRecord, 'referral', referralChangedTask(ctx)),
@@ -355,7 +349,7 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
       [TASKS.reconcile]: waitingOutOutages(perRecord, reconcileTask(reconcileDeps)),
       [UNDECODABLE_EVENT_TASK]: undecodableEventTask({
         pool,
-        decoder: () => subscriber?.decodeEvent ?? null,
+        decoder: () => subscriber?.decode ?? null,
         maxAttempts: config.JOB_MAX_ATTEMPTS,
         coalesceMs: config.COALESCE_WINDOW_MS,
         logger: logger.child({ module: 'pubsub' }),
@@ -363,33 +357,32 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
       [TASKS.prune]: async () => {
         await pruneReceipts(pool);
       },
-    },
+    }),
   });
 
   // ---- Pub/Sub subscriber, on the leader only ----------------------------------------------
-  const onBatch = (events: DecodedEvent[], replayId: Buffer, undecodable: UndecodableEvent[] = []) =>
+  const onBatch = (changes: DealChange[], checkpoint: Buffer, undecodable: UndecodableChange[]) =>
     withTransaction(pool, async (client) => {
       await keepUndecodableEvents(client, undecodable, { maxAttempts: config.JOB_MAX_ATTEMPTS });
       // One job per Opportunity however many of its events the batch holds: the latest, whose snapshot
       // is the newest.
-      const latest = new Map<string, DecodedEvent>();
-      for (const event of events) {
-        const id = event.payload.Opportunity_Id__c;
-        if (typeof id === 'string' && id.length > 0) latest.set(id, event);
+      const latest = new Map<string, DealChange>();
+      for (const change of changes) {
+        if (typeof change.dealId === 'string' && change.dealId.length > 0) latest.set(change.dealId, change);
       }
       await enqueueSyncJobs(
         client,
         'opportunity',
-        [...latest].map(([opportunityId, event]) => ({
+        [...latest].map(([opportunityId, change]) => ({
           id: opportunityId,
-          payload: { ...outboundJobPayload(event.payload), changedAt: event.payload.CreatedDate },
+          payload: { ...outboundJobPayload(change), changedAt: change.changedAt },
         })),
         { maxAttempts: config.JOB_MAX_ATTEMPTS, coalesceMs: config.COALESCE_WINDOW_MS },
       );
       crashPoint('pubsub-batch:commit');
       // The jobs and the position they came from commit together: a crash either keeps both or
       // neither, and the stream resumes right after the last event that became a job.
-      await saveCheckpoint(client, REPLAY_CHECKPOINT, replayId);
+      await saveCheckpoint(client, REPLAY_CHECKPOINT, checkpoint);
     });
   const subscribe = options.subscribe ?? true;
   const election: LeaderElection | null = subscribe
@@ -399,36 +392,17 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
         retryMs: 3000,
         logger: logger.child({ module: 'leader' }),
         onElected: async () => {
-          subscriber = createPubSubSubscriber({
-            endpoint: settings.salesforce.pubsubEndpoint,
-            topic: config.SF_EVENT_TOPIC,
-            tls: settings.salesforce.pubsubTls,
-            caPem: settings.salesforce.pubsubCaPem,
-            getAuth: async () => {
-              const c = await salesforce.connect();
-              return {
-                accessToken: c.connection.accessToken as string,
-                instanceUrl: c.connection.instanceUrl,
-                tenantId: c.organizationId,
-              };
-            },
-            refreshAuth: async () => {
-              await (await salesforce.connect()).reauthorize();
-            },
-            batchSize: config.SF_PUBSUB_BATCH_SIZE,
-            loadReplayId: () => loadCheckpoint(pool, REPLAY_CHECKPOINT),
+          subscriber = crm.openChangeFeed({
+            loadCheckpoint: () => loadCheckpoint(pool, REPLAY_CHECKPOINT),
             onBatch,
-            onReplayReset: async (preset) => {
+            onCheckpointLost: async (from) => {
               await recordAudit(pool, {
                 direction: 'system',
                 level: 'ERROR',
-                message: `Pub/Sub replay id was no longer valid; resubscribed from ${preset} and started a reconcile`,
+                message: `Pub/Sub replay id was no longer valid; resubscribed from ${from} and started a reconcile`,
               });
               await enqueueReconcile();
             },
-            replayOnCorrupt: config.SF_REPLAY_ON_CORRUPT,
-            backoff: { initialMs: 500, maxMs: 30_000 },
-            logger: logger.child({ module: 'pubsub' }),
           });
           subscriber.start();
         },
@@ -444,7 +418,7 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
   // ---- operations (dashboard, admin API, CLI) ---------------------------------------------
   const webhookCount = (outcome: string) => metrics.value('cosell_webhook_deliveries_total', { outcome });
   const subscriberStatus = (): SubscriberStatus => {
-    const stats = subscriber?.stats();
+    const stats = subscriber?.status();
     const role = !subscribe ? 'stopped' : election?.isLeader() ? 'leader' : 'standby';
     const ok = role !== 'leader' || Boolean(stats && (stats.connected || stats.failures < 3));
     return {
@@ -456,7 +430,7 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
       received: stats?.received ?? 0,
       lagMs: stats?.lagMs ?? null,
       lastEventAt: stats?.lastEventAt ? new Date(stats.lastEventAt).toISOString() : null,
-      lastReplayId: stats?.lastReplayId ?? null,
+      lastReplayId: stats?.lastPosition ?? null,
     };
   };
   const operations: RelayOperations = {
@@ -486,12 +460,9 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
           ];
       const workers = draining ? { ok: false, detail: 'shutting down' } : { ok: true };
       const token = { ...health, ok: health.status === 'ok' || health.status === 'expiring' };
-      const sfConnection = salesforce.current();
-      const sfCheck = sfConnection
-        ? { ok: true }
-        : { ok: false, detail: salesforce.lastError() ?? 'not logged in yet' };
+      const crmHealth = crm.health();
+      const sfCheck = crmHealth.ok ? { ok: true } : { ok: false, detail: crmHealth.detail };
       const sub = subscriberStatus();
-      const usage = sfConnection?.limitInfo();
       const openBreakers = breakers.map((b) => b.status()).filter((b) => b.state !== 'closed');
       const breakerCheck = {
         ok: true,
@@ -521,8 +492,8 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
         jobs,
         links,
         salesforce: {
-          apiCalls: sfConnection?.apiCalls() ?? 0,
-          apiUsage: usage ? { used: usage.used, limit: usage.limit } : null,
+          apiCalls: crmHealth.apiCalls,
+          apiUsage: crmHealth.apiUsage,
         },
         webhooks: {
           accepted: webhookCount('accepted'),
@@ -580,12 +551,12 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
         'backfill',
         onProgress,
       ),
-    ...createDashboardOperations({ pool, referrals, salesforce, mapping, syncStats }),
+    ...createDashboardOperations({ pool, referrals, crm, mapping, syncStats }),
   };
 
   registerRelayMetrics(metrics, {
     pool,
-    salesforce,
+    crm,
     partnerCenterCalls: () => partnerCenterCalls,
     subscriber: subscriberStatus,
     isLeader: () => election?.isLeader() ?? false,
@@ -641,7 +612,7 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
         logger.warn('jobs did not finish in time; releasing them');
         await queue.runner.kill().catch(() => undefined);
       }
-      await salesforce.gateway.flush().catch(() => undefined);
+      await crm.deals.flush().catch(() => undefined);
       await syncStats.stop();
       server.closeIdleConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -662,7 +633,7 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
     auth,
     referrals,
     webhooks,
-    salesforce,
+    crm,
     operations,
     queue,
     stop,

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { Metrics } from './metrics.ts';
 import type { SubscriberStatus } from './operations.ts';
-import type { SalesforceSession } from './salesforce/lazyGateway.ts';
+import type { CrmAdapter } from './crm/crmAdapter.ts';
 import { countDeadLettersByTask } from './store/deadLetters.ts';
 import { countJobs } from './store/queue.ts';
 
@@ -14,7 +14,7 @@ export function registerRelayMetrics(
   metrics: Metrics,
   sources: {
     pool: pg.Pool;
-    salesforce: SalesforceSession;
+    crm: Pick<CrmAdapter, 'name' | 'deals' | 'health'>;
     partnerCenterCalls: () => ReadonlyMap<string, number>;
     subscriber: () => SubscriberStatus;
     isLeader: () => boolean;
@@ -47,15 +47,15 @@ export function registerRelayMetrics(
     'cosell_salesforce_api_calls_total',
     'Salesforce REST requests made by this process (logins and limit reads included)',
     [],
-    () => [{ value: sources.salesforce.current()?.apiCalls() ?? 0 }],
+    () => [{ value: sources.crm.health().apiCalls }],
   );
   metrics.sampledCounter(
     'cosell_api_calls_total',
     'API calls by service and endpoint (Salesforce: by kind of batched call; Partner Center: method and path)',
     ['service', 'endpoint'],
     () => [
-      ...Object.entries(sources.salesforce.gateway.stats().calls).map(([endpoint, value]) => ({
-        labels: { service: 'salesforce', endpoint },
+      ...Object.entries(sources.crm.deals.stats().calls).map(([endpoint, value]) => ({
+        labels: { service: sources.crm.name, endpoint },
         value,
       })),
       ...[...sources.partnerCenterCalls()].map(([endpoint, value]) => ({
@@ -68,7 +68,7 @@ export function registerRelayMetrics(
     'cosell_salesforce_api_usage',
     'Org API usage from the last Sforce-Limit-Info header',
     () => {
-      const usage = sources.salesforce.current()?.limitInfo();
+      const usage = sources.crm.health().apiUsage;
       return usage
         ? [
             { labels: { kind: 'used' }, value: usage.used },

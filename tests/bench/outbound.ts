@@ -194,7 +194,7 @@ async function burst(
   const { salesforce } = system.sandboxes;
   await waitForIdle(system);
   salesforce.resetCounters();
-  const relayBefore = system.relay.salesforce.current()?.apiCalls() ?? 0;
+  const relayBefore = system.relay.crm.health().apiCalls;
   const writes = watchSellerWrites(system);
   const amount = (i: number) => amountBase + i;
   const started = Date.now();
@@ -238,7 +238,7 @@ async function burst(
   writes.stop();
   const counters = salesforce.counters();
   const relayCalls = counters.apiUsage.used - sellerCalls;
-  const relayCallsSelfCounted = (system.relay.salesforce.current()?.apiCalls() ?? 0) - relayBefore;
+  const relayCallsSelfCounted = system.relay.crm.health().apiCalls - relayBefore;
   const latencies = records.map(
     (r) => (writtenAt.get(r.referralId) as number) - (writes.at.get(r.opportunityId.slice(0, 15)) ?? started),
   );

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { SANDBOX_RELAY_CLIENT, startSandboxes } from '../../relay/sandbox/index.ts';
 import type { Sandboxes } from '../../relay/sandbox/index.ts';
-import { PUBSUB_PROTO_PATH } from '../../relay/src/salesforce/pubsubProto.ts';
+import { PUBSUB_PROTO_PATH } from '../../relay/src/crm/salesforce/pubsubProto.ts';
 import type { ProbeResult, ProbeTargets } from './support/tlsProbe.ts';
 
 /**

@@ -96,7 +96,7 @@ describe('faults on the inbound path', () => {
         (await system.relay.operations.listFailedJobs(100)).find((j: FailedJob) => j.key === `pc:${id}`),
       { message: 'the dead letter', timeoutMs: 20_000 },
     );
-    assert.equal(failed.task, 'pc-referral-changed');
+    assert.equal(failed.task, 'inbound-referral-changed');
     assert.equal(failed.attempts, 2);
     assert.equal(failed.maxAttempts, 2);
     assert.match(failed.lastError ?? '', /503|unavailable/i);

@@ -69,6 +69,10 @@ function brokenTree(): string {
     'relay/src/store/rows.ts': "import pg from 'pg';\nexport const rows = pg;\n",
     'relay/src/jobs/job.ts':
       "import pg from 'pg';\nimport type { Pool } from 'pg';\nexport const job = pg as unknown as Pool;\n",
+    'relay/src/jobs/crmJob.ts':
+      "import type { CrmAdapter } from '../crm/crmAdapter.ts';\nimport { write } from '../crm/salesforce/gateway.ts';\nexport const crmJob = (crm: CrmAdapter) => [crm, write];\n",
+    'relay/src/crm/crmAdapter.ts': 'export interface CrmAdapter {\n  name: string;\n}\n',
+    'relay/src/crm/salesforce/gateway.ts': 'export const write = 1;\n',
     'relay/src/a.ts': "import { b } from './b.ts';\nexport const a = () => b;\n",
     'relay/src/b.ts': "import { a } from './a.ts';\nexport const b = () => a;\n",
     'relay/src/main.ts':
@@ -83,7 +87,7 @@ function brokenTree(): string {
 }
 
 describe('architecture rules (dependency-cruiser, .dependency-cruiser.cjs)', () => {
-  it('hold for relay/src: no circle, a pure sync core, SQL only in store/, no simulators in production', async () => {
+  it('hold for relay/src: no circle, a pure sync core, CRMs only through the port, SQL only in store/, no simulators in production', async () => {
     const { output } = await cruise(ROOT);
     assert.deepEqual(violationsOf(output), []);
   });
@@ -95,6 +99,7 @@ describe('architecture rules (dependency-cruiser, .dependency-cruiser.cjs)', () 
       'core-uses-no-io-builtins: relay/src/sync/core.ts -> fs',
       'no-circular: relay/src/a.ts -> relay/src/b.ts',
       'only-store-talks-to-postgres: relay/src/jobs/job.ts -> node_modules/pg/index.js',
+      'orchestration-uses-the-crm-port: relay/src/jobs/crmJob.ts -> relay/src/crm/salesforce/gateway.ts',
       'production-loads-no-simulators: relay/src/main.ts -> relay/sandbox/sim.ts',
     ]);
   });

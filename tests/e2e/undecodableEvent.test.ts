@@ -71,7 +71,7 @@ describe('outbound: an event that does not decode', () => {
         [
           {
             eventId: 'kept-event-1',
-            replayId: Buffer.from('0a0b', 'hex'),
+            position: Buffer.from('0a0b', 'hex'),
             schemaId: schema.schemaId,
             payload: bytes,
             reason: 'schema mismatch',

@@ -131,7 +131,7 @@ describe('package:validate', () => {
         name: 'nextStep',
         opportunity: 'NextStep',
         referral: 'details.nextStep',
-        direction: 'sf-to-pc',
+        direction: 'outbound',
       });
       writeFileSync(mappingFile, JSON.stringify(mapping));
 

@@ -15,7 +15,8 @@ import { createRecordStore, RecordWriteError } from '../../relay/sandbox/salesfo
 import { createSchemaRegistry } from '../../relay/sandbox/salesforce/schema.ts';
 import type { FieldDefinition } from '../../relay/sandbox/salesforce/schema.ts';
 import { isPermanent } from '../../relay/src/jobs/syncTask.ts';
-import { toRelayError } from '../../relay/src/salesforce/opportunityGateway.ts';
+import { classifySalesforceError } from '../../relay/src/crm/salesforce/adapter.ts';
+import { toRelayError } from '../../relay/src/crm/salesforce/opportunityGateway.ts';
 import { RelayError } from '../../relay/src/errors.ts';
 import {
   buildCreateRequests,
@@ -35,6 +36,8 @@ import {
   REFERRAL_SUBSTATUSES,
 } from '../../relay/src/sync/referralSchema.ts';
 import { defaultMapping as mapping } from '../../relay/src/sync/testFixtures.ts';
+
+const salesforce = { classifyError: classifySalesforceError };
 
 const SEED = Number(process.env.PROPERTY_SEED ?? 20261202);
 const RUNS = 500;
@@ -74,7 +77,10 @@ function assertNamedPermanent(error: unknown, what: string): void {
       { errorCode: failure.statusCode, message: failure.message, data: { fields: failure.fields } },
       what,
     );
-    assert.ok(isPermanent(relayError), `${what}: ${failure.statusCode} should end the job as permanent`);
+    assert.ok(
+      isPermanent(relayError, salesforce),
+      `${what}: ${failure.statusCode} should end the job as permanent`,
+    );
     assert.match(relayError.message, new RegExp(failure.statusCode));
   }
 }
@@ -261,7 +267,7 @@ describe('the mapping against the sandboxes, for generated records', () => {
         outcomes.refusedByMapping += 1;
         assert.ok(error instanceof RelayError, String(error));
         assert.equal(error.code, 'VALIDATION_FAILED');
-        assert.ok(isPermanent(error));
+        assert.ok(isPermanent(error, salesforce));
         assert.match(error.message, /^(Referral cannot be written to Salesforce: |[a-z]+ \()/);
         return;
       }
@@ -312,7 +318,7 @@ describe('the mapping against the sandboxes, for generated records', () => {
         bodies = buildCreateRequests(view, mapping);
       } catch (error) {
         assert.ok(error instanceof RelayError && error.code === 'VALIDATION_FAILED', String(error));
-        assert.ok(isPermanent(error));
+        assert.ok(isPermanent(error, salesforce));
         assert.match(error.message, /^Opportunity cannot become a referral: /);
         outcomes.refused += 1;
       }

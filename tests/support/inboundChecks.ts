@@ -85,7 +85,7 @@ export async function receiptsForReferral(pool: pg.Pool, referralId: string): Pr
 }
 
 /**
- * Waits until no pc-referral-changed job is pending or running. A running job counts by its lock:
+ * Waits until no inbound-referral-changed job is pending or running. A running job counts by its lock:
  * graphile-worker adds the attempt when it takes the job, so a job on its last attempt already
  * shows attempts = max_attempts while it runs.
  */
@@ -93,7 +93,7 @@ export async function waitForQueueIdle(pool: pg.Pool, message = 'the inbound que
   await waitFor(
     async () => {
       const { rows } = await pool.query<{ n: string }>(
-        `select count(*) as n from graphile_worker.jobs where task_identifier = 'pc-referral-changed' and (attempts < max_attempts or locked_at is not null)`,
+        `select count(*) as n from graphile_worker.jobs where task_identifier = 'inbound-referral-changed' and (attempts < max_attempts or locked_at is not null)`,
       );
       return Number(rows[0].n) === 0;
     },

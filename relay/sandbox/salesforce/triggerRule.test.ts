@@ -63,7 +63,7 @@ test('reads mapped fields from the package records that mapping.json asks for', 
   const expected = mapping.fields
     .filter(
       (entry) =>
-        (entry.direction === 'sf-to-pc' || entry.direction === 'both') && !entry.opportunity.includes('.'),
+        (entry.direction === 'outbound' || entry.direction === 'both') && !entry.opportunity.includes('.'),
     )
     .map((entry) => entry.opportunity)
     .sort();

@@ -138,7 +138,7 @@ describe('relay CLI against a running relay', () => {
     assert.equal(list.code, 0, list.stderr);
     assert.match(
       list.stdout,
-      new RegExp(`^${first.jobId}\\s+pc-referral-changed\\s+referral ${first.referralId}\\s+1/1`, 'm'),
+      new RegExp(`^${first.jobId}\\s+inbound-referral-changed\\s+referral ${first.referralId}\\s+1/1`, 'm'),
     );
     assert.match(list.stdout, /HTTP 503/);
 

@@ -267,7 +267,7 @@ describe('dashboard', () => {
     );
     assert.equal(deadLetters, (await system.relay.operations.listFailedJobs()).length);
     assert.match(metrics, /^cosell_webhook_deliveries_total\{outcome="accepted"\} [1-9]/m);
-    assert.match(metrics, /^cosell_jobs_total\{task="pc-referral-changed",outcome="success"\} [1-9]/m);
+    assert.match(metrics, /^cosell_jobs_total\{task="inbound-referral-changed",outcome="success"\} [1-9]/m);
     assert.match(metrics, /^process_cpu_seconds_total \d/m);
     assert.match(metrics, /^nodejs_eventloop_lag_seconds /m);
     // Naming conventions: every counter ends in _total; no unit other than seconds or bytes.

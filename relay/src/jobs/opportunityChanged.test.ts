@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { SALESFORCE_FIELDS } from '../crm/salesforce/adapter.ts';
 import type { Link } from '../store/links.ts';
 import { defaultMapping } from '../sync/testFixtures.ts';
 import { missingPairFields, outboundJobPayload, updateFields, usableSnapshot } from './opportunityChanged.ts';
 import { writeOpportunity } from './opportunityWrites.ts';
-import type { SyncContext } from './syncContext.ts';
 
-const ctx = { mapping: defaultMapping };
+const ctx = { mapping: defaultMapping, crm: { fields: SALESFORCE_FIELDS } };
 const OPPORTUNITY = '006Sb0000000001AAA';
 
 function link(overrides: Partial<Link['salesforceWrites']> = {}, referralId: string | null = 'ref-1'): Link {
@@ -69,29 +69,19 @@ test('the job queries instead when the snapshot cannot be trusted or is not enou
   assert.equal(usableSnapshot(ctx, OPPORTUNITY, link(), missing), null, 'a mapped field missing');
 });
 
-test('the job payload carries the event’s snapshot as an object with its CreatedDate as version, and drops one that is not JSON', () => {
-  const event = {
-    Opportunity_Id__c: OPPORTUNITY,
-    Change_Kind__c: 'Updated',
-    Changed_Fields__c: 'Amount,Description',
-    Changed_By__c: '005Sb0000000001AAA',
-    CreatedDate: 0,
-    CreatedById: '005Sb0000000001AAA',
-  };
-  assert.deepEqual(outboundJobPayload({ ...event, Record_Snapshot__c: '{"Id":"x","Amount":5}' }), {
+test('the job payload carries the change’s snapshot, with the change’s time as its version', () => {
+  const change = { dealId: OPPORTUNITY, changeKind: 'Updated', changedFields: ['Amount'], changedAt: 0 };
+  assert.deepEqual(outboundJobPayload({ ...change, snapshot: { Id: 'x', Amount: 5 } }), {
     opportunityId: OPPORTUNITY,
     changeKind: 'Updated',
-    changedFields: ['Amount', 'Description'],
+    changedFields: ['Amount'],
     snapshot: { Id: 'x', Amount: 5 },
     eventCreatedAt: 0,
   });
-  for (const bad of ['{not json', '[1,2]', 'null', null, undefined])
-    assert.equal('snapshot' in outboundJobPayload({ ...event, Record_Snapshot__c: bad }), false, String(bad));
-  assert.deepEqual(outboundJobPayload({ ...event, Changed_Fields__c: null, Change_Kind__c: null }), {
+  assert.deepEqual(outboundJobPayload({ dealId: OPPORTUNITY, changedFields: [] }), {
     opportunityId: OPPORTUNITY,
     changeKind: undefined,
     changedFields: [],
-    eventCreatedAt: 0,
   });
 });
 
@@ -99,7 +89,7 @@ test('a relay write without audit lines is refused before anything is sent', asy
   // No database and no Salesforce: reaching either would fail with another error than this one.
   await assert.rejects(
     writeOpportunity(
-      {} as Pick<SyncContext, 'pool' | 'opportunities'>,
+      { crm: { fields: SALESFORCE_FIELDS } } as Parameters<typeof writeOpportunity>[0],
       { opportunityId: OPPORTUNITY },
       {
         Id: OPPORTUNITY,
@@ -112,12 +102,21 @@ test('a relay write without audit lines is refused before anything is sent', asy
 
 test('missingPairFields asks for the referral id and link an Opportunity lacks, and nothing once it has them', () => {
   const template = 'https://partner.microsoft.com/referrals/{id}';
-  assert.deepEqual(missingPairFields({ Id: OPPORTUNITY, Referral_Identifier__c: null }, 'ref 1', template), {
-    Referral_Identifier__c: 'ref 1',
-    Referral_Link__c: 'https://partner.microsoft.com/referrals/ref%201',
-  });
   assert.deepEqual(
     missingPairFields(
+      SALESFORCE_FIELDS,
+      { Id: OPPORTUNITY, Referral_Identifier__c: null },
+      'ref 1',
+      template,
+    ),
+    {
+      Referral_Identifier__c: 'ref 1',
+      Referral_Link__c: 'https://partner.microsoft.com/referrals/ref%201',
+    },
+  );
+  assert.deepEqual(
+    missingPairFields(
+      SALESFORCE_FIELDS,
       { Id: OPPORTUNITY, Referral_Identifier__c: 'ref-1', Referral_Link__c: '' },
       'ref-1',
       template,
@@ -126,11 +125,17 @@ test('missingPairFields asks for the referral id and link an Opportunity lacks, 
   );
   // A snapshot without the link field says nothing about the link.
   assert.deepEqual(
-    missingPairFields({ Id: OPPORTUNITY, Referral_Identifier__c: 'ref-1' }, 'ref-1', template),
+    missingPairFields(
+      SALESFORCE_FIELDS,
+      { Id: OPPORTUNITY, Referral_Identifier__c: 'ref-1' },
+      'ref-1',
+      template,
+    ),
     {},
   );
   assert.deepEqual(
     missingPairFields(
+      SALESFORCE_FIELDS,
       { Id: OPPORTUNITY, Referral_Identifier__c: 'ref-1', Referral_Link__c: 'https://x/ref-1' },
       'ref-1',
       template,

@@ -2,9 +2,7 @@ import type { Task } from 'graphile-worker';
 import { describeError, isRelayError, RelayError } from '../errors.ts';
 import type { Referral, ReferralPatchOperation } from '../partner-center/referral.ts';
 import { odataEquals } from '../partner-center/referralsClient.ts';
-import { AUDIT_ENTRY_FIELD, REFERRAL_ID_FIELD, WRITE_COUNT_FIELD } from '../salesforce/opportunityGateway.ts';
-import type { OpportunityRecord } from '../salesforce/opportunityGateway.ts';
-import type { ReferralSyncEventPayload } from '../salesforce/pubsubSubscriber.ts';
+import type { DealChange, DealRecord, RelayFieldNames } from '../crm/crmAdapter.ts';
 import { recordAudit } from '../store/audit.ts';
 import { crashPoint } from '../crashPoint.ts';
 import { hasOpenDeadLetter } from '../store/deadLetters.ts';
@@ -40,15 +38,15 @@ import { inboundFingerprint } from './referralChanged.ts';
 import { withRetries } from './retry.ts';
 import { syncTask } from './syncTask.ts';
 import { isOlderThan, versionTime } from './versions.ts';
-import { RELAY_FIELDS } from './syncContext.ts';
-import type { SyncContext } from './syncContext.ts';
+import { relayFields } from './syncContext.ts';
+import type { FieldsContext, SyncContext } from './syncContext.ts';
 
 export interface OpportunityChangedPayload {
   opportunityId: string;
   changeKind?: string;
   changedFields?: string[];
-  /** The record as the seller saved it (Referral_Sync__e.Record_Snapshot__c), when the event had one. */
-  snapshot?: OpportunityRecord;
+  /** The record as the seller saved it, when the change feed's event carried it. */
+  snapshot?: DealRecord;
   /** The event's CreatedDate (epoch ms): the snapshot's version. */
   eventCreatedAt?: number;
 }
@@ -59,7 +57,7 @@ export type OutboundOutcome =
 function parsePayload(payload: unknown): OpportunityChangedPayload {
   const p = payload as Partial<OpportunityChangedPayload> | null;
   if (!p || typeof p.opportunityId !== 'string' || p.opportunityId.length === 0) {
-    throw new RelayError('REQUEST_INVALID', 'sf-opportunity-changed job payload needs an opportunityId');
+    throw new RelayError('REQUEST_INVALID', 'outbound-deal-changed job payload needs an opportunityId');
   }
   return {
     opportunityId: p.opportunityId,
@@ -70,30 +68,18 @@ function parsePayload(payload: unknown): OpportunityChangedPayload {
   };
 }
 
-function isRecord(value: unknown): value is OpportunityRecord {
+function isRecord(value: unknown): value is DealRecord {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
-/**
- * The job for one Referral_Sync__e. A snapshot that is not a JSON object is left out (the job then
- * queries the record), never a reason to drop the event.
- */
-export function outboundJobPayload(event: ReferralSyncEventPayload): OpportunityChangedPayload {
-  let snapshot: OpportunityRecord | undefined;
-  if (typeof event.Record_Snapshot__c === 'string') {
-    try {
-      const parsed: unknown = JSON.parse(event.Record_Snapshot__c);
-      if (isRecord(parsed)) snapshot = parsed;
-    } catch {
-      snapshot = undefined;
-    }
-  }
+/** The job for one change from the CRM's change feed. */
+export function outboundJobPayload(change: DealChange): OpportunityChangedPayload {
   return {
-    opportunityId: event.Opportunity_Id__c,
-    changeKind: event.Change_Kind__c ?? undefined,
-    changedFields: typeof event.Changed_Fields__c === 'string' ? event.Changed_Fields__c.split(',') : [],
-    ...(snapshot ? { snapshot } : {}),
-    ...(typeof event.CreatedDate === 'number' ? { eventCreatedAt: event.CreatedDate } : {}),
+    opportunityId: change.dealId,
+    changeKind: change.changeKind,
+    changedFields: change.changedFields,
+    ...(change.snapshot ? { snapshot: change.snapshot } : {}),
+    ...(change.changedAt === undefined ? {} : { eventCreatedAt: change.changedAt }),
   };
 }
 
@@ -107,35 +93,37 @@ function linkFor(referralId: string, template: string): string {
  * What sending a change of a paired Opportunity reads of it: every field an event snapshot must hold
  * for the job to skip the query (a create also needs the Account, and queries).
  */
-export function updateFields(ctx: Pick<SyncContext, 'mapping'>): string[] {
+export function updateFields(ctx: FieldsContext): string[] {
+  const f = ctx.crm.fields;
   const compared = ctx.mapping.fields
     .filter((entry) => !getTransform(entry.transform).inboundOnly)
     .map((entry) => entry.opportunity);
-  return [...new Set(['Id', 'IsWon', 'IsClosed', REFERRAL_ID_FIELD, ...RELAY_FIELDS, ...compared])];
+  return [...new Set([f.id, f.won, f.closed, f.referralId, ...relayFields(f), ...compared])];
 }
 
 /** The Opportunity fields (and parent Account fields) the outbound sync reads in one SOQL query. */
-export function outboundFields(ctx: Pick<SyncContext, 'mapping'>): string[] {
-  const account = Object.values(ctx.mapping.customer).map((field) => `Account.${field}`);
+export function outboundFields(ctx: FieldsContext): string[] {
+  const f = ctx.crm.fields;
+  const account = Object.values(ctx.mapping.customer).map((field) => `${f.account}.${field}`);
   return [
     ...new Set([
-      'Id',
-      'IsWon',
-      'IsClosed',
-      'AccountId',
+      f.id,
+      f.won,
+      f.closed,
+      f.accountId,
       // The record state's version (versions.ts).
-      'SystemModstamp',
-      REFERRAL_ID_FIELD,
-      'Referral_Link__c',
-      ...RELAY_FIELDS,
+      f.version,
+      f.referralId,
+      f.referralLink,
+      ...relayFields(f),
       ...mappedOpportunityFields(ctx.mapping),
       ...account,
     ]),
   ];
 }
 
-function viewOf(record: OpportunityRecord): OpportunityView {
-  const account = record.Account as Record<string, unknown> | null | undefined;
+function viewOf(record: DealRecord, fields: { account: string }): OpportunityView {
+  const account = record[fields.account] as Record<string, unknown> | null | undefined;
   return { opportunity: record, account: account ?? null };
 }
 
@@ -145,16 +133,18 @@ function viewOf(record: OpportunityRecord): OpportunityView {
  * record (store/salesforceWrites.ts), so it cannot undo one of them in Partner Center.
  */
 export function usableSnapshot(
-  ctx: Pick<SyncContext, 'mapping'>,
+  ctx: FieldsContext,
   opportunityId: string,
   link: Link | null,
-  snapshot: OpportunityRecord | undefined,
-): OpportunityRecord | null {
+  snapshot: DealRecord | undefined,
+): DealRecord | null {
+  const f = ctx.crm.fields;
   if (!snapshot || !link?.referralId) return null;
-  if (typeof snapshot.Id !== 'string' || snapshot.Id.slice(0, 15) !== opportunityId.slice(0, 15)) return null;
-  if (snapshot[REFERRAL_ID_FIELD] !== link.referralId) return null;
+  const id = snapshot[f.id];
+  if (typeof id !== 'string' || id.slice(0, 15) !== opportunityId.slice(0, 15)) return null;
+  if (snapshot[f.referralId] !== link.referralId) return null;
   if (!updateFields(ctx).every((field) => field in snapshot)) return null;
-  return snapshotIncludesRelayWrites(link.salesforceWrites, snapshot[WRITE_COUNT_FIELD]) ? snapshot : null;
+  return snapshotIncludesRelayWrites(link.salesforceWrites, snapshot[f.writeCount]) ? snapshot : null;
 }
 
 /** Salesforce → Partner Center for one Opportunity. Idempotent: a repeated event sends nothing new. */
@@ -162,9 +152,10 @@ export async function syncOpportunityToReferral(
   ctx: SyncContext,
   opportunityId: string,
   jobId?: string,
-  snapshot?: OpportunityRecord,
+  snapshot?: DealRecord,
   eventCreatedAt?: number,
 ): Promise<OutboundOutcome> {
+  const f = ctx.crm.fields;
   const log = ctx.logger.child({ opportunityId, jobId });
   const retry = <T>(what: string, op: () => Promise<T>) =>
     withRetries(op, ctx.retry, (error, attempt, delayMs) =>
@@ -177,7 +168,7 @@ export async function syncOpportunityToReferral(
     record =
       (
         await retry('read Opportunity', () =>
-          ctx.opportunities.readOpportunities('Id', [opportunityId], outboundFields(ctx)),
+          ctx.crm.deals.readDeals('id', [opportunityId], outboundFields(ctx)),
         )
       ).get(opportunityId) ?? null;
     if (record && link)
@@ -185,13 +176,13 @@ export async function syncOpportunityToReferral(
         ctx.pool,
         opportunityId,
         link.salesforceWrites,
-        Number(record[WRITE_COUNT_FIELD] ?? 0),
+        Number(record[f.writeCount] ?? 0),
       );
   }
   if (!record) return 'not-found';
-  if (record.Sync_with_Partner_Center__c !== true) return 'not-synced';
+  if (record[f.syncFlag] !== true) return 'not-synced';
   // Never send a record state older than the last one sent: a snapshot is as old as its event.
-  const version = versionTime(record === snapshot ? eventCreatedAt : record.SystemModstamp);
+  const version = versionTime(record === snapshot ? eventCreatedAt : record[f.version]);
   if (isOlderThan(version, link?.opportunityVersion)) {
     const message = `Opportunity state of ${new Date(version as number).toISOString()} is older than the one last sent (${link?.opportunityVersion?.toISOString() ?? ''}); not sent`;
     await recordAudit(ctx.pool, { direction: 'outbound', level: 'INFO', opportunityId, jobId, message });
@@ -204,17 +195,14 @@ export async function syncOpportunityToReferral(
   let current = record;
   const canonical = canonicalFromOpportunity(record, ctx.mapping);
   const print = fingerprint(canonical);
-  const referralId = link?.referralId ?? (record[REFERRAL_ID_FIELD] as string | null) ?? null;
+  const referralId = link?.referralId ?? (record[f.referralId] as string | null) ?? null;
   // The pair's own fields on the Opportunity: a relay killed between the referral's POST and the
   // write-back leaves them empty while the link already holds the pair (chaos seed 20261202).
-  const pairing = referralId ? missingPairFields(record, referralId, ctx.mapping.referralLinkTemplate) : {};
+  const pairing = referralId
+    ? missingPairFields(f, record, referralId, ctx.mapping.referralLinkTemplate)
+    : {};
   const carriesPair = Object.keys(pairing).length === 0;
-  if (
-    referralId &&
-    carriesPair &&
-    link?.outboundFingerprint === print &&
-    record.Referral_Sync_Status__c === 'Synced'
-  ) {
+  if (referralId && carriesPair && link?.outboundFingerprint === print && record[f.syncStatus] === 'Synced') {
     log.debug('no mapped field changed since the last sync');
     return 'unchanged';
   }
@@ -233,10 +221,10 @@ export async function syncOpportunityToReferral(
         ctx,
         { opportunityId },
         {
-          Id: opportunityId,
+          [f.id]: opportunityId,
           ...extra,
-          ...(status ? { Referral_Sync_Status__c: status } : {}),
-          [AUDIT_ENTRY_FIELD]: line,
+          ...(status ? { [f.syncStatus]: status } : {}),
+          [f.auditEntry]: line,
         },
         { deferred: true },
       ),
@@ -245,7 +233,7 @@ export async function syncOpportunityToReferral(
       direction: 'outbound',
       level,
       opportunityId,
-      referralId: (extra[REFERRAL_ID_FIELD] as string) ?? referralId,
+      referralId: (extra[f.referralId] as string) ?? referralId,
       jobId,
       message,
     });
@@ -266,7 +254,7 @@ export async function syncOpportunityToReferral(
       carriesPair &&
       link?.outboundFingerprint === print &&
       link.lastError === message &&
-      record.Referral_Sync_Status__c === 'Error'
+      record[f.syncStatus] === 'Error'
     )
       return 'terminal';
     await audit('ERROR', message, pairing, 'Error');
@@ -282,7 +270,7 @@ export async function syncOpportunityToReferral(
   // here: its co-sell referral for Microsoft may still be missing (chaos seed 20261202).
   if (
     !link?.outboundFingerprint &&
-    record.How_can_Microsoft_help__c &&
+    record[f.helpRequest] &&
     namesOpportunity(referral as SyncReferral, opportunityId)
   )
     await ensureReferralForMicrosoft(ctx, record, referral, retry);
@@ -297,7 +285,7 @@ export async function syncOpportunityToReferral(
   // Partner Center's value over).
   const unsent = withoutUnchangedSinceSync(
     withoutInboundEchoes(
-      mapOpportunityToReferral(viewOf(current), ctx.mapping),
+      mapOpportunityToReferral(viewOf(current, f), ctx.mapping),
       current,
       referral as SyncReferral,
       ctx.mapping,
@@ -308,7 +296,7 @@ export async function syncOpportunityToReferral(
   );
   const partnerHeld = partnerCenterHeldPaths({
     lastSynced: lastAgreed,
-    salesforce: viewOf(current),
+    salesforce: viewOf(current, f),
     partnerCenter: referral as SyncReferral,
     mapping: ctx.mapping,
   });
@@ -354,9 +342,7 @@ export async function syncOpportunityToReferral(
       // link stays as read at the start: its values are the last state both sides agreed on.
       const [fresh, freshRecord] = await Promise.all([
         retry('GET referral', () => ctx.referrals.get(referralId)),
-        retry('read Opportunity', () =>
-          ctx.opportunities.readOpportunities('Id', [opportunityId], outboundFields(ctx)),
-        ),
+        retry('read Opportunity', () => ctx.crm.deals.readDeals('id', [opportunityId], outboundFields(ctx))),
       ]);
       referral = fresh;
       current = freshRecord.get(opportunityId) ?? current;
@@ -364,7 +350,7 @@ export async function syncOpportunityToReferral(
         throw new RelayError('PC_TERMINAL', `Referral ${referralId} became final while syncing`);
       const resolution = resolveConflict({
         lastSynced: lastAgreed,
-        salesforce: viewOf(current),
+        salesforce: viewOf(current, f),
         partnerCenter: referral as SyncReferral,
         mapping: ctx.mapping,
       });
@@ -408,12 +394,12 @@ export async function syncOpportunityToReferral(
 }
 
 /** The fields an Opportunity carries about its referral, as the create's write-back sets them. */
-function pairFields(referral: Referral, linkTemplate: string): Record<string, unknown> {
+function pairFields(f: RelayFieldNames, referral: Referral, linkTemplate: string): Record<string, unknown> {
   return {
-    [REFERRAL_ID_FIELD]: referral.id,
-    Referral_Link__c: linkFor(referral.id as string, linkTemplate),
-    Referral_Status__c: referral.status ?? null,
-    Referral_Substatus__c: referral.substatus ?? null,
+    [f.referralId]: referral.id,
+    [f.referralLink]: linkFor(referral.id as string, linkTemplate),
+    [f.referralStatus]: referral.status ?? null,
+    [f.referralSubstatus]: referral.substatus ?? null,
   };
 }
 
@@ -422,14 +408,15 @@ function pairFields(referral: Referral, linkTemplate: string): Record<string, un
  * field says nothing about it, so only a read that holds the field can ask for it again.
  */
 export function missingPairFields(
-  record: OpportunityRecord,
+  f: RelayFieldNames,
+  record: DealRecord,
   referralId: string,
   linkTemplate: string,
 ): Record<string, string> {
   const missing: Record<string, string> = {};
-  if (record[REFERRAL_ID_FIELD] !== referralId) missing[REFERRAL_ID_FIELD] = referralId;
-  if (missing[REFERRAL_ID_FIELD] || (Object.hasOwn(record, 'Referral_Link__c') && !record.Referral_Link__c))
-    missing.Referral_Link__c = linkFor(referralId, linkTemplate);
+  if (record[f.referralId] !== referralId) missing[f.referralId] = referralId;
+  if (missing[f.referralId] || (Object.hasOwn(record, f.referralLink) && !record[f.referralLink]))
+    missing[f.referralLink] = linkFor(referralId, linkTemplate);
   return missing;
 }
 
@@ -453,14 +440,15 @@ async function findCreatedReferrals(
 /** The Opportunity as a create request sees it: with its primary contact when it asks Microsoft for help. */
 async function createView(
   ctx: SyncContext,
-  record: OpportunityRecord,
+  record: DealRecord,
   retry: <T>(what: string, op: () => Promise<T>) => Promise<T>,
 ): Promise<OpportunityView> {
-  const opportunityId = record.Id as string;
-  const view = viewOf(record);
-  if (record.How_can_Microsoft_help__c) {
+  const f = ctx.crm.fields;
+  const opportunityId = record[f.id] as string;
+  const view = viewOf(record, ctx.crm.fields);
+  if (record[f.helpRequest]) {
     view.primaryContact =
-      (await retry('read contact', () => ctx.opportunities.readPrimaryContacts([opportunityId]))).get(
+      (await retry('read contact', () => ctx.crm.deals.readPrimaryContacts([opportunityId]))).get(
         opportunityId,
       ) ?? null;
   }
@@ -470,11 +458,12 @@ async function createView(
 /** The co-sell referral for Microsoft in `main`'s engagement, created unless it exists already. */
 async function ensureReferralForMicrosoft(
   ctx: SyncContext,
-  record: OpportunityRecord,
+  record: DealRecord,
   main: Referral,
   retry: <T>(what: string, op: () => Promise<T>) => Promise<T>,
 ): Promise<void> {
-  const opportunityId = record.Id as string;
+  const f = ctx.crm.fields;
+  const opportunityId = record[f.id] as string;
   const engagementId = main.engagementId as string | undefined;
   if (!engagementId) return;
   const [, forMicrosoft] = buildCreateRequests(await createView(ctx, record, retry), ctx.mapping);
@@ -491,7 +480,7 @@ async function ensureReferralForMicrosoft(
 
 async function createReferral(
   ctx: SyncContext,
-  record: OpportunityRecord,
+  record: DealRecord,
   link: Link | null,
   print: string,
   audit: (
@@ -504,13 +493,14 @@ async function createReferral(
   retry: <T>(what: string, op: () => Promise<T>) => Promise<T>,
   sentVersion: { opportunityVersion?: Date },
 ): Promise<OutboundOutcome | 'paired'> {
-  const opportunityId = record.Id as string;
+  const f = ctx.crm.fields;
+  const opportunityId = record[f.id] as string;
   const view = await createView(ctx, record, retry);
   const problems = validateForCreate(view, ctx.mapping);
   if (problems.length > 0) {
     const message = `Not sent to Partner Center: ${problems.join('; ')}`;
     // Unchanged invalid data is reported once, not on every event.
-    if (link?.outboundFingerprint !== print || record.Referral_Sync_Status__c !== 'Error')
+    if (link?.outboundFingerprint !== print || record[f.syncStatus] !== 'Error')
       await audit('ERROR', message, {}, 'Error');
     await saveLink(
       ctx.pool,
@@ -562,7 +552,7 @@ async function createReferral(
       {
         ...pairOf(created),
         outboundValues: canonicalFromOpportunity(
-          { ...record, ...pairFields(created as Referral, ctx.mapping.referralLinkTemplate) },
+          { ...record, ...pairFields(f, created as Referral, ctx.mapping.referralLinkTemplate) },
           ctx.mapping,
         ),
       },
@@ -583,7 +573,7 @@ async function createReferral(
   ctx.observeWrite?.();
   const referralId = made.id as string;
   const referral = await retry('GET referral', () => ctx.referrals.get(referralId)).catch(() => made);
-  const writeBack = pairFields(referral, ctx.mapping.referralLinkTemplate);
+  const writeBack = pairFields(f, referral, ctx.mapping.referralLinkTemplate);
   // What both sides agree on is the record as the write-back leaves it (with the referral's id and
   // status): a later job, e.g. the reconcile's, then finds nothing changed instead of a record
   // that differs from the one read before the create.
@@ -625,7 +615,7 @@ async function createReferral(
   return 'created';
 }
 
-/** graphile-worker task for sf-opportunity-changed. */
+/** graphile-worker task for outbound-deal-changed. */
 export function opportunityChangedTask(ctx: SyncContext): Task {
   return syncTask(ctx, {
     direction: 'outbound',
@@ -635,6 +625,7 @@ export function opportunityChangedTask(ctx: SyncContext): Task {
       syncOpportunityToReferral(ctx, opportunityId, jobId, snapshot, eventCreatedAt),
     // Tell the seller on the record too; the job stays visible as a dead letter.
     onGiveUp: async ({ opportunityId }, error) => {
+      const f = ctx.crm.fields;
       const line = formatAuditLine({
         at: ctx.now(),
         level: 'ERROR',
@@ -644,7 +635,7 @@ export function opportunityChangedTask(ctx: SyncContext): Task {
       await writeOpportunity(
         ctx,
         { opportunityId },
-        { Id: opportunityId, Referral_Sync_Status__c: 'Error', [AUDIT_ENTRY_FIELD]: line },
+        { [f.id]: opportunityId, [f.syncStatus]: 'Error', [f.auditEntry]: line },
       );
     },
   });

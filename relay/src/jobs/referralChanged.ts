@@ -1,7 +1,6 @@
 import type { Task } from 'graphile-worker';
 import { describeError, isRelayError, RelayError } from '../errors.ts';
 import type { Referral } from '../partner-center/referral.ts';
-import { AUDIT_ENTRY_FIELD, REFERRAL_ID_FIELD } from '../salesforce/opportunityGateway.ts';
 import { recordAudit } from '../store/audit.ts';
 import {
   findLinkByEngagement,
@@ -28,7 +27,7 @@ import { writeOpportunity } from './opportunityWrites.ts';
 import { withRetries } from './retry.ts';
 import { syncTask } from './syncTask.ts';
 import { isOlderThan } from './versions.ts';
-import { RELAY_FIELDS } from './syncContext.ts';
+import { relayFields } from './syncContext.ts';
 import type { SyncContext } from './syncContext.ts';
 
 export interface ReferralChangedPayload {
@@ -42,7 +41,7 @@ export type InboundOutcome = 'created' | 'updated' | 'unchanged' | 'not-found' |
 function parsePayload(payload: unknown): ReferralChangedPayload {
   const p = payload as Partial<ReferralChangedPayload> | null;
   if (!p || typeof p.referralId !== 'string' || p.referralId.length === 0) {
-    throw new RelayError('REQUEST_INVALID', 'pc-referral-changed job payload needs a referralId');
+    throw new RelayError('REQUEST_INVALID', 'inbound-referral-changed job payload needs a referralId');
   }
   return { referralId: p.referralId, reason: p.reason ?? 'webhook', eventName: p.eventName };
 }
@@ -85,6 +84,7 @@ export async function syncReferralToOpportunity(
   referralId: string,
   jobId?: string,
 ): Promise<InboundOutcome> {
+  const f = ctx.crm.fields;
   const log = ctx.logger.child({ referralId, jobId });
   const retry = <T>(what: string, op: () => Promise<T>) =>
     withRetries(op, ctx.retry, (error, attempt, delayMs) =>
@@ -148,42 +148,38 @@ export async function syncReferralToOpportunity(
   // tool): that Opportunity is the pair, never a new one.
   const fields = [
     ...new Set([
-      'Id',
-      'AccountId',
-      REFERRAL_ID_FIELD,
-      'IsWon',
-      'IsClosed',
-      ...RELAY_FIELDS,
+      f.id,
+      f.accountId,
+      f.referralId,
+      f.won,
+      f.closed,
+      ...relayFields(f),
       ...mappedOpportunityFields(ctx.mapping),
     ]),
   ];
   const named = link?.opportunityId ?? opportunityIdIn(referral.externalReferenceId);
   const current = named
-    ? (await retry('read Opportunity', () => ctx.opportunities.readOpportunities('Id', [named], fields))).get(
-        named,
-      )
+    ? (await retry('read Opportunity', () => ctx.crm.deals.readDeals('id', [named], fields))).get(named)
     : (
-        await retry('read Opportunity', () =>
-          ctx.opportunities.readOpportunities(REFERRAL_ID_FIELD, [referralId], fields),
-        )
+        await retry('read Opportunity', () => ctx.crm.deals.readDeals('referralId', [referralId], fields))
       ).get(referralId);
-  const pairedElsewhere = current?.[REFERRAL_ID_FIELD];
+  const pairedElsewhere = current?.[f.referralId];
   if (typeof pairedElsewhere === 'string' && pairedElsewhere !== '' && pairedElsewhere !== referralId) {
-    const message = `Referral ${referralId} names Opportunity ${String(current?.Id)}, which is paired with referral ${pairedElsewhere}; not synced`;
+    const message = `Referral ${referralId} names Opportunity ${String(current?.[f.id])}, which is paired with referral ${pairedElsewhere}; not synced`;
     await recordAudit(ctx.pool, { direction: 'inbound', level: 'INFO', referralId, jobId, message });
-    log.info({ opportunityId: current?.Id, pairedReferralId: pairedElsewhere }, message);
+    log.info({ opportunityId: current?.[f.id], pairedReferralId: pairedElsewhere }, message);
     return 'related';
   }
   // The relay may keep a link for the Opportunity alone (an outbound send that failed): join it to
   // this referral's before anything is saved under either id.
-  if (current && link?.opportunityId !== current.Id)
-    await pairLink(ctx.pool, referralId, current.Id as string);
+  if (current && link?.opportunityId !== current[f.id])
+    await pairLink(ctx.pool, referralId, current[f.id] as string);
 
   // Defaults for fields the referral says nothing about go on a create only: an update leaves them be.
   const desired: Record<string, unknown> = current
     ? { ...mapped.fields }
     : { ...mapped.createOnly, ...mapped.fields };
-  let accountId = (current?.AccountId as string | null | undefined) ?? link?.accountId ?? null;
+  let accountId = (current?.[f.accountId] as string | null | undefined) ?? link?.accountId ?? null;
   if (!accountId && mapped.customer?.name) {
     const customer = mapped.customer;
     // Another instance may be matching the same customer right now: one at a time, so the
@@ -191,10 +187,10 @@ export async function syncReferralToOpportunity(
     const customerKey = `account:${(customer.name as string).toLowerCase()}|${customer.postalCode ?? ''}`;
     accountId = await retry('match Account', () =>
       ctx.locks.run(customerKey, () =>
-        ctx.opportunities.findOrCreateAccount({ ...customer, name: customer.name as string }),
+        ctx.crm.deals.findOrCreateAccount({ ...customer, name: customer.name as string }),
       ),
     );
-    desired.AccountId = accountId;
+    desired[f.accountId] = accountId;
   }
 
   const changes = current ? diffOpportunity(desired, current, ctx.mapping) : desired;
@@ -208,7 +204,8 @@ export async function syncReferralToOpportunity(
   // A referral this relay POSTed names its Opportunity: with no agreement saved (a crash right after
   // the POST), everything differing changed on both sides and the mapping's owner keeps it, so a
   // seller's edit made since the POST survives (chaos seed 20261202, pair 34).
-  const postedFrom = current !== undefined && namesOpportunity(referral as SyncReferral, String(current.Id));
+  const postedFrom =
+    current !== undefined && namesOpportunity(referral as SyncReferral, String(current[f.id]));
   if (current && (lastAgreed || postedFrom)) {
     const held = salesforceHeldFields({
       lastSynced: lastAgreed,
@@ -236,8 +233,8 @@ export async function syncReferralToOpportunity(
     synced: true,
   };
 
-  if (current && changed.length === 0 && current.Referral_Sync_Status__c === 'Synced') {
-    await saveLink(ctx.pool, { referralId }, { ...linkUpdate, opportunityId: current.Id as string });
+  if (current && changed.length === 0 && current[f.syncStatus] === 'Synced') {
+    await saveLink(ctx.pool, { referralId }, { ...linkUpdate, opportunityId: current[f.id] as string });
     return 'unchanged';
   }
 
@@ -245,7 +242,7 @@ export async function syncReferralToOpportunity(
   const notes = [...mapped.notes, ...(current ? [] : mapped.createOnlyNotes)]
     .filter((note) =>
       note.field.startsWith('Account ')
-        ? Object.hasOwn(changes, 'AccountId')
+        ? Object.hasOwn(changes, f.accountId)
         : Object.hasOwn(changes, note.field),
     )
     .map((note) => note.message);
@@ -258,14 +255,14 @@ export async function syncReferralToOpportunity(
   const line = formatAuditLine({ at: ctx.now(), level: 'INFO', direction: 'inbound', message });
   const write: Record<string, unknown> = {
     ...changes,
-    Referral_Sync_Status__c: 'Synced',
-    [AUDIT_ENTRY_FIELD]: line,
+    [f.syncStatus]: 'Synced',
+    [f.auditEntry]: line,
   };
-  if (current) write.Id = current.Id;
+  if (current) write[f.id] = current[f.id];
   else {
-    write[REFERRAL_ID_FIELD] = referralId;
+    write[f.referralId] = referralId;
     // Referrals that arrive from Partner Center are synced from then on (contract §4.3).
-    write.Sync_with_Partner_Center__c = true;
+    write[f.syncFlag] = true;
   }
   // The outbound job for this pair may have sent a newer version while this one read Salesforce.
   if (await stale(await findLinkByReferral(ctx.pool, referralId))) return 'unchanged';
@@ -295,7 +292,7 @@ export async function syncReferralToOpportunity(
   return current ? 'updated' : 'created';
 }
 
-/** graphile-worker task for pc-referral-changed. */
+/** graphile-worker task for inbound-referral-changed. */
 export function referralChangedTask(ctx: SyncContext): Task {
   return syncTask(ctx, {
     direction: 'inbound',
@@ -307,6 +304,7 @@ export function referralChangedTask(ctx: SyncContext): Task {
     onGiveUp: async ({ referralId }, error) => {
       const opportunityId = (await findLinkByReferral(ctx.pool, referralId))?.opportunityId;
       if (!opportunityId) return;
+      const f = ctx.crm.fields;
       const line = formatAuditLine({
         at: ctx.now(),
         level: 'ERROR',
@@ -316,7 +314,7 @@ export function referralChangedTask(ctx: SyncContext): Task {
       await writeOpportunity(
         ctx,
         { referralId },
-        { Id: opportunityId, Referral_Sync_Status__c: 'Error', [AUDIT_ENTRY_FIELD]: line },
+        { [f.id]: opportunityId, [f.syncStatus]: 'Error', [f.auditEntry]: line },
       );
     },
   });

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { Logger } from '../logger.ts';
 import type { ReferralsClient } from '../partner-center/referralsClient.ts';
-import type { OpportunityGateway } from '../salesforce/opportunityGateway.ts';
+import type { CrmAdapter, RelayFieldNames } from '../crm/crmAdapter.ts';
 import type { NamedLocks } from '../store/namedLock.ts';
 import type { Mapping } from '../sync/index.ts';
 import type { RetryPolicy } from './retry.ts';
@@ -12,7 +12,8 @@ export interface SyncContext {
   /** Cross-instance mutual exclusion for work that must not run twice at once. */
   locks: NamedLocks;
   referrals: ReferralsClient;
-  opportunities: OpportunityGateway;
+  /** The CRM behind the port: its deals, its names for the relay's fields, its error kinds. */
+  crm: Pick<CrmAdapter, 'fields' | 'deals' | 'classifyError'>;
   mapping: Mapping;
   retry: RetryPolicy;
   maxAttempts: number;
@@ -26,12 +27,13 @@ export interface SyncContext {
   observeGiveUp?: (direction: 'inbound' | 'outbound') => void;
 }
 
+/** What building a read's field list needs: the mapping and the CRM's names for the relay's fields. */
+export type FieldsContext = Pick<SyncContext, 'mapping'> & { crm: Pick<CrmAdapter, 'fields'> };
+
 /**
- * Fields of the package the relay reads on the Opportunity besides the mapped ones (never sent to
- * Partner Center). Audit__c is not among them: the relay sends new lines in Audit_Entry__c.
+ * Fields of the package the relay reads on a deal besides the mapped ones (never sent to Partner
+ * Center). The audit trail is not among them: the relay sends new lines in the audit entry field.
  */
-export const RELAY_FIELDS = [
-  'Referral_Sync_Status__c',
-  'Sync_with_Partner_Center__c',
-  'Relay_Write_Count__c',
-] as const;
+export function relayFields(fields: RelayFieldNames): string[] {
+  return [fields.syncStatus, fields.syncFlag, fields.writeCount];
+}

@@ -1,5 +1,6 @@
 import type { JobHelpers, Task } from 'graphile-worker';
 import { isOutageError } from '../breaker.ts';
+import type { CrmAdapter } from '../crm/crmAdapter.ts';
 import { describeError, isRelayError } from '../errors.ts';
 import { recordAudit } from '../store/audit.ts';
 import { closeDeadLetter, recordDeadLetter } from '../store/deadLetters.ts';
@@ -21,39 +22,14 @@ export interface SyncTaskSpec<P> {
 /**
  * Errors another attempt cannot fix without someone changing data or the mapping: retrying only
  * delays the dead letter. Auth problems are not here: once someone signs in again, the queue's
- * next attempt succeeds.
+ * next attempt succeeds. The CRM's own errors are the adapter's to judge (its classifyError).
  */
-const PERMANENT_CODES = new Set([
-  'SF_RECORD_ERROR',
-  'SF_INVALID_FIELD',
-  'VALIDATION_FAILED',
-  'PC_VALIDATION',
-  'REQUEST_INVALID',
-  'MAPPING_INVALID',
-]);
-
-/**
- * Salesforce errors the gateway reports as plain SF_ERROR that still say the record itself is
- * refused: a duplicate rule, a number the field cannot hold, a lookup filter.
- */
-const PERMANENT_SALESFORCE_CODES = new Set([
-  'DUPLICATES_DETECTED',
-  'NUMBER_OUTSIDE_VALID_RANGE',
-  'FIELD_FILTER_VALIDATION_EXCEPTION',
-  'FIELD_CUSTOM_VALIDATION_EXCEPTION',
-  'REQUIRED_FIELD_MISSING',
-  'STRING_TOO_LONG',
-  'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST',
-]);
+const PERMANENT_CODES = new Set(['VALIDATION_FAILED', 'PC_VALIDATION', 'REQUEST_INVALID', 'MAPPING_INVALID']);
 
 /** True when no retry can fix `error`: the job ends after this attempt. */
-export function isPermanent(error: unknown): boolean {
+export function isPermanent(error: unknown, crm: Pick<CrmAdapter, 'classifyError'>): boolean {
   if (!isRelayError(error) || error.retryable) return false;
-  if (PERMANENT_CODES.has(error.code)) return true;
-  const statusCode = error.details?.statusCode;
-  return (
-    error.code === 'SF_ERROR' && typeof statusCode === 'string' && PERMANENT_SALESFORCE_CODES.has(statusCode)
-  );
+  return PERMANENT_CODES.has(error.code) || crm.classifyError(error)?.permanent === true;
 }
 
 /**
@@ -75,7 +51,7 @@ export function syncTask<P>(ctx: SyncContext, spec: SyncTaskSpec<P>): Task {
     } catch (error) {
       // An outage is not this job's failure: jobs/recordJob.ts puts it back to wait, attempt unspent.
       if (isOutageError(error)) throw error;
-      const permanent = isPermanent(error);
+      const permanent = isPermanent(error, ctx.crm);
       const giveUp = permanent || helpers.job.attempts >= helpers.job.max_attempts;
       const reason = describeError(error);
       const message = `${giveUp ? 'Gave up' : `Attempt ${helpers.job.attempts} failed`}: ${reason}`;

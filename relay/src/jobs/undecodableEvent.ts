@@ -1,10 +1,10 @@
 import type { Task } from 'graphile-worker';
 import { RelayError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import type { ReferralSyncEventPayload, UndecodableEvent } from '../salesforce/pubsubSubscriber.ts';
+import type { DealChange, UndecodableChange } from '../crm/crmAdapter.ts';
 import { recordAudit } from '../store/audit.ts';
 import type { Queryable } from '../store/transaction.ts';
-import { enqueue, enqueueSyncJobs, jobKey, spendAttempts } from '../store/queue.ts';
+import { enqueue, enqueueSyncJobs, jobKey, spendAttempts, TASKS } from '../store/queue.ts';
 import { outboundJobPayload } from './opportunityChanged.ts';
 
 /**
@@ -14,7 +14,7 @@ import { outboundJobPayload } from './opportunityChanged.ts';
  * the schema Pub/Sub serves then (after the event definition or the relay was fixed) and queues
  * the Opportunity's sync; dropping it forgets the event, recorded in the audit log like any drop.
  */
-export const UNDECODABLE_EVENT_TASK = 'sf-event-undecodable';
+export const UNDECODABLE_EVENT_TASK = TASKS.undecodableEvent;
 
 export interface UndecodableEventPayload {
   eventId: string;
@@ -28,13 +28,13 @@ export interface UndecodableEventPayload {
 /** Keeps the batch's undecodable events; call inside the transaction that commits the batch. */
 export async function keepUndecodableEvents(
   db: Queryable,
-  events: UndecodableEvent[],
+  events: UndecodableChange[],
   options: { maxAttempts: number },
 ): Promise<void> {
   for (const event of events) {
     const payload: UndecodableEventPayload = {
       eventId: event.eventId,
-      replayId: event.replayId.toString('hex'),
+      replayId: event.position.toString('hex'),
       schemaId: event.schemaId,
       payload: event.payload.toString('base64'),
       reason: event.reason,
@@ -61,7 +61,7 @@ export async function keepUndecodableEvents(
 export function undecodableEventTask(deps: {
   pool: Queryable;
   /** The subscribing instance's decoder; null on an instance that stands by. */
-  decoder: () => ((schemaId: string, payload: Buffer) => Promise<ReferralSyncEventPayload>) | null;
+  decoder: () => ((schemaId: string, payload: Buffer) => Promise<DealChange>) | null;
   maxAttempts: number;
   coalesceMs: number;
   logger: Logger;
@@ -77,9 +77,9 @@ export function undecodableEventTask(deps: {
           retryable: true,
         },
       );
-    let event: ReferralSyncEventPayload;
+    let change: DealChange;
     try {
-      event = await decode(job.schemaId, Buffer.from(job.payload, 'base64'));
+      change = await decode(job.schemaId, Buffer.from(job.payload, 'base64'));
     } catch (error) {
       // Bytes that do not decode now will not decode on the queue's next attempt either: back to
       // the dead letters at once (the same move syncTask makes for a permanent error).
@@ -93,15 +93,15 @@ export function undecodableEventTask(deps: {
     const jobs = await enqueueSyncJobs(
       deps.pool,
       'opportunity',
-      [{ id: event.Opportunity_Id__c, payload: outboundJobPayload(event) }],
+      [{ id: change.dealId, payload: outboundJobPayload(change) }],
       { maxAttempts: deps.maxAttempts, coalesceMs: deps.coalesceMs },
     );
     await recordAudit(deps.pool, {
       direction: 'outbound',
       level: 'INFO',
-      opportunityId: event.Opportunity_Id__c,
+      opportunityId: change.dealId,
       jobId: helpers.job.id,
-      message: `Pub/Sub event ${job.eventId} decoded on retry; sync job ${jobs.get(event.Opportunity_Id__c) ?? '?'} queued`,
+      message: `Pub/Sub event ${job.eventId} decoded on retry; sync job ${jobs.get(change.dealId) ?? '?'} queued`,
     });
   };
 }

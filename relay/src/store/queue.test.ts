@@ -9,12 +9,16 @@ import pg from 'pg';
 import { createTestDatabase } from '../../../tests/support/postgres.ts';
 import { silentLogger } from '../logger.ts';
 import { migrate } from './migrate.ts';
+import { readFile } from 'node:fs/promises';
 import {
   enqueue,
   installQueueSchema,
   dropSupersededDeadJobs,
   releaseDeadWorkers,
   releaseOrphanedJobs,
+  startQueueRunner,
+  TASKS,
+  withLegacyTaskNames,
 } from './queue.ts';
 
 /** A pid that belonged to a process on this host and no longer does. */
@@ -42,7 +46,12 @@ describe('releasing the jobs of dead workers', () => {
 
   /** A job locked by `poolId`, whose pool row says `hostname`/`pid` and last beat `ageSeconds` ago. */
   const lockedJobOf = async (poolId: string, pid: number, ageSeconds: number): Promise<string> => {
-    const id = await enqueue(pool, 'pc-referral-changed', { referralId: poolId }, { jobKey: `pc:${poolId}` });
+    const id = await enqueue(
+      pool,
+      'inbound-referral-changed',
+      { referralId: poolId },
+      { jobKey: `pc:${poolId}` },
+    );
     // What graphile-worker's get_job does when a worker of that pool takes the job.
     await pool.query(
       'update graphile_worker._private_jobs set locked_by = $2, locked_at = now(), attempts = 1 where id = $1',
@@ -99,17 +108,17 @@ describe('releasing the jobs of dead workers', () => {
     const lost = await lockedJobOf('pool-live-own', process.pid, 0);
     const stillRunning = await enqueue(
       pool,
-      'pc-referral-changed',
+      'inbound-referral-changed',
       { referralId: 'r2' },
       { jobKey: 'pc:r2' },
     );
     const lostSuperseded = await enqueue(
       pool,
-      'pc-referral-changed',
+      'inbound-referral-changed',
       { referralId: 'r3' },
       { jobKey: 'pc:r3' },
     );
-    const recent = await enqueue(pool, 'pc-referral-changed', { referralId: 'r4' }, { jobKey: 'pc:r4' });
+    const recent = await enqueue(pool, 'inbound-referral-changed', { referralId: 'r4' }, { jobKey: 'pc:r4' });
     for (const id of [stillRunning, lostSuperseded, recent])
       await pool.query(
         "update graphile_worker._private_jobs set locked_by = 'pool-live-own', locked_at = now(), attempts = 1 where id = $1",
@@ -131,9 +140,14 @@ describe('releasing the jobs of dead workers', () => {
   });
 
   it('deletes a superseded sync job that failed its one remaining attempt, and keeps a keyed dead letter', async () => {
-    const superseded = await enqueue(pool, 'pc-referral-changed', { referralId: 'r5' }, { jobKey: 'pc:r5' });
+    const superseded = await enqueue(
+      pool,
+      'inbound-referral-changed',
+      { referralId: 'r5' },
+      { jobKey: 'pc:r5' },
+    );
     await supersede(superseded);
-    const dead = await enqueue(pool, 'pc-referral-changed', { referralId: 'r6' }, { jobKey: 'pc:r6' });
+    const dead = await enqueue(pool, 'inbound-referral-changed', { referralId: 'r6' }, { jobKey: 'pc:r6' });
     await pool.query('update graphile_worker._private_jobs set attempts = max_attempts where id = $1', [
       dead,
     ]);
@@ -165,5 +179,62 @@ describe('releasing the jobs of dead workers', () => {
     const released = await releaseDeadWorkers(pool, utils, 30, silentLogger());
     assert.deepEqual(released, ['pool-stale']);
     assert.equal(await isLocked(job), false);
+  });
+});
+
+describe('the task names of earlier releases', () => {
+  let pool: pg.Pool;
+
+  before(async () => {
+    pool = new pg.Pool({ connectionString: await createTestDatabase('legacy_tasks') });
+    pool.on('error', () => undefined);
+    await migrate(pool);
+    await installQueueSchema(pool);
+  });
+  after(() => pool.end());
+
+  it('still run: a job an older relay queued as pc-referral-changed reaches the inbound handler', async () => {
+    const seen: unknown[] = [];
+    let done: () => void = () => undefined;
+    const ran = new Promise<void>((resolve) => (done = resolve));
+    const queue = await startQueueRunner({
+      pool,
+      concurrency: 1,
+      staleSeconds: 60,
+      logger: silentLogger(),
+      taskList: withLegacyTaskNames({
+        [TASKS.referralChanged]: async (payload) => {
+          seen.push(payload);
+          done();
+        },
+      }),
+    });
+    try {
+      await enqueue(pool, 'pc-referral-changed', { referralId: 'old-1' }, { jobKey: 'pc:old-1' });
+      await ran;
+      assert.deepEqual(seen, [{ referralId: 'old-1' }]);
+    } finally {
+      await queue.stop();
+    }
+  });
+
+  it('are renamed in the dead letters by migration 000007, so a retry queues the current task', async () => {
+    const insert = (id: number, task: string) =>
+      pool.query(
+        `insert into cosell.dead_letters (id, direction, record_id, task, payload, last_error, permanent, attempts, max_attempts)
+         values ($1, 'inbound', $2, $3, '{}', 'x', false, 1, 1)`,
+        [id, `r${id}`, task],
+      );
+    await insert(9001, 'pc-referral-changed');
+    await insert(9002, 'sf-opportunity-changed');
+    await insert(9003, 'reconcile');
+    await pool.query(await readFile(new URL('../../sql/000007_task_names.sql', import.meta.url), 'utf8'));
+    const { rows } = await pool.query<{ id: string; task: string }>(
+      'select id, task from cosell.dead_letters where id between 9001 and 9003 order by id',
+    );
+    assert.deepEqual(
+      rows.map((r) => r.task),
+      [TASKS.referralChanged, TASKS.opportunityChanged, 'reconcile'],
+    );
   });
 });

@@ -8,11 +8,31 @@ import type { Queryable } from './transaction.ts';
 
 /** Task names; one file per task in jobs/. */
 export const TASKS = {
-  referralChanged: 'pc-referral-changed',
-  opportunityChanged: 'sf-opportunity-changed',
+  referralChanged: 'inbound-referral-changed',
+  opportunityChanged: 'outbound-deal-changed',
+  undecodableEvent: 'outbound-event-undecodable',
   reconcile: 'reconcile',
   prune: 'prune',
 } as const;
+
+/**
+ * The task names of earlier releases → today's. Jobs queued by an older relay (or by one still running in a
+ * rolling deploy) carry them, so the worker runs them under both names; migration 000007 renames
+ * the dead letters.
+ */
+export const LEGACY_TASKS: Readonly<Record<string, string>> = {
+  'pc-referral-changed': TASKS.referralChanged,
+  'sf-opportunity-changed': TASKS.opportunityChanged,
+  'sf-event-undecodable': TASKS.undecodableEvent,
+};
+
+/** `taskList` with each handler also under the task's older names. */
+export function withLegacyTaskNames<T>(taskList: Record<string, T>): Record<string, T> {
+  const aliases = Object.entries(LEGACY_TASKS).flatMap(([old, current]) =>
+    taskList[current] === undefined ? [] : [[old, taskList[current]] as const],
+  );
+  return { ...taskList, ...Object.fromEntries(aliases) };
+}
 
 export interface EnqueueOptions {
   jobKey?: string;
@@ -345,7 +365,11 @@ export async function releaseDeadWorkers(
   return ids;
 }
 
-const SYNC_TASKS = [TASKS.referralChanged, TASKS.opportunityChanged];
+const SYNC_TASKS = [
+  TASKS.referralChanged,
+  TASKS.opportunityChanged,
+  ...Object.keys(LEGACY_TASKS).filter((old) => LEGACY_TASKS[old] !== TASKS.undecodableEvent),
+];
 
 /**
  * Deletes the sync jobs that `lockers` hold and that were superseded while they ran: graphile-worker

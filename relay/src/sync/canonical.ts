@@ -73,7 +73,7 @@ export function canonicalReferralValue(entry: FieldMapping, referral: Referral, 
       return canonicalIds(solutionIdsOf(value));
     default: {
       const written =
-        entry.direction === 'sf-to-pc'
+        entry.direction === 'outbound'
           ? getTransform(entry.transform).toSalesforce(value, { mapping, entry, referral })
           : inboundValueFor(entry, referral, mapping).value;
       return canonicalSalesforceValue(entry, written, {}, mapping);

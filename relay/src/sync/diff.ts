@@ -196,7 +196,7 @@ export function diffOpportunity(
 ): Record<string, unknown> {
   const byField = new Map<string, FieldMapping>();
   for (const entry of mapping?.fields ?? []) {
-    if (entry.direction !== 'sf-to-pc' && entry.transform !== 'account')
+    if (entry.direction !== 'outbound' && entry.transform !== 'account')
       byField.set(entry.opportunity, entry);
   }
   const changed: Record<string, unknown> = {};

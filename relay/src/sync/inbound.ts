@@ -10,7 +10,7 @@ import type { CustomerInfo } from './transforms.ts';
 import { blankToNull, getTransform, utcDay } from './transforms.ts';
 
 export interface InboundValues {
-  /** Opportunity field → value, for every `pc-to-sf` and `both` entry (AccountId excepted), fitted to the field. */
+  /** Opportunity field → value, for every `inbound` and `both` entry (AccountId excepted), fitted to the field. */
   fields: Record<string, unknown>;
   /**
    * Defaults for required fields the referral says nothing about (no entry value at all, such as

@@ -43,6 +43,28 @@ describe('mapping', () => {
     assert.ok(mappedOpportunityFields(mapping).includes('Amount'));
   });
 
+  it('loads a mapping that still uses the older direction names, as the same mapping, with a notice per entry', () => {
+    const current = parseMapping(defaultJson, opportunitySchema);
+    assert.deepEqual(current.notices, []);
+    const legacy = parseMapping(
+      withFields((fields) => {
+        for (const entry of fields)
+          if (entry.direction === 'inbound') entry.direction = 'pc-to-sf';
+          else if (entry.direction === 'outbound') entry.direction = 'sf-to-pc';
+        fields[9].direction = 'pc-to-sf';
+      }),
+      opportunitySchema,
+    );
+    assert.deepEqual(legacy.fields, current.fields);
+    assert.ok(legacy.notices.length > 0);
+    assert.ok(
+      legacy.notices.includes(
+        `fields[9] (${String(defaultJson.fields[9].name)}).direction: "pc-to-sf" is the old name of "inbound"; it still works, but write "inbound"`,
+      ),
+      legacy.notices.join('\n'),
+    );
+  });
+
   it('reads picklist values and restriction from field XML', () => {
     assert.deepEqual(opportunitySchema.opportunityFields.get('Referral_Status__c'), {
       name: 'Referral_Status__c',
@@ -65,13 +87,13 @@ describe('mapping', () => {
           name: 'name',
           opportunity: 'NextStep',
           referral: 'statusReason',
-          direction: 'pc-to-sf',
+          direction: 'inbound',
           transform: 'text',
         });
       }),
     );
     assert.deepEqual(problems, [
-      'fields[2] (currency).direction: must be one of pc-to-sf, sf-to-pc, both',
+      'fields[2] (currency).direction: must be one of inbound, outbound, both',
       'fields[1] (dealValue).opportunity: "Amountt" is not an Opportunity field',
       'fields[3] (closingDate).referral: "details.closingDate" is not a known referral path',
       'fields[4] (notes).owner: required when direction is both (who wins a conflict)',
@@ -83,7 +105,7 @@ describe('mapping', () => {
     const problems = problemsOf(
       withFields((fields) => {
         fields[12].opportunity = 'Description'; // visibility: boolean needs a Checkbox
-        fields[12].direction = 'pc-to-sf';
+        fields[12].direction = 'inbound';
         delete fields[12].owner;
         fields[10].opportunity = 'Referral_Substatus__c'; // help: picklist values do not fit
       }),
@@ -114,19 +136,19 @@ describe('mapping', () => {
     const problems = problemsOf(
       withFields((fields) => {
         Object.assign(fields[8], { direction: 'both', owner: 'salesforce' }); // referralId
-        Object.assign(fields[9], { direction: 'sf-to-pc' }); // referralLink
+        Object.assign(fields[9], { direction: 'outbound' }); // referralLink
         fields.push({
           name: 'won',
           opportunity: 'IsWon',
           referral: 'statusReason',
-          direction: 'pc-to-sf',
+          direction: 'inbound',
           transform: 'text',
         });
       }),
     );
     assert.ok(
       problems.includes(
-        'fields[8] (referralId).referral: "id" is set by Partner Center; use direction pc-to-sf',
+        'fields[8] (referralId).referral: "id" is set by Partner Center; use direction inbound',
       ),
     );
     assert.ok(
@@ -136,7 +158,7 @@ describe('mapping', () => {
     );
     assert.ok(
       problems.includes(
-        'fields[15] (won).opportunity: "IsWon" is read-only in Salesforce; use direction sf-to-pc',
+        'fields[15] (won).opportunity: "IsWon" is read-only in Salesforce; use direction outbound',
       ),
     );
     assert.ok(

@@ -8,7 +8,7 @@ import { ConfigError } from '../errors.ts';
 import { REFERRAL_PATHS } from './referralSchema.ts';
 import { TRANSFORMS } from './transforms.ts';
 import type { Direction, FieldInfo, FieldMapping, Mapping, OpportunitySchema } from './mappingTypes.ts';
-import { DIRECTIONS, OWNERS, TRANSFORM_NAMES } from './mappingTypes.ts';
+import { DIRECTIONS, LEGACY_DIRECTIONS, OWNERS, TRANSFORM_NAMES } from './mappingTypes.ts';
 
 export * from './mappingTypes.ts';
 
@@ -112,8 +112,8 @@ function checkEntry(entry: FieldMapping, label: string, schema: OpportunitySchem
   const field = schema.opportunityFields.get(entry.opportunity);
   const path = REFERRAL_PATHS.get(entry.referral);
   const transform = TRANSFORMS.get(entry.transform);
-  const writesSalesforce = entry.direction !== 'sf-to-pc';
-  const writesPartnerCenter = entry.direction !== 'pc-to-sf';
+  const writesSalesforce = entry.direction !== 'outbound';
+  const writesPartnerCenter = entry.direction !== 'inbound';
 
   if (entry.direction === 'both' && entry.owner === undefined) {
     problems.push(`${label}.owner: required when direction is both (who wins a conflict)`);
@@ -125,13 +125,13 @@ function checkEntry(entry: FieldMapping, label: string, schema: OpportunitySchem
     problems.push(`${label}.opportunity: "${entry.opportunity}" is not an Opportunity field`);
   } else if (writesSalesforce && field.updateable === false) {
     problems.push(
-      `${label}.opportunity: "${entry.opportunity}" is read-only in Salesforce; use direction sf-to-pc`,
+      `${label}.opportunity: "${entry.opportunity}" is read-only in Salesforce; use direction outbound`,
     );
   }
   if (path === undefined) {
     problems.push(`${label}.referral: "${entry.referral}" is not a known referral path`);
   } else if (writesPartnerCenter && path.readOnly === true) {
-    problems.push(`${label}.referral: "${entry.referral}" is set by Partner Center; use direction pc-to-sf`);
+    problems.push(`${label}.referral: "${entry.referral}" is set by Partner Center; use direction inbound`);
   }
   if (transform === undefined) return problems;
   if (transform.inboundOnly && writesPartnerCenter) {
@@ -185,7 +185,7 @@ function checkPicklistFit(entry: FieldMapping, label: string, field: FieldInfo):
   }
   const picklist = field.picklistValues;
   if (picklist === undefined) return problems;
-  if (entry.direction !== 'sf-to-pc' && field.restricted === true) {
+  if (entry.direction !== 'outbound' && field.restricted === true) {
     const missing = referralValues.filter((value) => !picklist.includes(value));
     if (missing.length > 0) {
       problems.push(
@@ -193,7 +193,7 @@ function checkPicklistFit(entry: FieldMapping, label: string, field: FieldInfo):
       );
     }
   }
-  if (entry.direction !== 'pc-to-sf') {
+  if (entry.direction !== 'inbound') {
     const unknown = picklist.filter((value) => !referralValues.includes(value));
     if (unknown.length > 0) {
       problems.push(
@@ -264,7 +264,7 @@ function checkDefaults(mapping: Mapping, schema: OpportunitySchema): string[] {
     if (Object.hasOwn(mapping.defaults, field.name)) continue;
     const fromId = mapping.fields.some(
       (entry) =>
-        entry.opportunity === field.name && entry.referral === 'id' && entry.direction !== 'sf-to-pc',
+        entry.opportunity === field.name && entry.referral === 'id' && entry.direction !== 'outbound',
     );
     if (!fromId)
       problems.push(
@@ -286,7 +286,7 @@ export function unfilledRequiredFields(mapping: Mapping, schema: OpportunitySche
       (field) =>
         !mapping.fields.some(
           (entry) =>
-            entry.opportunity === field.name && entry.referral === 'id' && entry.direction !== 'sf-to-pc',
+            entry.opportunity === field.name && entry.referral === 'id' && entry.direction !== 'outbound',
         ),
     )
     .map((field) => field.name);
@@ -332,8 +332,8 @@ function checkMapping(
 
     // Two entries writing the same target would fight over it on every sync.
     const targetKeys: Array<[Map<string, string>, string, boolean]> = [
-      [salesforceTargets, entry.opportunity, entry.direction !== 'sf-to-pc'],
-      [partnerCenterTargets, entry.referral, entry.direction !== 'pc-to-sf'],
+      [salesforceTargets, entry.opportunity, entry.direction !== 'outbound'],
+      [partnerCenterTargets, entry.referral, entry.direction !== 'inbound'],
     ];
     for (const [targets, key, writes] of targetKeys) {
       if (!writes) continue;
@@ -345,11 +345,11 @@ function checkMapping(
   }
 
   const linksReferral = mapping.fields.some(
-    (entry) => entry.referral === 'id' && entry.transform === 'text' && entry.direction === 'pc-to-sf',
+    (entry) => entry.referral === 'id' && entry.transform === 'text' && entry.direction === 'inbound',
   );
   if (!linksReferral) {
     problems.push(
-      'fields: no entry maps the referral id (text, pc-to-sf) to an Opportunity field; records could not be linked',
+      'fields: no entry maps the referral id (text, inbound) to an Opportunity field; records could not be linked',
     );
   }
 
@@ -380,9 +380,10 @@ export function parseMapping(json: unknown, schema: OpportunitySchema): Mapping 
   if (!result.success) throw new ConfigError('MAPPING_INVALID', describe(result.error.issues, []));
 
   const problems: string[] = [];
+  const notices: string[] = [];
   const entries: Array<{ entry: FieldMapping; index: number }> = [];
   result.data.fields.forEach((raw, index) => {
-    const field = fieldSchema.safeParse(raw);
+    const field = fieldSchema.safeParse(withCurrentNames(raw, entryLabel(json, ['fields', index]), notices));
     if (field.success) entries.push({ entry: field.data, index });
     else problems.push(...describe(field.error.issues, ['fields', index]));
   });
@@ -394,6 +395,7 @@ export function parseMapping(json: unknown, schema: OpportunitySchema): Mapping 
     fields: entries.map(({ entry }) => entry),
     defaults: result.data.defaults ?? {},
     partnerCenterLengths: result.data.partnerCenterLengths ?? {},
+    notices,
   };
   const mapping: Mapping = deepFreeze({ ...base, targets: targetsOf(base, schema) });
   problems.push(...checkMapping(mapping, entries, schema, json));
@@ -406,6 +408,17 @@ export function parseMapping(json: unknown, schema: OpportunitySchema): Mapping 
   return mapping;
 }
 
+/** An entry with a direction's older name (pc-to-sf, sf-to-pc) renamed, and a notice that says so. */
+function withCurrentNames(raw: unknown, label: string, notices: string[]): unknown {
+  const direction = (raw as { direction?: unknown } | null)?.direction;
+  if (typeof direction !== 'string' || !Object.hasOwn(LEGACY_DIRECTIONS, direction)) return raw;
+  const current = LEGACY_DIRECTIONS[direction];
+  notices.push(
+    `${label}.direction: "${direction}" is the old name of "${current}"; it still works, but write "${current}"`,
+  );
+  return { ...(raw as Record<string, unknown>), direction: current };
+}
+
 function deepFreeze<T>(value: T): T {
   if (value !== null && typeof value === 'object') {
     for (const child of Object.values(value)) deepFreeze(child);
@@ -416,7 +429,7 @@ function deepFreeze<T>(value: T): T {
 
 /** The entries that carry values in one direction. */
 export function entriesFor(mapping: Mapping, direction: 'inbound' | 'outbound'): FieldMapping[] {
-  const skip: Direction = direction === 'inbound' ? 'sf-to-pc' : 'pc-to-sf';
+  const skip: Direction = direction === 'inbound' ? 'outbound' : 'inbound';
   return mapping.fields.filter((entry) => entry.direction !== skip);
 }
 

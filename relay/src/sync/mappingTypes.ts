@@ -3,7 +3,13 @@
  * mapping and of the CRM schema it is checked against. Types and constants only, so the
  * transforms, the stage rules and the mapping loader can all use them without importing each other.
  */
-export const DIRECTIONS = ['pc-to-sf', 'sf-to-pc', 'both'] as const;
+/** inbound: Partner Center → CRM; outbound: CRM → Partner Center; both: each way, `owner` decides a conflict. */
+export const DIRECTIONS = ['inbound', 'outbound', 'both'] as const;
+/** The directions' names in earlier releases; a mapping that uses them loads, with a notice to rename them. */
+export const LEGACY_DIRECTIONS: Readonly<Record<string, (typeof DIRECTIONS)[number]>> = {
+  'pc-to-sf': 'inbound',
+  'sf-to-pc': 'outbound',
+};
 export const OWNERS = ['salesforce', 'partnerCenter'] as const;
 export const TRANSFORM_NAMES = [
   'text',
@@ -77,6 +83,8 @@ export interface Mapping {
    * no lengths (UNCONFIRMED), so none are assumed unless configured here.
    */
   readonly partnerCenterLengths: Readonly<Record<string, number>>;
+  /** What the file should say instead of an older name it still uses (logged at start). */
+  readonly notices: readonly string[];
 }
 
 /** One Opportunity field, as its field-meta XML (or the standard object) defines it. */

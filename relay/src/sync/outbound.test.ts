@@ -30,7 +30,7 @@ function view(
 }
 
 describe('outbound mapping', () => {
-  it('maps the sf-to-pc and both entries to referral paths', () => {
+  it('maps the outbound and both entries to referral paths', () => {
     assert.deepEqual(mapOpportunityToReferral(view(), defaultMapping), {
       name: 'Contoso migration',
       'details.dealValue': 30000,

@@ -48,7 +48,7 @@ function entryAt(mapping: Mapping, referralPath: string): FieldMapping | undefin
   return entriesFor(mapping, 'outbound').find((entry) => entry.referral === referralPath);
 }
 
-/** The values every `sf-to-pc` and `both` entry asks of the referral; the stage adds status and substatus. */
+/** The values every `outbound` and `both` entry asks of the referral; the stage adds status and substatus. */
 export function mapOpportunityToReferral(view: OpportunityView, mapping: Mapping): ReferralValues {
   const values: ReferralValues = {};
   for (const entry of entriesFor(mapping, 'outbound')) {

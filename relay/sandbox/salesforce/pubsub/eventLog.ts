@@ -1,4 +1,4 @@
-import type { ProducerEvent } from '../../../src/salesforce/pubsubProto.ts';
+import type { ProducerEvent } from '../../../src/crm/salesforce/pubsubProto.ts';
 
 /**
  * One topic's retained events and the replay ids that point into them.

@@ -2,9 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { waitFor } from '../../../../tests/support/waitFor.ts';
-import { authMetadata, PUBSUB_ERROR_CODES } from '../../../src/salesforce/pubsubProto.ts';
-import type { PublishResponse, SchemaInfo, TopicInfo } from '../../../src/salesforce/pubsubProto.ts';
-import { parseSchema } from '../../../src/salesforce/avro.ts';
+import { authMetadata, PUBSUB_ERROR_CODES } from '../../../src/crm/salesforce/pubsubProto.ts';
+import type { PublishResponse, SchemaInfo, TopicInfo } from '../../../src/crm/salesforce/pubsubProto.ts';
+import { parseSchema } from '../../../src/crm/salesforce/avro.ts';
 import {
   AUTH,
   ORG_ID,

@@ -9,7 +9,7 @@ import {
   MAX_NUM_REQUESTED,
   PUBSUB_ERROR_CODES,
   loadPubSubDefinition,
-} from '../../../src/salesforce/pubsubProto.ts';
+} from '../../../src/crm/salesforce/pubsubProto.ts';
 import type {
   FetchRequest,
   FetchResponse,
@@ -23,7 +23,7 @@ import type {
   SchemaRequest,
   TopicInfo,
   TopicRequest,
-} from '../../../src/salesforce/pubsubProto.ts';
+} from '../../../src/crm/salesforce/pubsubProto.ts';
 import { createEventLog, createReplayIdCounter } from './eventLog.ts';
 import type { EventLog } from './eventLog.ts';
 import { loadEventSchema, validateEvent } from './eventSchema.ts';

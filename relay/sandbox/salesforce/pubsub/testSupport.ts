@@ -1,12 +1,12 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
-import { authMetadata, loadPubSubDefinition } from '../../../src/salesforce/pubsubProto.ts';
+import { authMetadata, loadPubSubDefinition } from '../../../src/crm/salesforce/pubsubProto.ts';
 import type {
   FetchRequest,
   FetchResponse,
   PubSubServiceClient,
-} from '../../../src/salesforce/pubsubProto.ts';
+} from '../../../src/crm/salesforce/pubsubProto.ts';
 import { createPubSubSandbox } from './pubsubSandbox.ts';
 import type { CallAuth, PubSubSandbox, PubSubSandboxOptions } from './pubsubSandbox.ts';
 

@@ -1,9 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createSalesforceRestSandbox } from '../../sandbox/salesforce/rest.ts';
-import type { SalesforceRestSandbox } from '../../sandbox/salesforce/rest.ts';
-import { silentLogger } from '../logger.ts';
-import { RelayError } from '../errors.ts';
+import { createSalesforceRestSandbox } from '../../../sandbox/salesforce/rest.ts';
+import type { SalesforceRestSandbox } from '../../../sandbox/salesforce/rest.ts';
+import { silentLogger } from '../../logger.ts';
+import { RelayError } from '../../errors.ts';
 import { createSalesforceConnection } from './connection.ts';
 
 describe('createSalesforceConnection', () => {

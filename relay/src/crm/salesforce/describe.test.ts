@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Connection } from 'jsforce';
-import { createSalesforceRestSandbox } from '../../sandbox/salesforce/rest.ts';
-import type { SalesforceRestSandbox } from '../../sandbox/salesforce/rest.ts';
-import { fitSalesforceValue, unfilledRequiredFields, withTargets } from '../sync/index.ts';
-import { defaultMapping } from '../sync/testFixtures.ts';
+import { createSalesforceRestSandbox } from '../../../sandbox/salesforce/rest.ts';
+import type { SalesforceRestSandbox } from '../../../sandbox/salesforce/rest.ts';
+import { fitSalesforceValue, unfilledRequiredFields, withTargets } from '../../sync/index.ts';
+import { defaultMapping } from '../../sync/testFixtures.ts';
 import { describeOpportunityFields, fieldInfoFromDescribe } from './describe.ts';
 
 describe("the org's describe as field rules", () => {

@@ -1,6 +1,6 @@
-import type { CircuitBreaker } from '../breaker.ts';
-import type { Logger } from '../logger.ts';
-import { describeError, RelayError } from '../errors.ts';
+import type { CircuitBreaker } from '../../breaker.ts';
+import type { Logger } from '../../logger.ts';
+import { describeError, RelayError } from '../../errors.ts';
 import { createSalesforceConnection } from './connection.ts';
 import type { SalesforceConnection } from './connection.ts';
 import { createOpportunityGateway } from './opportunityGateway.ts';
@@ -73,7 +73,7 @@ export function createSalesforceSession(options: {
 
   return {
     gateway: {
-      readOpportunities: async (by, keys, fields) => (await ready()).readOpportunities(by, keys, fields),
+      readDeals: async (by, keys, fields) => (await ready()).readDeals(by, keys, fields),
       readPrimaryContacts: async (ids) => (await ready()).readPrimaryContacts(ids),
       write: async (record, writeOptions) => (await ready()).write(record, writeOptions),
       findOrCreateAccount: async (account) => (await ready()).findOrCreateAccount(account),

@@ -1,12 +1,20 @@
 import type { Connection } from 'jsforce';
-import type { BreakerVerdict, CircuitBreaker } from '../breaker.ts';
-import type { Logger } from '../logger.ts';
-import { RelayError } from '../errors.ts';
-import type { ErrorCode } from '../errors.ts';
-import { mergeAuditTrails } from '../sync/audit.ts';
+import type { BreakerVerdict, CircuitBreaker } from '../../breaker.ts';
+import type { Logger } from '../../logger.ts';
+import { RelayError } from '../../errors.ts';
+import type { ErrorCode } from '../../errors.ts';
+import { mergeAuditTrails } from '../../sync/audit.ts';
 import { createBatcher } from './batcher.ts';
 import type { BatchEntry } from './batcher.ts';
 import { chunkInList, soqlIn, soqlLiteral, soqlName } from './soql.ts';
+import type {
+  DealKey,
+  DealRecord,
+  DealStore,
+  DealWrite,
+  PrimaryContact,
+  WriteResult,
+} from '../crmAdapter.ts';
 
 /**
  * Reads and writes Opportunities in batches. Concurrent callers inside a short window share one
@@ -31,57 +39,15 @@ export const MAX_COLLECTION_RECORDS = 200;
  */
 const MAX_SOQL_LENGTH = 8000;
 
-export type OpportunityRecord = Record<string, unknown>;
+export type OpportunityRecord = DealRecord;
 
-export interface OpportunityWrite {
+export interface OpportunityWrite extends DealWrite {
   Id?: string;
   Referral_Identifier__c?: string;
-  [field: string]: unknown;
 }
 
-export interface WriteResult {
-  id: string;
-  created: boolean;
-}
-
-export interface PrimaryContact {
-  firstName: string | null;
-  lastName: string | null;
-  email: string | null;
-  phone: string | null;
-}
-
-export interface AccountInput {
-  name: string;
-  postalCode: string | null;
-  street?: string | null;
-  city?: string | null;
-  state?: string | null;
-  country?: string | null;
-}
-
-export interface GatewayStats {
-  /** API calls by kind, e.g. `query.opportunities`, `collections.upsert`. */
-  calls: Record<string, number>;
-  totalCalls: number;
-  recordsRead: number;
-  recordsWritten: number;
-}
-
-export interface OpportunityGateway {
-  readOpportunities(
-    by: 'Id' | typeof REFERRAL_ID_FIELD,
-    keys: readonly string[],
-    fields: readonly string[],
-  ): Promise<Map<string, OpportunityRecord>>;
-  readPrimaryContacts(opportunityIds: readonly string[]): Promise<Map<string, PrimaryContact>>;
-  /** `deferred`: the write is off the latency path (a write-back) and may wait longer for company. */
-  write(record: OpportunityWrite, options?: { deferred?: boolean }): Promise<WriteResult>;
-  findOrCreateAccount(account: AccountInput): Promise<string>;
-  stats(): GatewayStats;
-  /** Sends whatever is waiting now and waits for every call in flight (for graceful stop). */
-  flush(): Promise<void>;
-}
+/** The Salesforce deal store: Opportunities read and written in batches (the port's DealStore). */
+export type OpportunityGateway = DealStore;
 
 export interface OpportunityGatewayOptions {
   connection: Connection;
@@ -199,6 +165,8 @@ export function salesforceLimitVerdict(error: unknown, connection?: Connection):
   const usage = connection?.limitInfo?.apiUsage;
   return { reason: `REQUEST_LIMIT_EXCEEDED${usage ? ` (api-usage ${usage.used}/${usage.limit})` : ''}` };
 }
+
+const KEY_FIELDS: Readonly<Record<DealKey, string>> = { id: 'Id', referralId: REFERRAL_ID_FIELD };
 
 // ---- helpers --------------------------------------------------------------------------------------
 
@@ -438,11 +406,12 @@ export function createOpportunityGateway(options: OpportunityGatewayOptions): Op
   const accountsInFlight = new Map<string, Promise<string>>();
 
   return {
-    readOpportunities: async (by, keys, fields) => {
-      if (by !== 'Id' && by !== REFERRAL_ID_FIELD)
+    readDeals: async (key: DealKey, keys, fields) => {
+      const by = KEY_FIELDS[key];
+      if (by === undefined)
         throw new RelayError(
           'VALIDATION_FAILED',
-          `Opportunities can be read by Id or ${REFERRAL_ID_FIELD}, not ${String(by)}`,
+          `Opportunities can be read by id or referralId, not ${String(key)}`,
         );
       // The key field and Id are always selected so results can be matched and written back.
       const selected = [...new Set(['Id', by, ...fields.map(soqlName)])].sort();

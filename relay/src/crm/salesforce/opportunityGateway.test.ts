@@ -1,9 +1,9 @@
 import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createSalesforceRestSandbox } from '../../sandbox/salesforce/rest.ts';
-import type { SalesforceRestSandbox } from '../../sandbox/salesforce/rest.ts';
-import { silentLogger } from '../logger.ts';
-import { RelayError } from '../errors.ts';
+import { createSalesforceRestSandbox } from '../../../sandbox/salesforce/rest.ts';
+import type { SalesforceRestSandbox } from '../../../sandbox/salesforce/rest.ts';
+import { silentLogger } from '../../logger.ts';
+import { RelayError } from '../../errors.ts';
 import { createSalesforceConnection } from './connection.ts';
 import type { SalesforceConnection } from './connection.ts';
 import { createOpportunityGateway } from './opportunityGateway.ts';
@@ -178,12 +178,8 @@ describe('createOpportunityGateway', () => {
       await Promise.all([gateway.write(a), gateway.write(b)]);
       sandbox.resetCounters();
       const [first, second] = await Promise.all([
-        gateway.readOpportunities(
-          'Referral_Identifier__c',
-          [a.Referral_Identifier__c!, 'missing-ref'],
-          ['Name', 'Amount'],
-        ),
-        gateway.readOpportunities('Referral_Identifier__c', [b.Referral_Identifier__c!], ['Amount', 'Name']),
+        gateway.readDeals('referralId', [a.Referral_Identifier__c!, 'missing-ref'], ['Name', 'Amount']),
+        gateway.readDeals('referralId', [b.Referral_Identifier__c!], ['Amount', 'Name']),
       ]);
       assert.equal(sandbox.counters().byEndpoint.query, 1);
       assert.deepEqual([...first.keys()], [a.Referral_Identifier__c]);
@@ -200,14 +196,14 @@ describe('createOpportunityGateway', () => {
       );
       sandbox.resetCounters();
       const ids = written.map((w) => w.id);
-      const records = await gateway.readOpportunities('Id', ids, ['Account.Name']);
+      const records = await gateway.readDeals('id', ids, ['Account.Name']);
       assert.equal(records.size, 210);
       assert.equal(sandbox.counters().byEndpoint.query, 2);
       assert.deepEqual(records.get(ids[0])?.Account, { Name: 'Chunk Co' });
     });
 
     it('reports an unknown field as SF_INVALID_FIELD', async () => {
-      const error = await settle(gateway.readOpportunities('Id', ['006000000000000AAA'], ['Nope__c']));
+      const error = await settle(gateway.readDeals('id', ['006000000000000AAA'], ['Nope__c']));
       assert.ok(error instanceof RelayError);
       assert.equal(error.code, 'SF_INVALID_FIELD');
       assert.equal(error.retryable, false);

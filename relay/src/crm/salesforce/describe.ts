@@ -4,7 +4,7 @@
  * none of which force-app knows. Sandbox mode keeps force-app's definitions.
  */
 import type { Connection } from 'jsforce';
-import type { FieldInfo } from '../sync/index.ts';
+import type { FieldInfo } from '../../sync/index.ts';
 
 /** The DescribeField properties the relay reads (Salesforce REST API, sObject Describe). */
 export interface DescribedField {

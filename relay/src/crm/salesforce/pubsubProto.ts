@@ -7,7 +7,7 @@ import * as protoLoader from '@grpc/proto-loader';
  * and the Salesforce sandbox's server, and types the messages as proto-loader hands them over
  * with the options below (snake_case keys, enums as names, bytes as Buffers, defaults filled in).
  */
-export const PUBSUB_PROTO_PATH = fileURLToPath(new URL('../../proto/pubsub_api.proto', import.meta.url));
+export const PUBSUB_PROTO_PATH = fileURLToPath(new URL('../../../proto/pubsub_api.proto', import.meta.url));
 
 export type ReplayPreset = 'LATEST' | 'EARLIEST' | 'CUSTOM';
 

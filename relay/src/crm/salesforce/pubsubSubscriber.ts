@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
-import { RelayError, describeError } from '../errors.ts';
-import type { Logger } from '../logger.ts';
+import { RelayError, describeError } from '../../errors.ts';
+import type { Logger } from '../../logger.ts';
 import { createSchemaCache, decodePayload } from './avro.ts';
 import { ERROR_CODE_TRAILER, MAX_NUM_REQUESTED, authMetadata, loadPubSubDefinition } from './pubsubProto.ts';
 import { pubsubCredentials } from './pubsubTls.ts';

@@ -1,7 +1,7 @@
 import { Connection } from 'jsforce';
 import type { StreamPromise } from 'jsforce/lib/util/promise.js';
-import type { Logger } from '../logger.ts';
-import { RelayError } from '../errors.ts';
+import type { Logger } from '../../logger.ts';
+import { RelayError } from '../../errors.ts';
 
 /**
  * A jsforce Connection authorized with the OAuth client credentials flow (a connected app that runs

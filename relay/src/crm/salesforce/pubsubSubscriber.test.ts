@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { waitFor } from '../../../tests/support/waitFor.ts';
-import { silentLogger } from '../logger.ts';
+import { waitFor } from '../../../../tests/support/waitFor.ts';
+import { silentLogger } from '../../logger.ts';
 import { createPubSubSubscriber } from './pubsubSubscriber.ts';
 import type {
   DecodedEvent,
@@ -16,8 +16,8 @@ import {
   acceptToken,
   opportunityEvent,
   startSandbox,
-} from '../../sandbox/salesforce/pubsub/testSupport.ts';
-import type { PubSubSandbox } from '../../sandbox/salesforce/pubsub/pubsubSandbox.ts';
+} from '../../../sandbox/salesforce/pubsub/testSupport.ts';
+import type { PubSubSandbox } from '../../../sandbox/salesforce/pubsub/pubsubSandbox.ts';
 
 /**
  * Stands in for the relay's Postgres: `onBatch` "commits" the events and the replay id together,
