@@ -6,7 +6,7 @@ import type { DealChange, DealRecord, RelayFieldNames } from '../crm/crmAdapter.
 import { recordAudit } from '../store/audit.ts';
 import { crashPoint } from '../crashPoint.ts';
 import { hasOpenDeadLetter } from '../store/deadLetters.ts';
-import { findLinkByOpportunity, saveLink } from '../store/links.ts';
+import { findLinkByOpportunity } from '../store/links.ts';
 import type { Link } from '../store/links.ts';
 import { learnSalesforceWriteCount, snapshotIncludesRelayWrites } from '../store/salesforceWrites.ts';
 import {
@@ -34,6 +34,7 @@ import {
 } from '../sync/index.ts';
 import type { OpportunityView, Referral as SyncReferral, ReferralValues } from '../sync/index.ts';
 import { writeOpportunity } from './opportunityWrites.ts';
+import { paired, refused, syncedOutbound } from './pairLifecycle.ts';
 import { inboundFingerprint } from './referralChanged.ts';
 import { withRetries } from './retry.ts';
 import { syncTask } from './syncTask.ts';
@@ -258,11 +259,7 @@ export async function syncOpportunityToReferral(
     )
       return 'terminal';
     await audit('ERROR', message, pairing, 'Error');
-    await saveLink(
-      ctx.pool,
-      { opportunityId },
-      { referralId, syncStatus: 'Error', lastError: message, outboundFingerprint: print },
-    );
+    await refused(ctx.pool, opportunityId, message, print, referralId);
     return 'terminal';
   }
 
@@ -372,23 +369,13 @@ export async function syncOpportunityToReferral(
   // made that inbound job find nothing new (a stale field) and the next outbound job send the
   // Opportunity's older value back (a lost change): chaos seeds 1 and 3.
   const agreement = agreedValues(afterCanonical, synced, lastAgreed);
-  await saveLink(
-    ctx.pool,
-    { opportunityId },
-    {
-      referralId,
-      referralEtag: (referral.eTag as string) ?? null,
-      referralUpdatedAt: (referral.updatedDateTime as string) ?? null,
-      // The webhook Partner Center sends for our own PATCH must find nothing new to write.
-      inboundFingerprint: agreement.allAgree ? inboundFingerprint(referral, ctx) : undefined,
-      outboundValues: agreement.values,
-      outboundFingerprint: fingerprint(afterCanonical),
-      ...sentVersion,
-      syncStatus: 'Synced',
-      lastError: null,
-      synced: true,
-    },
-  );
+  await syncedOutbound(ctx.pool, opportunityId, referral, {
+    // The webhook Partner Center sends for our own PATCH must find nothing new to write.
+    inboundFingerprint: agreement.allAgree ? inboundFingerprint(referral, ctx) : undefined,
+    agreed: agreement.values,
+    outboundFingerprint: fingerprint(afterCanonical),
+    ...sentVersion,
+  });
   await audit('INFO', message, { ...pairing, ...toSalesforce }, 'Synced');
   return 'updated';
 }
@@ -502,11 +489,7 @@ async function createReferral(
     // Unchanged invalid data is reported once, not on every event.
     if (link?.outboundFingerprint !== print || record[f.syncStatus] !== 'Error')
       await audit('ERROR', message, {}, 'Error');
-    await saveLink(
-      ctx.pool,
-      { opportunityId },
-      { syncStatus: 'Error', lastError: message, outboundFingerprint: print },
-    );
+    await refused(ctx.pool, opportunityId, message, print);
     return 'invalid';
   }
   const [first, forMicrosoft] = buildCreateRequests(view, ctx.mapping);
@@ -515,15 +498,6 @@ async function createReferral(
   const existing = () => findCreatedReferrals(ctx, opportunityId);
   // Two jobs for one Opportunity can overlap (a change arriving while the create is slow), and
   // relay instances share the work: creates for one Opportunity take turns, and each looks again.
-  // The pair as saved the moment its main referral is known: not yet agreed by a finished outbound
-  // sync, so the next one checks the id, the link and the referral for Microsoft.
-  const pairOf = (referral: Referral) => ({
-    referralId: referral.id as string,
-    engagementId: (referral.engagementId as string) ?? null,
-    inboundFingerprint: inboundFingerprint(referral, ctx),
-    outboundFingerprint: null,
-    syncStatus: 'Pending' as const,
-  });
   const made = await ctx.locks.run(`create:${opportunityId}`, async () => {
     if ((await findLinkByOpportunity(ctx.pool, opportunityId))?.referralId) return null;
     const adopted = (await retry('look up referral', existing)).main;
@@ -533,7 +507,7 @@ async function createReferral(
       // sends whatever the seller changed since (chaos seed 20261202 left such a referral stale
       // when this job recorded the record as read now as agreed), writes the id and link, and
       // creates a missing referral for Microsoft.
-      await saveLink(ctx.pool, { opportunityId }, pairOf(adopted));
+      await paired(ctx.pool, opportunityId, adopted, inboundFingerprint(adopted, ctx));
       return null;
     }
     const created = await retry(
@@ -546,16 +520,15 @@ async function createReferral(
     // What the POST sent is what both sides hold now: an inbound job that runs before the
     // write-back below (or after a crash before it) then sees a seller's later edit as the
     // seller's, not as a field Partner Center changed (chaos seed 20261202 lost one that way).
-    await saveLink(
+    await paired(
       ctx.pool,
-      { opportunityId },
-      {
-        ...pairOf(created),
-        outboundValues: canonicalFromOpportunity(
-          { ...record, ...pairFields(f, created as Referral, ctx.mapping.referralLinkTemplate) },
-          ctx.mapping,
-        ),
-      },
+      opportunityId,
+      created,
+      inboundFingerprint(created, ctx),
+      canonicalFromOpportunity(
+        { ...record, ...pairFields(f, created as Referral, ctx.mapping.referralLinkTemplate) },
+        ctx.mapping,
+      ),
     );
     if (forMicrosoft && created.engagementId) {
       const engagementId = created.engagementId as string;
@@ -580,31 +553,21 @@ async function createReferral(
   const agreed = canonicalFromOpportunity({ ...record, ...writeBack }, ctx.mapping);
   // Save the pair, and the referral's state as synced, before writing back: a crash after this
   // cannot lead to a second referral, and the webhook for our own POST finds nothing new.
-  await saveLink(
-    ctx.pool,
-    { opportunityId },
-    {
-      referralId,
-      engagementId: (referral.engagementId as string) ?? null,
-      referralEtag: (referral.eTag as string) ?? null,
-      referralUpdatedAt: (referral.updatedDateTime as string) ?? null,
-      // The partner may have edited the new referral before this re-read: then the fingerprint
-      // stays the POST answer's, so the inbound sync still brings that edit over (chaos seed 3).
-      inboundFingerprint: agreedValues(
-        agreed,
-        canonicalFromReferral(referral as SyncReferral, ctx.mapping),
-        null,
-      ).allAgree
-        ? inboundFingerprint(referral, ctx)
-        : undefined,
-      outboundValues: agreed,
-      outboundFingerprint: fingerprint(agreed),
-      ...sentVersion,
-      syncStatus: 'Synced',
-      lastError: null,
-      synced: true,
-    },
-  );
+  await syncedOutbound(ctx.pool, opportunityId, referral, {
+    engagementId: (referral.engagementId as string | undefined) ?? null,
+    // The partner may have edited the new referral before this re-read: then the fingerprint
+    // stays the POST answer's, so the inbound sync still brings that edit over (chaos seed 3).
+    inboundFingerprint: agreedValues(
+      agreed,
+      canonicalFromReferral(referral as SyncReferral, ctx.mapping),
+      null,
+    ).allAgree
+      ? inboundFingerprint(referral, ctx)
+      : undefined,
+    agreed,
+    outboundFingerprint: fingerprint(agreed),
+    ...sentVersion,
+  });
   await audit(
     'INFO',
     `Created Partner Center referral ${referralId}${forMicrosoft ? ' (co-sell, shared with Microsoft)' : ''}`,

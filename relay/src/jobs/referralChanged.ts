@@ -2,13 +2,7 @@ import type { Task } from 'graphile-worker';
 import { describeError, isRelayError, RelayError } from '../errors.ts';
 import type { Referral } from '../partner-center/referral.ts';
 import { recordAudit } from '../store/audit.ts';
-import {
-  findLinkByEngagement,
-  findLinkByOpportunity,
-  findLinkByReferral,
-  pairLink,
-  saveLink,
-} from '../store/links.ts';
+import { findLinkByEngagement, findLinkByOpportunity, findLinkByReferral } from '../store/links.ts';
 import {
   agreedSoFar,
   canonicalFromOpportunity,
@@ -24,6 +18,7 @@ import {
 } from '../sync/index.ts';
 import type { Referral as SyncReferral } from '../sync/index.ts';
 import { writeOpportunity } from './opportunityWrites.ts';
+import { joined, referralUnchanged, syncedInbound } from './pairLifecycle.ts';
 import { withRetries } from './retry.ts';
 import { syncTask } from './syncTask.ts';
 import { isOlderThan } from './versions.ts';
@@ -132,12 +127,8 @@ export async function syncReferralToOpportunity(
       return 'related';
     }
   }
-  const referralState = {
-    referralEtag: referral.eTag ?? null,
-    referralUpdatedAt: (referral.updatedDateTime as string | undefined) ?? null,
-  };
   if (link?.opportunityId && link.inboundFingerprint === print) {
-    await saveLink(ctx.pool, { referralId }, referralState);
+    await referralUnchanged(ctx.pool, referral);
     log.debug('referral unchanged since the last sync');
     return 'unchanged';
   }
@@ -173,7 +164,7 @@ export async function syncReferralToOpportunity(
   // The relay may keep a link for the Opportunity alone (an outbound send that failed): join it to
   // this referral's before anything is saved under either id.
   if (current && link?.opportunityId !== current[f.id])
-    await pairLink(ctx.pool, referralId, current[f.id] as string);
+    await joined(ctx.pool, referralId, current[f.id] as string);
 
   // Defaults for fields the referral says nothing about go on a create only: an update leaves them be.
   const desired: Record<string, unknown> = current
@@ -222,19 +213,15 @@ export async function syncReferralToOpportunity(
       else delete syncedValues[decision.field];
   }
   const changed = Object.keys(changes);
-  const linkUpdate = {
-    ...referralState,
+  const outcome = {
     accountId,
     inboundValues: mapped.fields,
     inboundFingerprint: print,
-    outboundValues: syncedValues,
-    syncStatus: 'Synced' as const,
-    lastError: null,
-    synced: true,
+    agreed: syncedValues,
   };
 
   if (current && changed.length === 0 && current[f.syncStatus] === 'Synced') {
-    await saveLink(ctx.pool, { referralId }, { ...linkUpdate, opportunityId: current[f.id] as string });
+    await syncedInbound(ctx.pool, referral, { ...outcome, opportunityId: current[f.id] as string });
     return 'unchanged';
   }
 
@@ -278,7 +265,7 @@ export async function syncReferralToOpportunity(
     }),
   );
   ctx.observeWrite?.(referral.updatedDateTime as string | undefined);
-  await saveLink(ctx.pool, { referralId }, { ...linkUpdate, opportunityId: result.id });
+  await syncedInbound(ctx.pool, referral, { ...outcome, opportunityId: result.id });
   await recordAudit(ctx.pool, {
     direction: 'inbound',
     level: 'INFO',

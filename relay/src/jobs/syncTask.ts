@@ -4,8 +4,8 @@ import type { CrmAdapter } from '../crm/crmAdapter.ts';
 import { describeError, isRelayError } from '../errors.ts';
 import { recordAudit } from '../store/audit.ts';
 import { closeDeadLetter, recordDeadLetter } from '../store/deadLetters.ts';
-import { saveLink } from '../store/links.ts';
 import { delayRetry } from '../store/queue.ts';
+import { gaveUp } from './pairLifecycle.ts';
 import { dropIfSuperseded } from './recordJob.ts';
 import type { SyncContext } from './syncContext.ts';
 
@@ -88,7 +88,7 @@ export function syncTask<P>(ctx: SyncContext, spec: SyncTaskSpec<P>): Task {
       });
       helpers.logger.warn(`dead letter ${letter.id} for ${recordId} (failure ${letter.failures}): ${reason}`);
       // The link shows the failure on the dashboard even when the pair was never completed.
-      await saveLink(ctx.pool, subject, { syncStatus: 'Error', lastError: reason }).catch(() => undefined);
+      await gaveUp(ctx.pool, subject, reason).catch(() => undefined);
       // The same error again (every reconcile re-runs the record) is on the record already.
       if (letter.previousError !== reason) await spec.onGiveUp?.(parsed, error).catch(() => undefined);
       return;
