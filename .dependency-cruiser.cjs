@@ -53,13 +53,13 @@ module.exports = {
     {
       name: 'orchestration-uses-the-crm-port',
       comment:
-        'Jobs, store, HTTP, the sync core and the operations reach a CRM only through relay/src/crm/crmAdapter.ts. Only the composition root (relay.ts) and the CLI commands that are about one CRM (doctor) name an adapter.',
+        'Jobs, store, HTTP, the sync core and the operations reach a CRM only through relay/src/crm/crmAdapter.ts. Only the composition root (relay.ts, clouds.ts) and the CLI commands that are about one CRM (doctor) name an adapter.',
       severity: 'error',
       from: {
         path: [
           '^relay/src/(jobs|store|http|sync|notifications|partner-center)/',
           '^relay/src/crm/crmAdapter\\.ts$',
-          '^relay/src/(app|dashboardOperations|relayMetrics|operations|syncStats|syncRollup|deadLetterKinds)\\.ts$',
+          '^relay/src/(app|dashboardOperations|relayMetrics|relayOperations|operations|intake|workers|server|syncStats|syncRollup|deadLetterKinds)\\.ts$',
         ],
         pathNot: production.pathNot,
       },

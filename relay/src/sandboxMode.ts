@@ -6,7 +6,7 @@ import { sandboxHandoffFile, sandboxStateDir } from './sandboxHandoff.ts';
 import type { SandboxHandoff } from './sandboxHandoff.ts';
 import type { Logger } from './logger.ts';
 import { HANDLED_EVENTS } from './partner-center/webhookEvent.ts';
-import { REPLAY_CHECKPOINT } from './relay.ts';
+import { REPLAY_CHECKPOINT } from './intake.ts';
 import type { RunningRelay } from './relay.ts';
 import { deleteCheckpoint } from './store/checkpoints.ts';
 import { openCommandPool } from './store/database.ts';

@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { REPLAY_CHECKPOINT } from '../../relay/src/relay.ts';
+import { REPLAY_CHECKPOINT } from '../../relay/src/intake.ts';
 import type { RunningRelay } from '../../relay/src/relay.ts';
 import { loadCheckpoint } from '../../relay/src/store/checkpoints.ts';
 import { startTestSystem } from '../support/relayHarness.ts';
