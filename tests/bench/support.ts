@@ -15,6 +15,7 @@ import { loadConfig } from '../../relay/src/config.ts';
 import type { RelayConfig } from '../../relay/src/config.ts';
 import { DEFAULT_SELLER_APP, DEFAULT_SELLER_USER } from '../../relay/sandbox/salesforce/users.ts';
 import { ROOT } from '../support/relayHarness.ts';
+import { waitFor } from '../support/waitFor.ts';
 
 /** The tuning keys the figures depend on; printed with every result. */
 export const TUNING_KEYS = [
@@ -186,11 +187,7 @@ export async function waitUntil(
   what: string,
   intervalMs = 20,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
+  await waitFor(check, { timeoutMs, intervalMs, message: what });
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

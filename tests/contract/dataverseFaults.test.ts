@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { DynamicsWebApi } from 'dynamics-web-api';
+import { startStubServer } from '../support/stubServer.ts';
+import type { ReceivedRequest, StubServer } from '../support/stubServer.ts';
 import { waitFor } from '../support/waitFor.ts';
 import { failure, startDataverseContract } from './support/dataverseSetup.ts';
 import type { DataverseContract } from './support/dataverseSetup.ts';
@@ -20,9 +20,9 @@ type Row = any;
 let contract: DataverseContract;
 let api: DynamicsWebApi;
 let clock = Date.now();
-let receiver: http.Server;
+let receiver: StubServer<Row>;
 let base = '';
-const received: Array<{ url: string; headers: http.IncomingHttpHeaders; body: Row }> = [];
+let received: ReceivedRequest<Row>[] = [];
 let planned: Array<number | 'hang'> = [];
 
 before(async () => {
@@ -33,27 +33,17 @@ before(async () => {
     keyIndexDelayMs: null,
   });
   api = contract.client({ propagateErrors: true });
-  receiver = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      received.push({
-        url: req.url ?? '',
-        headers: req.headers,
-        body: JSON.parse(Buffer.concat(chunks).toString('utf8')),
-      });
-      const next = planned.shift() ?? 200;
-      if (next === 'hang') return; // never answers: the delivery times out
-      res.writeHead(next).end();
-    });
+  receiver = await startStubServer<Row>(() => {
+    const next = planned.shift() ?? 200;
+    // 'hang' never answers: the delivery times out.
+    return next === 'hang' ? 'hang' : { status: next };
   });
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+  received = receiver.received;
+  base = receiver.url;
 });
 after(async () => {
-  receiver.closeAllConnections();
+  await receiver.close();
   await contract.close();
-  await new Promise<void>((resolve) => receiver.close(() => resolve()));
 });
 
 async function registerStep(

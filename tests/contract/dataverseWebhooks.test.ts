@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { DynamicsWebApi } from 'dynamics-web-api';
+import { startStubServer } from '../support/stubServer.ts';
+import type { ReceivedRequest, StubServer } from '../support/stubServer.ts';
 import { waitFor } from '../support/waitFor.ts';
 import { failure, startDataverseContract } from './support/dataverseSetup.ts';
 import type { DataverseContract } from './support/dataverseSetup.ts';
@@ -17,17 +17,11 @@ import type { DataverseContract } from './support/dataverseSetup.ts';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Row = any;
 
-interface Received {
-  headers: http.IncomingHttpHeaders;
-  body: Row;
-  url: string;
-}
-
 let contract: DataverseContract;
 let api: DynamicsWebApi;
-let receiver: http.Server;
+let receiver: StubServer<Row>;
 let receiverUrl = '';
-const received: Received[] = [];
+let received: ReceivedRequest<Row>[] = [];
 /** Statuses the receiver answers with, in order; 200 once they run out. */
 let plannedStatuses: number[] = [];
 const SECRET = 'webhook-shared-secret-0123456789';
@@ -37,24 +31,13 @@ const metadata = (path = '') => `EntityDefinitions(LogicalName='opportunity')${p
 before(async () => {
   contract = await startDataverseContract({ keyIndexDelayMs: null });
   api = contract.client({ propagateErrors: true });
-  receiver = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      received.push({
-        headers: req.headers,
-        body: JSON.parse(Buffer.concat(chunks).toString('utf8')),
-        url: req.url ?? '',
-      });
-      res.writeHead(plannedStatuses.shift() ?? 200).end();
-    });
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-  receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/webhooks/dynamics`;
+  receiver = await startStubServer<Row>(() => ({ status: plannedStatuses.shift() ?? 200 }));
+  received = receiver.received;
+  receiverUrl = `${receiver.url}/webhooks/dynamics`;
 });
 after(async () => {
   await contract.close();
-  await new Promise<void>((resolve) => receiver.close(() => resolve()));
+  await receiver.close();
 });
 beforeEach(() => {
   plannedStatuses = [];

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
+import { startStubServer } from '../../../tests/support/stubServer.ts';
+import type { StubReply, StubServer } from '../../../tests/support/stubServer.ts';
 import { silentLogger } from '../logger.ts';
 import { escapeSlack, messageFor, NOTIFICATION_KINDS } from './messages.ts';
 import type { Notification } from './messages.ts';
@@ -117,35 +117,16 @@ describe('notification settings', () => {
 });
 
 describe('delivering notifications to a local receiver', () => {
-  const bodies: Array<{ path: string; body: unknown; type: string | undefined }> = [];
-  let answer: (path: string) => {
-    status: number;
-    headers?: Record<string, string>;
-    hang?: boolean;
-  } = () => ({
-    status: 200,
-  });
-  let server: http.Server;
+  let answer: (path: string) => StubReply = () => ({ status: 200 });
+  let server: StubServer;
   let base: string;
+  const bodies = () => server.received;
 
   before(async () => {
-    server = http.createServer((req, res) => {
-      let text = '';
-      req.on('data', (c: Buffer) => (text += c.toString('utf8')));
-      req.on('end', () => {
-        bodies.push({ path: req.url ?? '', body: JSON.parse(text), type: req.headers['content-type'] });
-        const reply = answer(req.url ?? '');
-        if (reply.hang) return;
-        res.writeHead(reply.status, reply.headers).end('ok');
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    server = await startStubServer((request) => answer(request.url));
+    base = server.url;
   });
-  after(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  });
+  after(() => server.close());
 
   const notifier = () =>
     createNotifier({
@@ -166,7 +147,7 @@ describe('delivering notifications to a local receiver', () => {
     });
 
   it('posts each kind only to the receivers subscribed to it, in their formats', async () => {
-    bodies.length = 0;
+    bodies().length = 0;
     answer = () => ({ status: 200 });
     const results = await notifier().send(received);
     assert.deepEqual(
@@ -176,14 +157,19 @@ describe('delivering notifications to a local receiver', () => {
         ['sales-teams', true],
       ],
     );
-    assert.deepEqual(bodies.map((b) => b.path).sort(), ['/slack', '/teams']);
-    assert.ok(bodies.every((b) => b.type === 'application/json'));
-    assert.ok('blocks' in (bodies.find((b) => b.path === '/slack')!.body as object));
-    assert.equal((bodies.find((b) => b.path === '/teams')!.body as { type: string }).type, 'message');
+    assert.deepEqual(
+      bodies()
+        .map((b) => b.url)
+        .sort(),
+      ['/slack', '/teams'],
+    );
+    assert.ok(bodies().every((b) => b.headers['content-type'] === 'application/json'));
+    assert.ok('blocks' in (bodies().find((b) => b.url === '/slack')!.body as object));
+    assert.equal((bodies().find((b) => b.url === '/teams')!.body as { type: string }).type, 'message');
   });
 
   it('says a 5xx, a 429 (with its Retry-After) and a timeout can be retried, and a 4xx cannot', async () => {
-    const outcomes: Record<string, { status: number; headers?: Record<string, string>; hang?: boolean }> = {
+    const outcomes: Record<string, StubReply> = {
       '/slack': { status: 429, headers: { 'retry-after': '7' } },
       '/ops': { status: 503 },
     };
@@ -199,7 +185,7 @@ describe('delivering notifications to a local receiver', () => {
     assert.deepEqual([ops.ok, ops.retryable, ops.status], [false, true, 503]);
 
     outcomes['/slack'] = { status: 404 };
-    outcomes['/ops'] = { status: 200, hang: true };
+    outcomes['/ops'] = 'hang';
     const [gone, slow] = await notifier().send(error);
     assert.deepEqual([gone.ok, gone.retryable, gone.error], [false, false, 'HTTP 404']);
     assert.deepEqual([slow.ok, slow.retryable, slow.error], [false, true, 'no answer in 300 ms']);

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { CLIENT, startDataverseContract } from '../../../../tests/contract/support/dataverseSetup.ts';
 import type { DataverseContract } from '../../../../tests/contract/support/dataverseSetup.ts';
+import { startStubServer } from '../../../../tests/support/stubServer.ts';
+import type { ReceivedRequest, StubServer } from '../../../../tests/support/stubServer.ts';
 import { waitFor } from '../../../../tests/support/waitFor.ts';
 import { createDataverseClient } from './dataverseClient.ts';
 import type { DataverseClient } from './dataverseClient.ts';
@@ -20,12 +20,9 @@ import { attributeMetadata, dynamicsSchema, normalizePrefix } from './schema.ts'
 
 let contract: DataverseContract;
 let client: DataverseClient;
-let receiver: http.Server;
+let receiver: StubServer<{ PrimaryEntityId: string; MessageName: string }>;
 let webhookUrl = '';
-const received: Array<{
-  headers: http.IncomingHttpHeaders;
-  body: { PrimaryEntityId: string; MessageName: string };
-}> = [];
+let received: ReceivedRequest<{ PrimaryEntityId: string; MessageName: string }>[] = [];
 const SECRET = 'install-test-secret-with-"quotes"&<xml>';
 
 before(async () => {
@@ -40,20 +37,13 @@ before(async () => {
     clientId: CLIENT.clientId,
     clientSecret: CLIENT.clientSecret,
   });
-  receiver = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      received.push({ headers: req.headers, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
-      res.writeHead(200).end();
-    });
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-  webhookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/webhooks/dynamics`;
+  receiver = await startStubServer();
+  received = receiver.received;
+  webhookUrl = `${receiver.url}/webhooks/dynamics`;
 });
 after(async () => {
   await contract.close();
-  await new Promise<void>((resolve) => receiver.close(() => resolve()));
+  await receiver.close();
 });
 
 describe('the Dynamics schema', () => {
