@@ -4,6 +4,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { CRASH_POINT_PATTERN } from './crashPoint.ts';
 import { ConfigError } from './errors.ts';
+import { DEFAULT_EVENT_TOPIC } from './crm/salesforce/names.ts';
 
 /**
  * The only reader of process.env and config/*.json. Every setting has one name, used both as the
@@ -128,7 +129,7 @@ const schema = z.object({
     .regex(/^[^:\s]+:\d+$/, 'must be host:port')
     .default('api.pubsub.salesforce.com:7443'),
   SF_PUBSUB_TLS: bool.default(true),
-  SF_EVENT_TOPIC: z.string().startsWith('/event/').default('/event/Referral_Sync__e'),
+  SF_EVENT_TOPIC: z.string().startsWith('/event/').default(DEFAULT_EVENT_TOPIC),
   SF_REPLAY_ON_CORRUPT: z.enum(['EARLIEST', 'LATEST']).default('EARLIEST'),
   SF_PUBSUB_BATCH_SIZE: int(1, 100).default(100),
 

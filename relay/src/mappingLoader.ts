@@ -7,7 +7,7 @@ import path from 'node:path';
 import { ConfigError } from './errors.ts';
 import type { Mapping, OpportunitySchema } from './sync/mapping.ts';
 import { parseMapping } from './sync/mapping.ts';
-import { buildOpportunitySchema, parseFieldMetadata } from './sync/opportunitySchema.ts';
+import { buildOpportunitySchema, parseFieldMetadata } from './crm/salesforce/opportunitySchema.ts';
 
 const FIELDS_DIR = path.join('main', 'default', 'objects', 'Opportunity', 'fields');
 const FIELD_SUFFIX = '.field-meta.xml';

@@ -52,7 +52,7 @@ export function createSyncStats(deps: { pool: pg.Pool; metrics: Metrics; logger:
   const jobs = new AsyncLocalStorage<JobClock>();
   const observeLatency = deps.metrics.histogram(
     'cosell_sync_latency_seconds',
-    "Time from a change (the referral's updatedDateTime, the Referral_Sync__e CreatedDate) to the relay's write of it on the other side",
+    "Time from a change (the referral's updatedDateTime, the CRM change event's time) to the relay's write of it on the other side",
     LATENCY_BUCKETS_SECONDS,
     ['direction'],
   );

@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { findSalesforceNames } from '../../scripts/crmNames.ts';
 import { ROOT } from '../support/relayHarness.ts';
 
 const NODE = path.join(ROOT, 'node_modules/.bin/node');
@@ -101,6 +102,30 @@ describe('architecture rules (dependency-cruiser, .dependency-cruiser.cjs)', () 
       'only-store-talks-to-postgres: relay/src/jobs/job.ts -> node_modules/pg/index.js',
       'orchestration-uses-the-crm-port: relay/src/jobs/crmJob.ts -> relay/src/crm/salesforce/gateway.ts',
       'production-loads-no-simulators: relay/src/main.ts -> relay/sandbox/sim.ts',
+    ]);
+  });
+});
+
+describe('Salesforce names (npm run check:crm-names)', () => {
+  it('appear nowhere in relay/src but relay/src/crm/salesforce', () => {
+    assert.deepEqual(findSalesforceNames(ROOT), []);
+  });
+
+  it('are found in a job, and left alone in the adapter and in tests', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'cosell-names-'));
+    const files: Record<string, string> = {
+      'relay/src/jobs/job.ts': 'export const won = (r: Record<string, unknown>) => r.IsWon;\n',
+      'relay/src/sync/core.ts': "export const field = 'Referral_Identifier__c';\n",
+      'relay/src/crm/salesforce/adapter.ts': "export const won = 'IsWon';\n",
+      'relay/src/jobs/job.test.ts': "const stage = 'StageName';\n",
+    };
+    for (const [file, text] of Object.entries(files)) {
+      mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+      writeFileSync(path.join(dir, file), text);
+    }
+    assert.deepEqual(findSalesforceNames(dir).sort(), [
+      'relay/src/jobs/job.ts:1: export const won = (r: Record<string, unknown>) => r.IsWon;',
+      "relay/src/sync/core.ts:1: export const field = 'Referral_Identifier__c';",
     ]);
   });
 });

@@ -9,6 +9,7 @@ import { HANDLED_EVENTS } from '../partner-center/webhookEvent.ts';
 import { createWebhookRegistrationClient } from '../partner-center/webhookRegistrationClient.ts';
 import { createSalesforceConnection } from '../crm/salesforce/connection.ts';
 import type { SalesforceConnection } from '../crm/salesforce/connection.ts';
+import { EVENT_RECORD_ID_FIELD, isCustomField } from '../crm/salesforce/names.ts';
 import { authMetadata, loadPubSubDefinition } from '../crm/salesforce/pubsubProto.ts';
 import { pubsubCredentials } from '../crm/salesforce/pubsubTls.ts';
 import type { SchemaInfo, TopicInfo } from '../crm/salesforce/pubsubProto.ts';
@@ -140,7 +141,7 @@ export async function doctorCommand(argv: string[], out: Output): Promise<number
       ]);
       const present = new Set(describe.fields.map((f) => f.name));
       // The package's own fields stand for its version: a field added by a newer version is missing from an older one.
-      const packageFields = [...schema.opportunityFields.keys()].filter((f) => f.endsWith('__c'));
+      const packageFields = [...schema.opportunityFields.keys()].filter(isCustomField);
       const needed = [...new Set([...packageFields, ...mappedOpportunityFields(mapping)])];
       const missing = needed.filter((f) => !present.has(f));
       if (missing.length > 0)
@@ -174,9 +175,9 @@ export async function doctorCommand(argv: string[], out: Output): Promise<number
           client.GetSchema({ schema_id: topic.schema_id }, metadata, cb),
         );
         const fields = (JSON.parse(schema.schema_json) as { fields?: Array<{ name: string }> }).fields ?? [];
-        if (!fields.some((f) => f.name === 'Opportunity_Id__c'))
+        if (!fields.some((f) => f.name === EVENT_RECORD_ID_FIELD))
           throw new CheckFailed(
-            `${config.SF_EVENT_TOPIC}: schema ${topic.schema_id} has no Opportunity_Id__c`,
+            `${config.SF_EVENT_TOPIC}: schema ${topic.schema_id} has no ${EVENT_RECORD_ID_FIELD}`,
           );
         return {
           detail: `${config.SF_EVENT_TOPIC} at ${settings.salesforce.pubsubEndpoint}, schema ${topic.schema_id} (${fields.length} fields)`,

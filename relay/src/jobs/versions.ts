@@ -2,7 +2,7 @@
  * Version guards. With syncs of one record serialised (recordJob.ts), a job still must not write a
  * state older than one already synced: a stale read, a redelivered event, or the other direction's
  * job having moved the pair on meanwhile. Versions are the services' own clocks: the referral's
- * updatedDateTime, the Opportunity's SystemModstamp or its event's CreatedDate. eTags are opaque
+ * updatedDateTime, the deal's record version (its `version` field) or its change event's time. eTags are opaque
  * (no order), so they are not compared.
  */
 

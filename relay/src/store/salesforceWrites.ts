@@ -1,10 +1,11 @@
 import type { Queryable } from './transaction.ts';
 
 /**
- * The relay's own writes to each Opportunity, counted on the link the way the package counts them on
- * the record (Relay_Write_Count__c: one per relay write, kept by the trigger's before-save half).
+ * The relay's own writes to each deal, counted on the link the way the CRM side counts them on the
+ * record (the adapter's `writeCount` field: one per relay write, kept by the Salesforce trigger's
+ * before-save half).
  *
- * Why: Referral_Sync__e carries a snapshot of the record as the seller saved it. The outbound job may
+ * Why: the change event carries a snapshot of the record as the seller saved it. The outbound job may
  * use it instead of querying the record only when no relay write landed after that save, or it could
  * send Partner Center values older than what the relay itself just wrote to Salesforce. With every
  * relay write answered (none pending) and the count known, a snapshot whose count equals the link's
@@ -21,7 +22,7 @@ export interface SalesforceWriteState {
   /** Writes begun and not yet answered. */
   pending: number;
   startedAt: Date | null;
-  /** Relay_Write_Count__c as the relay knows it; null when unknown. */
+  /** The record's write count as the relay knows it; null when unknown. */
   landed: number | null;
 }
 
@@ -108,7 +109,7 @@ export async function endSalesforceWrite(
 }
 
 /**
- * After a query of the record: its Relay_Write_Count__c becomes the known count, provided no write was
+ * After a query of the record: its write count becomes the known count, provided no write was
  * in flight when the query started (`before`, read from the link just before it) and none began since.
  */
 export async function learnSalesforceWriteCount(
@@ -131,7 +132,7 @@ export async function learnSalesforceWriteCount(
 }
 
 /**
- * Whether a record snapshot carrying `count` (its Relay_Write_Count__c) already includes every relay
+ * Whether a record snapshot carrying `count` (its write count) already includes every relay
  * write: all of them answered, the count known, and equal.
  */
 export function snapshotIncludesRelayWrites(state: SalesforceWriteState, count: unknown): boolean {

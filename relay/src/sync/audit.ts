@@ -1,5 +1,5 @@
 /**
- * The Audit__c trail: one entry per line, newest first, `timestamp | level | direction | message`.
+ * The record's audit trail: one entry per line, newest first, `timestamp | level | direction | message`.
  * The referral panel (LWC) parses the same format, so it stays this simple: ` | ` separates the
  * four parts and can never occur inside a message.
  */
@@ -21,7 +21,7 @@ export interface ParsedAuditLine {
   message: string;
 }
 
-/** Audit__c is a LongTextArea(131072) (force-app field XML). */
+/** The trail field is a LongTextArea(131072) in the Salesforce package (force-app field XML). */
 export const AUDIT_MAX_LENGTH = 131072;
 const SEPARATOR = ' | ';
 
@@ -54,7 +54,7 @@ export function prependAudit(
 
 const LINE = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z) \| (INFO|ERROR) \| (inbound|outbound) \| (.*)$/;
 
-/** The entries of an Audit__c value, newest first, as written; blank lines are skipped. */
+/** The entries of a trail, newest first, as written; blank lines are skipped. */
 export function parseAuditLines(text: string | null): ParsedAuditLine[] {
   if (text === null) return [];
   return text

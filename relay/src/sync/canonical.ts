@@ -9,7 +9,7 @@ import type { FieldMapping, Mapping } from './mapping.ts';
 import type { Referral } from './referralSchema.ts';
 import { readPath, REFERRAL_PATHS } from './referralSchema.ts';
 import { inboundValueFor } from './inbound.ts';
-import { categoryOfOpportunity, categoryOfStatus } from './stage.ts';
+import { categoryOfDeal, categoryOfStatus } from './stage.ts';
 import { blankToNull, getTransform, splitSolutionIds, solutionIdsOf, utcDay } from './transforms.ts';
 
 export type CanonicalValues = Record<string, unknown>;
@@ -32,7 +32,7 @@ function canonicalIds(ids: string[]): string | null {
 
 /**
  * The canonical form of a Salesforce-side value of `entry`. `record` is the Opportunity the value
- * belongs to (the stage needs its IsWon/IsClosed).
+ * belongs to (the stage needs the CRM's won and closed flags).
  */
 export function canonicalSalesforceValue(
   entry: FieldMapping,
@@ -50,7 +50,7 @@ export function canonicalSalesforceValue(
     case 'solutions':
       return canonicalIds(splitSolutionIds(value));
     case 'stage':
-      return categoryOfOpportunity({ ...record, StageName: value }, mapping.stages);
+      return categoryOfDeal({ ...record, [mapping.stageFields.stage]: value }, mapping);
     default: {
       const blank = blankToNull(value);
       return blank === REFERRAL_PATHS.get(entry.referral)?.unsetValue ? null : blank;

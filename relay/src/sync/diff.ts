@@ -184,8 +184,8 @@ function sameSalesforceValue(a: unknown, b: unknown): boolean {
 }
 
 /**
- * The fields of `desired` whose values differ from `current` (the Opportunity as read, with
- * IsWon/IsClosed). With the mapping, mapped fields compare the way their transform means them: a
+ * The fields of `desired` whose values differ from `current` (the deal as read, with the CRM's won
+ * and closed flags). With the mapping, mapped fields compare the way their transform means them: a
  * stage by its category, so a seller's own open stage (say Negotiation) is not reset to the
  * mapping's active stage; solution ids as a set.
  */
@@ -205,7 +205,7 @@ export function diffOpportunity(
     const same =
       entry !== undefined && mapping !== undefined
         ? sameValue(
-            canonicalSalesforceValue(entry, wanted, { StageName: wanted }, mapping),
+            canonicalSalesforceValue(entry, wanted, { [mapping.stageFields.stage]: wanted }, mapping),
             canonicalSalesforceValue(entry, current[field], current, mapping),
           )
         : sameSalesforceValue(wanted, current[field]);

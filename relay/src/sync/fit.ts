@@ -175,28 +175,6 @@ export function fitSalesforceValue(field: string, value: unknown, info: FieldInf
 }
 
 /**
- * Account fields the customer block may name, with their standard lengths (Salesforce Object
- * Reference): the relay creates Accounts too, and Salesforce refuses a city longer than 40.
- */
-export const STANDARD_ACCOUNT_FIELDS: ReadonlyMap<string, FieldInfo> = new Map(
-  (
-    [
-      ['Name', 255],
-      ['BillingStreet', 255],
-      ['BillingCity', 40],
-      ['BillingState', 80],
-      ['BillingPostalCode', 20],
-      ['BillingCountry', 80],
-      ['ShippingStreet', 255],
-      ['ShippingCity', 40],
-      ['ShippingState', 80],
-      ['ShippingPostalCode', 20],
-      ['ShippingCountry', 80],
-    ] as const
-  ).map(([name, length]) => [name, { name, type: name.endsWith('Street') ? 'TextArea' : 'Text', length }]),
-);
-
-/**
  * Fits one value to a referral path (outbound): an enum value in another spelling becomes the
  * documented one, an unknown one is sent unchanged with a warning; a currency is upper-cased;
  * a deal value below 0 is a problem; a string longer than `maxLength` (configured, as Partner

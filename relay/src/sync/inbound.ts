@@ -1,7 +1,7 @@
 /** Partner Center → Salesforce: a referral becomes Opportunity field values plus the customer to resolve. */
 import { RelayError } from '../errors.ts';
 import type { FitNote } from './fit.ts';
-import { fitSalesforceValue, STANDARD_ACCOUNT_FIELDS } from './fit.ts';
+import { fitSalesforceValue } from './fit.ts';
 import type { FieldDefault, FieldMapping, Mapping } from './mapping.ts';
 import { entriesFor } from './mapping.ts';
 import type { Referral } from './referralSchema.ts';
@@ -10,7 +10,7 @@ import type { CustomerInfo } from './transforms.ts';
 import { blankToNull, getTransform, utcDay } from './transforms.ts';
 
 export interface InboundValues {
-  /** Opportunity field → value, for every `inbound` and `both` entry (AccountId excepted), fitted to the field. */
+  /** Deal field → value, for every `inbound` and `both` entry (the account lookup excepted), fitted to the field. */
   fields: Record<string, unknown>;
   /**
    * Defaults for required fields the referral says nothing about (no entry value at all, such as
@@ -121,11 +121,7 @@ function fitCustomer(customer: CustomerInfo, mapping: Mapping, notes: FitNote[])
   const fit = (key: keyof CustomerInfo, accountField: string): string | null => {
     const value = customer[key];
     if (value === null) return null;
-    const fitted = fitSalesforceValue(
-      `Account ${accountField}`,
-      value,
-      STANDARD_ACCOUNT_FIELDS.get(accountField),
-    );
+    const fitted = fitSalesforceValue(`Account ${accountField}`, value, mapping.accountTargets[accountField]);
     notes.push(...fitted.notes);
     return fitted.value as string;
   };

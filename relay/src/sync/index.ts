@@ -36,7 +36,9 @@ export type {
   FieldInfo,
   FieldMapping,
   Mapping,
+  DescribedFields,
   OpportunitySchema,
+  StageFields,
   Owner,
   StageNames,
   TransformName,
@@ -48,11 +50,6 @@ export {
   unfilledRequiredFields,
   withTargets,
 } from './mapping.ts';
-export {
-  buildOpportunitySchema,
-  parseFieldMetadata,
-  STANDARD_OPPORTUNITY_FIELDS,
-} from './opportunitySchema.ts';
 export type {
   ContactInfo,
   OpportunityView,
@@ -78,12 +75,12 @@ export type { Referral, SolutionTag } from './referralSchema.ts';
 export { REFERRAL_PATHS } from './referralSchema.ts';
 export type { StageCategory, StatusPair, StatusPlan } from './stage.ts';
 export {
-  categoryOfOpportunity,
+  categoryOfDeal,
   categoryOfStatus,
   isTerminal,
   planStatusChange,
   stageForStatus,
-  statusForOpportunity,
+  statusForDeal,
 } from './stage.ts';
 export type { CustomerInfo, Transform, TransformContext } from './transforms.ts';
 export { customerFromProfile, getTransform, TRANSFORMS } from './transforms.ts';

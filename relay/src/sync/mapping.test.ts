@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { ConfigError } from '../errors.ts';
 import { mappedOpportunityFields, parseMapping } from './mapping.ts';
 import { loadMapping } from '../mappingLoader.ts';
-import { parseFieldMetadata } from './opportunitySchema.ts';
+import { parseFieldMetadata } from '../crm/salesforce/opportunitySchema.ts';
 import { FORCE_APP_DIR, MAPPING_FILE, opportunitySchema } from './testFixtures.ts';
 
 const defaultJson = JSON.parse(await readFile(MAPPING_FILE, 'utf8')) as {

@@ -7,7 +7,14 @@ import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
 import { REFERRAL_PATHS } from './referralSchema.ts';
 import { TRANSFORMS } from './transforms.ts';
-import type { Direction, FieldInfo, FieldMapping, Mapping, OpportunitySchema } from './mappingTypes.ts';
+import type {
+  DescribedFields,
+  Direction,
+  FieldInfo,
+  FieldMapping,
+  Mapping,
+  OpportunitySchema,
+} from './mappingTypes.ts';
 import { DIRECTIONS, LEGACY_DIRECTIONS, OWNERS, TRANSFORM_NAMES } from './mappingTypes.ts';
 
 export * from './mappingTypes.ts';
@@ -17,23 +24,6 @@ export * from './mappingTypes.ts';
  * force-app (the package adds no Account fields), so standard address fields are listed here and
  * any custom field is accepted by its suffix.
  */
-const ACCOUNT_FIELDS = new Set([
-  'Name',
-  'BillingStreet',
-  'BillingCity',
-  'BillingState',
-  'BillingPostalCode',
-  'BillingCountry',
-  'BillingStateCode',
-  'BillingCountryCode',
-  'ShippingStreet',
-  'ShippingCity',
-  'ShippingState',
-  'ShippingPostalCode',
-  'ShippingCountry',
-  'ShippingStateCode',
-  'ShippingCountryCode',
-]);
 
 const nonEmpty = z.string().trim().min(1, 'must be a non-empty string');
 
@@ -158,8 +148,10 @@ function checkEntry(entry: FieldMapping, label: string, schema: OpportunitySchem
       `${label}.referral: the ${entry.transform} transform works on "${requiredPath}", not "${entry.referral}"`,
     );
   }
-  if (entry.transform === 'stage' && entry.opportunity !== 'StageName') {
-    problems.push(`${label}.opportunity: the stage transform writes StageName, not ${entry.opportunity}`);
+  if (entry.transform === 'stage' && entry.opportunity !== schema.stageFields.stage) {
+    problems.push(
+      `${label}.opportunity: the stage transform writes ${schema.stageFields.stage}, not ${entry.opportunity}`,
+    );
   }
   if (field?.type === 'Picklist' && path !== undefined && ['text', 'picklist'].includes(entry.transform)) {
     problems.push(...checkPicklistFit(entry, label, field));
@@ -278,7 +270,7 @@ function checkDefaults(mapping: Mapping, schema: OpportunitySchema): string[] {
  * Required Opportunity fields (as `schema` defines them) that the mapping can leave blank on a
  * create: with the org's describe, a field an admin made required after the mapping was written.
  */
-export function unfilledRequiredFields(mapping: Mapping, schema: OpportunitySchema): string[] {
+export function unfilledRequiredFields(mapping: Mapping, schema: DescribedFields): string[] {
   return [...schema.opportunityFields.values()]
     .filter((field) => field.required === true && field.updateable !== false)
     .filter((field) => !Object.hasOwn(mapping.defaults, field.name))
@@ -293,7 +285,10 @@ export function unfilledRequiredFields(mapping: Mapping, schema: OpportunitySche
 }
 
 /** What the relay writes, by Opportunity field: the mapped fields and the defaulted ones. */
-function targetsOf(mapping: Omit<Mapping, 'targets'>, schema: OpportunitySchema): Record<string, FieldInfo> {
+function targetsOf(
+  mapping: Pick<Mapping, 'fields' | 'defaults'>,
+  schema: DescribedFields,
+): Record<string, FieldInfo> {
   const targets: Record<string, FieldInfo> = {};
   const names = [...mapping.fields.map((entry) => entry.opportunity), ...Object.keys(mapping.defaults)];
   for (const name of names) {
@@ -307,7 +302,7 @@ function targetsOf(mapping: Omit<Mapping, 'targets'>, schema: OpportunitySchema)
  * The mapping with its field rules replaced by `schema`'s (the org's describe in production), so
  * values are fitted to the fields as the org defines them rather than as force-app does.
  */
-export function withTargets(mapping: Mapping, schema: OpportunitySchema): Mapping {
+export function withTargets(mapping: Mapping, schema: DescribedFields): Mapping {
   const described = targetsOf(mapping, schema);
   return deepFreeze({ ...mapping, targets: { ...mapping.targets, ...described } });
 }
@@ -362,7 +357,7 @@ function checkMapping(
   }
 
   for (const [key, accountField] of Object.entries(mapping.customer)) {
-    if (!ACCOUNT_FIELDS.has(accountField) && !accountField.endsWith('__c')) {
+    if (!schema.accountFields.has(accountField) && !schema.customAccountField.test(accountField)) {
       problems.push(`customer.${key}: "${accountField}" is not an Account address field`);
     }
   }
@@ -396,6 +391,13 @@ export function parseMapping(json: unknown, schema: OpportunitySchema): Mapping 
     defaults: result.data.defaults ?? {},
     partnerCenterLengths: result.data.partnerCenterLengths ?? {},
     notices,
+    stageFields: schema.stageFields,
+    accountTargets: Object.fromEntries(
+      Object.values(customer).flatMap((name) => {
+        const info = schema.accountFields.get(name);
+        return info === undefined ? [] : [[name, info] as const];
+      }),
+    ),
   };
   const mapping: Mapping = deepFreeze({ ...base, targets: targetsOf(base, schema) });
   problems.push(...checkMapping(mapping, entries, schema, json));
@@ -433,7 +435,7 @@ export function entriesFor(mapping: Mapping, direction: 'inbound' | 'outbound'):
   return mapping.fields.filter((entry) => entry.direction !== skip);
 }
 
-/** The Opportunity fields the mapping reads or writes, for SOQL and the trigger's changed-field check. */
+/** The deal fields the mapping reads or writes: what a read selects and the trigger watches. */
 export function mappedOpportunityFields(mapping: Mapping): string[] {
   return [...new Set(mapping.fields.map((entry) => entry.opportunity))];
 }

@@ -78,6 +78,10 @@ export interface Mapping {
    * required), so values are fitted before the write: from force-app, or the org's describe.
    */
   readonly targets: Readonly<Record<string, FieldInfo>>;
+  /** The rules of the account fields the customer block names (the relay creates accounts too). */
+  readonly accountTargets: Readonly<Record<string, FieldInfo>>;
+  /** The deal's stage fields, from the schema. */
+  readonly stageFields: StageFields;
   /**
    * Longest value, in characters, Partner Center takes at a referral path. The public docs give
    * no lengths (UNCONFIRMED), so none are assumed unless configured here.
@@ -95,7 +99,7 @@ export interface FieldInfo {
   readonly length?: number;
   readonly picklistValues?: readonly string[];
   readonly restricted?: boolean;
-  /** False for fields the API never lets a client write (IsWon, IsClosed, formulas). */
+  /** False for fields the API never lets a client write (computed flags, formulas). */
   readonly updateable?: boolean;
   /** Number fields: total digits, and how many of them follow the decimal point. */
   readonly precision?: number;
@@ -104,6 +108,25 @@ export interface FieldInfo {
   readonly required?: boolean;
 }
 
+/**
+ * Where a deal keeps its stage: the field the stage transform writes, and the read-only flags the
+ * CRM computes from it, which decide won or lost before the stage's name does.
+ */
+export interface StageFields {
+  readonly stage: string;
+  readonly won?: string;
+  readonly closed?: string;
+}
+
+/** The CRM's deal schema the mapping is checked against (force-app offline, the org's describe live). */
 export interface OpportunitySchema {
   readonly opportunityFields: ReadonlyMap<string, FieldInfo>;
+  readonly stageFields: StageFields;
+  /** The account fields the customer block may name, with their rules (the relay creates accounts). */
+  readonly accountFields: ReadonlyMap<string, FieldInfo>;
+  /** Names of the custom account fields an org may add, which the customer block may name too. */
+  readonly customAccountField: RegExp;
 }
+
+/** A live describe of the deal's fields: enough to refit values, not to check a mapping. */
+export type DescribedFields = Pick<OpportunitySchema, 'opportunityFields'>;

@@ -83,7 +83,7 @@ describe('validateForCreate', () => {
       defaultMapping,
     );
     assert.equal(reasons.length, 2);
-    assert.match(reasons[0], /^AccountId is empty/);
+    assert.match(reasons[0], /^The Opportunity has no Account/);
     assert.match(reasons[1], /^Partner_Center_Solutions__c is empty/);
   });
 

@@ -25,7 +25,7 @@ export interface ContactInfo {
 
 /** What the outbound job reads from Salesforce for one Opportunity. */
 export interface OpportunityView {
-  /** Field API name → value; includes Id, IsWon and IsClosed. */
+  /** Field API name → value; includes the id and the CRM's won and closed flags. */
   opportunity: Readonly<Record<string, unknown>>;
   /** The Account's fields, by the API names the mapping's `customer` block uses. */
   account?: Readonly<Record<string, unknown>> | null;
@@ -174,7 +174,9 @@ export function validateForCreate(view: OpportunityView, mapping: Mapping): stri
   const { customer } = mapping;
   const account = view.account ?? null;
   if (account === null) {
-    reasons.push("AccountId is empty: Partner Center needs the customer's name and country from the Account");
+    reasons.push(
+      "The Opportunity has no Account: Partner Center needs the customer's name and country from it",
+    );
   } else {
     if (trimmed(account[customer.accountName]) === null) {
       reasons.push(`Account ${customer.accountName} is empty: Partner Center needs the customer's name`);
@@ -262,7 +264,7 @@ function compact<T extends Record<string, unknown>>(
 function customerProfile(view: OpportunityView, mapping: Mapping): ReferralCreateBody['customerProfile'] {
   const account = view.account ?? {};
   const names = mapping.customer;
-  // BillingStreet holds both address lines, separated by a newline (as the inbound side writes it).
+  // The street field holds both address lines, separated by a newline (as the inbound side writes it).
   const [line1, ...rest] = (trimmed(account[names.addressLine1]) ?? '').split(/\r?\n/);
   const contact = view.primaryContact;
   return {

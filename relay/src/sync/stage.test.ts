@@ -1,12 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  categoryOfOpportunity,
-  isTerminal,
-  planStatusChange,
-  stageForStatus,
-  statusForOpportunity,
-} from './stage.ts';
+import { categoryOfDeal, isTerminal, planStatusChange, stageForStatus, statusForDeal } from './stage.ts';
 import { defaultMapping } from './testFixtures.ts';
 
 const stages = defaultMapping.stages;
@@ -25,22 +19,22 @@ describe('stage rules', () => {
 
   it('asks Partner Center to accept, win or lose according to the Opportunity', () => {
     assert.equal(
-      statusForOpportunity({ StageName: 'Prospecting', IsClosed: false, IsWon: false }, stages),
+      statusForDeal({ StageName: 'Prospecting', IsClosed: false, IsWon: false }, defaultMapping),
       null,
     );
-    assert.deepEqual(statusForOpportunity({ StageName: 'Negotiation/Review' }, stages), {
+    assert.deepEqual(statusForDeal({ StageName: 'Negotiation/Review' }, defaultMapping), {
       status: 'Active',
       substatus: 'Accepted',
     });
-    assert.deepEqual(statusForOpportunity({ StageName: 'Signed', IsClosed: true, IsWon: true }, stages), {
+    assert.deepEqual(statusForDeal({ StageName: 'Signed', IsClosed: true, IsWon: true }, defaultMapping), {
       status: 'Closed',
       substatus: 'Won',
     });
-    assert.deepEqual(statusForOpportunity({ StageName: 'Dead', IsClosed: true, IsWon: false }, stages), {
+    assert.deepEqual(statusForDeal({ StageName: 'Dead', IsClosed: true, IsWon: false }, defaultMapping), {
       status: 'Closed',
       substatus: 'Lost',
     });
-    assert.equal(categoryOfOpportunity({ StageName: 'Closed Won' }, stages), 'won');
+    assert.equal(categoryOfDeal({ StageName: 'Closed Won' }, defaultMapping), 'won');
   });
 
   it('treats Closed and every terminal substatus as terminal', () => {

@@ -4,7 +4,7 @@
  * mapping; inferred by the research, adopted by the mapping's `stages` block).
  */
 import type { JsonPatchOp } from './jsonPatch.ts';
-import type { StageNames } from './mappingTypes.ts';
+import type { StageFields, StageNames } from './mappingTypes.ts';
 
 export type StageCategory = keyof StageNames;
 
@@ -45,7 +45,7 @@ export function categoryOfStatus(pair: { status?: unknown; substatus?: unknown }
   }
 }
 
-/** The StageName a referral status maps to, or null when the status says nothing (`None`). */
+/** The stage a referral status maps to, or null when the status says nothing (`None`). */
 export function stageForStatus(
   pair: { status?: unknown; substatus?: unknown },
   stages: StageNames,
@@ -55,28 +55,32 @@ export function stageForStatus(
 }
 
 /**
- * Where an Opportunity stands. IsWon/IsClosed decide first, because an org may have several won or
- * lost stages besides the two the mapping names; every other open stage but on-hold counts as active.
+ * Where a deal stands. The CRM's won and closed flags decide first, because an org may have several
+ * won or lost stages besides the two the mapping names; every other open stage but on-hold counts
+ * as active.
  */
-export function categoryOfOpportunity(
-  opportunity: { StageName?: unknown; IsWon?: unknown; IsClosed?: unknown },
-  stages: StageNames,
+export function categoryOfDeal(
+  deal: Readonly<Record<string, unknown>>,
+  mapping: { readonly stages: StageNames; readonly stageFields: StageFields },
 ): StageCategory {
-  if (opportunity.IsWon === true || opportunity.StageName === stages.won) return 'won';
-  if (opportunity.IsClosed === true || opportunity.StageName === stages.lost) return 'lost';
-  if (opportunity.StageName === stages.onHold) return 'onHold';
+  const { stages, stageFields } = mapping;
+  const stage = deal[stageFields.stage];
+  if ((stageFields.won !== undefined && deal[stageFields.won] === true) || stage === stages.won) return 'won';
+  if ((stageFields.closed !== undefined && deal[stageFields.closed] === true) || stage === stages.lost)
+    return 'lost';
+  if (stage === stages.onHold) return 'onHold';
   return 'active';
 }
 
 /**
- * The status an Opportunity asks of its referral (§4.5 reverse direction), or null for "no status
- * change": an on-hold Opportunity cannot push a referral back to New.
+ * The status a deal asks of its referral (§4.5 reverse direction), or null for "no status change":
+ * an on-hold deal cannot push a referral back to New.
  */
-export function statusForOpportunity(
-  opportunity: { StageName?: unknown; IsWon?: unknown; IsClosed?: unknown },
-  stages: StageNames,
+export function statusForDeal(
+  deal: Readonly<Record<string, unknown>>,
+  mapping: { readonly stages: StageNames; readonly stageFields: StageFields },
 ): StatusPair | null {
-  switch (categoryOfOpportunity(opportunity, stages)) {
+  switch (categoryOfDeal(deal, mapping)) {
     case 'won':
       return { status: 'Closed', substatus: 'Won' };
     case 'lost':

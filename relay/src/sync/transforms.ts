@@ -8,18 +8,18 @@ import type { FieldMapping, Mapping, TransformName } from './mappingTypes.ts';
 import type { Referral, ReferralKind, SolutionTag } from './referralSchema.ts';
 import { REFERRAL_PATHS } from './referralSchema.ts';
 import type { StatusPair } from './stage.ts';
-import { stageForStatus, statusForOpportunity } from './stage.ts';
+import { stageForStatus, statusForDeal } from './stage.ts';
 
 export interface TransformContext {
   readonly mapping: Mapping;
   readonly entry: FieldMapping;
   /** Inbound: the whole referral (the stage reads the substatus beside the status). */
   readonly referral?: Referral;
-  /** Outbound: the whole Opportunity (the stage reads IsWon/IsClosed). */
+  /** Outbound: the whole deal (the stage reads the CRM's won and closed flags). */
   readonly opportunity?: Readonly<Record<string, unknown>>;
 }
 
-/** The customer a referral names; the inbound job resolves it to an AccountId. */
+/** The customer a referral names; the inbound job resolves it to an account id. */
 export interface CustomerInfo {
   name: string | null;
   street: string | null;
@@ -97,7 +97,7 @@ function dayToUtcMidnight(value: unknown, context: TransformContext): string | n
   return day === null ? null : `${day}T00:00:00Z`;
 }
 
-/** Splits `Partner_Center_Solutions__c` into unique ids, in their order. */
+/** Splits the deal's solutions field (ids separated by `;`, `,` or lines) into unique ids, in order. */
 export function splitSolutionIds(value: unknown): string[] {
   if (typeof value !== 'string') return [];
   const ids = value
@@ -242,7 +242,7 @@ const transformList: readonly Transform[] = [
       stageForStatus({ status: value, substatus: context.referral?.substatus }, context.mapping.stages) ??
       undefined,
     toPartnerCenter: (value, context): StatusPair | null =>
-      statusForOpportunity({ ...context.opportunity, StageName: value }, context.mapping.stages),
+      statusForDeal({ ...context.opportunity, [context.mapping.stageFields.stage]: value }, context.mapping),
   },
   {
     name: 'account',

@@ -1,11 +1,11 @@
 /**
  * The Opportunity schema the mapping is checked against: the package's custom fields (parsed from
- * their field-meta XML) plus the standard fields a mapping may name. Pure: relay/src/mappingLoader.ts reads
- * the files.
+ * their field-meta XML) plus the standard fields a mapping may name. Pure: relay/src/mappingLoader.ts
+ * reads the files.
  */
 import { XMLParser } from 'fast-xml-parser';
-import { ConfigError } from '../errors.ts';
-import type { FieldInfo } from './mapping.ts';
+import { ConfigError } from '../../errors.ts';
+import type { FieldInfo, OpportunitySchema } from '../../sync/mappingTypes.ts';
 
 /**
  * Standard Opportunity fields (Salesforce Object Reference). StageName's and CurrencyIsoCode's
@@ -78,12 +78,52 @@ export function parseFieldMetadata(xml: string, source: string): FieldInfo {
   };
 }
 
-/** Standard fields overlaid with the custom ones (a custom definition wins on a name clash). */
-export function buildOpportunitySchema(customFields: readonly FieldInfo[]): {
-  opportunityFields: Map<string, FieldInfo>;
-} {
+/**
+ * Account fields the customer block may name, with their standard lengths (Salesforce Object
+ * Reference): the relay creates Accounts too, and Salesforce refuses a city longer than 40.
+ */
+export const STANDARD_ACCOUNT_FIELDS: ReadonlyMap<string, FieldInfo> = new Map(
+  (
+    [
+      ['Name', 255],
+      ['BillingStreet', 255],
+      ['BillingCity', 40],
+      ['BillingState', 80],
+      ['BillingPostalCode', 20],
+      ['BillingCountry', 80],
+      ['ShippingStreet', 255],
+      ['ShippingCity', 40],
+      ['ShippingState', 80],
+      ['ShippingPostalCode', 20],
+      ['ShippingCountry', 80],
+    ] as const
+  )
+    .map(([name, length]): [string, FieldInfo] => [
+      name,
+      { name, type: name.endsWith('Street') ? 'TextArea' : 'Text', length },
+    ])
+    // State and country picklists (when the org enables them): their values are the org's own.
+    .concat(
+      ['BillingStateCode', 'BillingCountryCode', 'ShippingStateCode', 'ShippingCountryCode'].map((name) => [
+        name,
+        { name, type: 'Picklist' },
+      ]),
+    ),
+);
+
+/**
+ * The Opportunity's schema for the mapping: the standard fields overlaid with the custom ones (a
+ * custom definition wins on a name clash), StageName with its IsWon / IsClosed flags, and the
+ * Account's address fields (custom Account fields end in `__c`).
+ */
+export function buildOpportunitySchema(customFields: readonly FieldInfo[]): OpportunitySchema {
   const opportunityFields = new Map<string, FieldInfo>();
   for (const field of [...STANDARD_OPPORTUNITY_FIELDS, ...customFields])
     opportunityFields.set(field.name, field);
-  return { opportunityFields };
+  return {
+    opportunityFields,
+    stageFields: { stage: 'StageName', won: 'IsWon', closed: 'IsClosed' },
+    accountFields: STANDARD_ACCOUNT_FIELDS,
+    customAccountField: /__c$/,
+  };
 }
