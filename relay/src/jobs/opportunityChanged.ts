@@ -102,7 +102,7 @@ export function updateFields(ctx: FieldsContext): string[] {
   return [...new Set([f.id, f.won, f.closed, f.referralId, ...relayFields(f), ...compared])];
 }
 
-/** The Opportunity fields (and parent Account fields) the outbound sync reads in one SOQL query. */
+/** The deal's fields (and its account's) the outbound sync reads in one query. */
 export function outboundFields(ctx: FieldsContext): string[] {
   const f = ctx.crm.fields;
   const account = Object.values(ctx.mapping.customer).map((field) => `${f.account}.${field}`);
@@ -369,6 +369,12 @@ export async function syncOpportunityToReferral(
   // made that inbound job find nothing new (a stale field) and the next outbound job send the
   // Opportunity's older value back (a lost change): chaos seeds 1 and 3.
   const agreement = agreedValues(afterCanonical, synced, lastAgreed);
+  // The agreement counts the write-back's values (Partner Center's winners) as held by the
+  // Opportunity, so it is saved only once the write-back landed. Saved before it, a write-back that
+  // failed or was cut off left the record's older value looking like a seller's edit, and the next
+  // outbound job sent it over the partner's newer one (chaos seed 20261202 in npm test: notes). The
+  // webhook for this job's PATCH cannot run before then: the pair's jobs take turns.
+  await audit('INFO', message, { ...pairing, ...toSalesforce }, 'Synced');
   await syncedOutbound(ctx.pool, opportunityId, referral, {
     // The webhook Partner Center sends for our own PATCH must find nothing new to write.
     inboundFingerprint: agreement.allAgree ? inboundFingerprint(referral, ctx) : undefined,
@@ -376,7 +382,6 @@ export async function syncOpportunityToReferral(
     outboundFingerprint: fingerprint(afterCanonical),
     ...sentVersion,
   });
-  await audit('INFO', message, { ...pairing, ...toSalesforce }, 'Synced');
   return 'updated';
 }
 
