@@ -11,7 +11,7 @@ import { listDeadLetterErrors, retryDeadLetter } from './store/deadLetters.ts';
 import { findLinkDetail, listPairAudit, searchLinks } from './store/linkSearch.ts';
 import type { LinkDetail, LinkPage, LinkSearch } from './store/linkSearch.ts';
 import { canonicalFromOpportunity, canonicalFromReferral, stableStringify } from './sync/index.ts';
-import type { Mapping, Referral as SyncReferral } from './sync/index.ts';
+import type { Mapping } from './sync/index.ts';
 import type { ChartRange, ChartSeries } from './syncRollup.ts';
 import type { SyncStats } from './syncStats.ts';
 
@@ -112,7 +112,7 @@ export function createDashboardOperations(deps: {
       return {
         ok: true,
         url: referralUrl(referralId),
-        values: canonicalFromReferral(referral as SyncReferral, mapping),
+        values: canonicalFromReferral(referral, mapping),
         facts: {
           status: [referral.status, referral.substatus].filter(Boolean).join(' / ') || null,
           updated: (referral.updatedDateTime as string | undefined) ?? null,

@@ -1,6 +1,6 @@
 import type { Task } from 'graphile-worker';
 import { describeError, isRelayError, RelayError } from '../errors.ts';
-import type { Referral, ReferralPatchOperation } from '../partner-center/referral.ts';
+import type { Referral, ReferralPatchOperation } from '../sync/referral.ts';
 import { odataEquals } from '../partner-center/referralsClient.ts';
 import type { DealChange, DealRecord, RelayFieldNames } from '../crm/crmAdapter.ts';
 import { recordAudit } from '../store/audit.ts';
@@ -32,7 +32,7 @@ import {
   withoutInboundEchoes,
   withoutUnchangedSinceSync,
 } from '../sync/index.ts';
-import type { OpportunityView, Referral as SyncReferral, ReferralValues } from '../sync/index.ts';
+import type { OpportunityView, ReferralValues } from '../sync/index.ts';
 import { writeOpportunity } from './opportunityWrites.ts';
 import { paired, refused, syncedOutbound } from './pairLifecycle.ts';
 import { inboundFingerprint } from './referralChanged.ts';
@@ -265,11 +265,7 @@ export async function syncOpportunityToReferral(
 
   // A create cut off after the referral's POST (a crash, or retries spent in an outage) resumes
   // here: its co-sell referral for Microsoft may still be missing (chaos seed 20261202).
-  if (
-    !link?.outboundFingerprint &&
-    record[f.helpRequest] &&
-    namesOpportunity(referral as SyncReferral, opportunityId)
-  )
+  if (!link?.outboundFingerprint && record[f.helpRequest] && namesOpportunity(referral, opportunityId))
     await ensureReferralForMicrosoft(ctx, record, referral, retry);
 
   // What both sides last agreed on, with an inbound write a crash cut off before its agreement was
@@ -284,7 +280,7 @@ export async function syncOpportunityToReferral(
     withoutInboundEchoes(
       mapOpportunityToReferral(viewOf(current, f), ctx.mapping),
       current,
-      referral as SyncReferral,
+      referral,
       ctx.mapping,
     ),
     current,
@@ -294,7 +290,7 @@ export async function syncOpportunityToReferral(
   const partnerHeld = partnerCenterHeldPaths({
     lastSynced: lastAgreed,
     salesforce: viewOf(current, f),
-    partnerCenter: referral as SyncReferral,
+    partnerCenter: referral,
     mapping: ctx.mapping,
   });
   for (const path of partnerHeld.paths) delete unsent[path];
@@ -307,7 +303,7 @@ export async function syncOpportunityToReferral(
   // A Partner Center change Salesforce refused is still open: with nothing of the seller's to send,
   // the record keeps showing that Error rather than a Synced this job has not earned.
   if (
-    planReferralPatch(desired, referral as SyncReferral).ops.length === 0 &&
+    planReferralPatch(desired, referral).ops.length === 0 &&
     (await hasOpenDeadLetter(ctx.pool, 'inbound', referralId))
   ) {
     log.debug('nothing to send while the inbound sync of this referral is a dead letter');
@@ -319,7 +315,7 @@ export async function syncOpportunityToReferral(
   ];
   let toSalesforce: Record<string, unknown> = {};
   for (let attempt = 0; ; attempt++) {
-    const plan = planReferralPatch(desired, referral as SyncReferral);
+    const plan = planReferralPatch(desired, referral);
     notes.push(...plan.blocked);
     if (plan.ops.length === 0) break;
     try {
@@ -348,7 +344,7 @@ export async function syncOpportunityToReferral(
       const resolution = resolveConflict({
         lastSynced: lastAgreed,
         salesforce: viewOf(current, f),
-        partnerCenter: referral as SyncReferral,
+        partnerCenter: referral,
         mapping: ctx.mapping,
       });
       const resolved = fitReferralValues(resolution.toPartnerCenter, ctx.mapping);
@@ -359,7 +355,7 @@ export async function syncOpportunityToReferral(
     }
   }
 
-  const synced = canonicalFromReferral(referral as SyncReferral, ctx.mapping);
+  const synced = canonicalFromReferral(referral, ctx.mapping);
   const afterSalesforce = { ...current, ...toSalesforce };
   const message = notes.length > 0 ? notes.join('; ') : 'In sync with Partner Center';
   const afterCanonical = canonicalFromOpportunity(afterSalesforce, ctx.mapping);
@@ -562,11 +558,7 @@ async function createReferral(
     engagementId: (referral.engagementId as string | undefined) ?? null,
     // The partner may have edited the new referral before this re-read: then the fingerprint
     // stays the POST answer's, so the inbound sync still brings that edit over (chaos seed 3).
-    inboundFingerprint: agreedValues(
-      agreed,
-      canonicalFromReferral(referral as SyncReferral, ctx.mapping),
-      null,
-    ).allAgree
+    inboundFingerprint: agreedValues(agreed, canonicalFromReferral(referral, ctx.mapping), null).allAgree
       ? inboundFingerprint(referral, ctx)
       : undefined,
     agreed,

@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { createTestDatabase } from '../../../tests/support/postgres.ts';
-import type { Referral } from '../partner-center/referral.ts';
+import type { Referral } from '../sync/referral.ts';
 import { findLinkByOpportunity, findLinkByReferral } from '../store/links.ts';
 import { migrate } from '../store/migrate.ts';
 import {

@@ -8,7 +8,7 @@
  *   any ──refused (invalid data, a terminal referral) / gaveUp (a job out of attempts)──▶ Error
  *   Error ──synced*──▶ Synced
  */
-import type { Referral } from '../partner-center/referral.ts';
+import type { Referral } from '../sync/referral.ts';
 import { pairLink, saveLink } from '../store/links.ts';
 import type { Link } from '../store/links.ts';
 import type { Queryable } from '../store/transaction.ts';

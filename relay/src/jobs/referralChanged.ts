@@ -1,6 +1,6 @@
 import type { Task } from 'graphile-worker';
 import { describeError, isRelayError, RelayError } from '../errors.ts';
-import type { Referral } from '../partner-center/referral.ts';
+import type { Referral } from '../sync/referral.ts';
 import { recordAudit } from '../store/audit.ts';
 import { findLinkByEngagement, findLinkByOpportunity, findLinkByReferral } from '../store/links.ts';
 import {
@@ -16,7 +16,6 @@ import {
   salesforceHeldFields,
   decideInbound,
 } from '../sync/index.ts';
-import type { Referral as SyncReferral } from '../sync/index.ts';
 import { writeOpportunity } from './opportunityWrites.ts';
 import { joined, referralUnchanged, syncedInbound } from './pairLifecycle.ts';
 import { withRetries } from './retry.ts';
@@ -47,7 +46,7 @@ function parsePayload(payload: unknown): ReferralChangedPayload {
  * sync stops here with no Salesforce call at all.
  */
 export function inboundFingerprint(referral: Referral, ctx: Pick<SyncContext, 'mapping'>): string {
-  const mapped = mapReferralToOpportunity(referral as SyncReferral, ctx.mapping);
+  const mapped = mapReferralToOpportunity(referral, ctx.mapping);
   return fingerprint(mapped);
 }
 
@@ -103,7 +102,7 @@ export async function syncReferralToOpportunity(
     throw error;
   }
 
-  const mapped = mapReferralToOpportunity(referral as SyncReferral, ctx.mapping);
+  const mapped = mapReferralToOpportunity(referral, ctx.mapping);
   const print = fingerprint(mapped);
   const link = await findLinkByReferral(ctx.pool, referralId);
   // Never write a referral older than the last one synced (by either direction's job).
@@ -118,7 +117,7 @@ export async function syncReferralToOpportunity(
   if (!link?.opportunityId) {
     // Decided by the referral and what is linked in its engagement, never by the event name that
     // announced it: two events merged into one job must give the same outcome in either order.
-    const decision = decideInbound(referral as SyncReferral, await ownReferralFor(ctx, referral));
+    const decision = decideInbound(referral, await ownReferralFor(ctx, referral));
     if (decision.kind !== 'sync') {
       const { message } = decision;
       await recordAudit(ctx.pool, { direction: 'inbound', level: 'INFO', referralId, jobId, message });
@@ -185,7 +184,7 @@ export async function syncReferralToOpportunity(
   }
 
   const changes = current ? diffOpportunity(desired, current, ctx.mapping) : desired;
-  const syncedValues = canonicalFromReferral(referral as SyncReferral, ctx.mapping);
+  const syncedValues = canonicalFromReferral(referral, ctx.mapping);
   // A seller's edit not yet synced out wins the fields the ownership rule gives Salesforce: the
   // outbound job sends it; overwriting it here would silently lose it.
   // An earlier inbound write a crash cut off before its agreement was saved counts where it landed.
@@ -195,13 +194,12 @@ export async function syncReferralToOpportunity(
   // A referral this relay POSTed names its Opportunity: with no agreement saved (a crash right after
   // the POST), everything differing changed on both sides and the mapping's owner keeps it, so a
   // seller's edit made since the POST survives (chaos seed 20261202, pair 34).
-  const postedFrom =
-    current !== undefined && namesOpportunity(referral as SyncReferral, String(current[f.id]));
+  const postedFrom = current !== undefined && namesOpportunity(referral, String(current[f.id]));
   if (current && (lastAgreed || postedFrom)) {
     const held = salesforceHeldFields({
       lastSynced: lastAgreed,
       salesforce: { opportunity: current },
-      partnerCenter: referral as SyncReferral,
+      partnerCenter: referral,
       mapping: ctx.mapping,
     });
     for (const field of held.fields) delete changes[field];

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { parseFilter } from '../../sandbox/partner-center/odataQuery.ts';
 import { createReferralsClient, errorMessageOf, odataEquals, parseRetryAfter } from './referralsClient.ts';
-import type { Referral } from './referral.ts';
+import type { Referral } from '../sync/referral.ts';
 import { RelayError } from '../errors.ts';
 import { silentLogger } from '../logger.ts';
 

@@ -3,7 +3,7 @@ import type { BreakerVerdict, CircuitBreaker } from '../breaker.ts';
 import { RelayError } from '../errors.ts';
 import type { ErrorCode } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import type { Referral, ReferralPatchOperation } from './referral.ts';
+import type { Referral, ReferralPatchOperation } from '../sync/referral.ts';
 
 /**
  * The Partner Center Referrals API (contract §1): GET, list with OData paging, POST, JSON Patch

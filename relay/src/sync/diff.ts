@@ -50,10 +50,10 @@ function mergeSolutions(desired: unknown, current: unknown): unknown {
   if (!Array.isArray(desired)) return desired;
   const existing = new Map(
     (Array.isArray(current) ? (current as SolutionTag[]) : [])
-      .filter((item) => typeof item?.id === 'string')
+      .filter((item): item is SolutionTag & { id: string } => typeof item?.id === 'string')
       .map((item) => [item.id.trim().toUpperCase(), item]),
   );
-  return (desired as SolutionTag[]).map((item) => existing.get(item.id.toUpperCase()) ?? item);
+  return (desired as SolutionTag[]).map((item) => existing.get((item.id ?? '').toUpperCase()) ?? item);
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -342,9 +342,10 @@ export function buildCreateRequests(view: OpportunityView, mapping: Mapping): Re
   };
   if (help === null) return [base];
 
-  const solutions = (values[SOLUTIONS_PATH] as SolutionTag[] | undefined) ?? [];
+  // validateForCreate refused a create without a solution id, so the first one is there.
+  const solution = ((values[SOLUTIONS_PATH] as SolutionTag[] | undefined) ?? [])[0]?.id ?? '';
   return [
-    { ...base, type: 'Shared', target: [{ type: 'SolutionProfile', id: solutions[0].id }] },
+    { ...base, type: 'Shared', target: [{ type: 'SolutionProfile', id: solution }] },
     {
       ...base,
       type: 'Shared',

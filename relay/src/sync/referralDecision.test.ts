@@ -27,7 +27,7 @@ describe('which referrals sync', () => {
   it('classifies referrals as the contract table does', () => {
     const invited = (organizationId: string | null) => ({
       notes: '',
-      invitedBy: organizationId && { organizationId },
+      invitedBy: organizationId === null ? null : { organizationId },
     });
     const lead = sampleReferral({
       type: 'Independent',

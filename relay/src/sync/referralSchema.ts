@@ -130,26 +130,7 @@ export const REFERRAL_PATHS: ReadonlyMap<string, ReferralPathInfo> = new Map<str
   ['trackingInfo.microsoftUSFedLeadId', { kind: 'string', readOnly: true }],
 ]);
 
-export interface SolutionTag {
-  id: string;
-  type?: 'Name' | 'Category' | 'None';
-  name?: string | null;
-  [key: string]: unknown;
-}
-
-/**
- * A referral as returned by GET. Only the properties the sync logic reads are typed; the rest is
- * carried through untouched.
- */
-export interface Referral {
-  id: string;
-  engagementId?: string;
-  eTag?: string;
-  name?: string;
-  status?: string;
-  substatus?: string;
-  [key: string]: unknown;
-}
+export type { Referral, SolutionTag } from './referral.ts';
 
 /** Reads a dotted path (`details.dealValue`) from a referral-shaped object. */
 export function readPath(source: unknown, path: string): unknown {

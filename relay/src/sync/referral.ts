@@ -1,5 +1,6 @@
 /**
- * The Partner Center referral resource (contract §1.6). Every field is optional because real
+ * The Partner Center referral resource (contract §1.6): the one referral type of the relay, used
+ * by the sync core, the jobs and the referrals client alike. Every field is optional because real
  * payloads omit or null fields the docs list, and the API adds fields over time; the index
  * signatures keep unknown fields (they round-trip untouched). Enum-like fields are `string` with
  * the documented values as hints: an unexpected value must not fail a sync.
