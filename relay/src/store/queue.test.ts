@@ -238,3 +238,42 @@ describe('the task names of earlier releases', () => {
     );
   });
 });
+
+describe("graphile-worker's private tables (written only by store/queue.ts)", () => {
+  let pool: pg.Pool;
+  before(async () => {
+    pool = new pg.Pool({ connectionString: await createTestDatabase('private_tables') });
+    pool.on('error', () => undefined);
+    await installQueueSchema(pool);
+  });
+  after(() => pool.end());
+
+  it('are the 0.18 ones queue.ts was written against: an upgrade fails here first', async () => {
+    const { version } = JSON.parse(
+      await readFile(new URL('../../../node_modules/graphile-worker/package.json', import.meta.url), 'utf8'),
+    ) as { version: string };
+    assert.match(version, /^0\.18\./, 're-check every _private_ statement in store/queue.ts, then this pin');
+    const { rows } = await pool.query<{ table_name: string; column_name: string }>(
+      `select table_name, column_name from information_schema.columns
+        where table_schema = 'graphile_worker' and table_name in ('_private_jobs', '_private_tasks')`,
+    );
+    const columns = new Set(rows.map((r) => `${r.table_name}.${r.column_name}`));
+    for (const column of [
+      '_private_jobs.id',
+      '_private_jobs.task_id',
+      '_private_jobs.key',
+      '_private_jobs.payload',
+      '_private_jobs.attempts',
+      '_private_jobs.max_attempts',
+      '_private_jobs.locked_at',
+      '_private_jobs.locked_by',
+      '_private_jobs.run_at',
+      '_private_jobs.last_error',
+      '_private_jobs.created_at',
+      '_private_jobs.updated_at',
+      '_private_tasks.id',
+      '_private_tasks.identifier',
+    ])
+      assert.ok(columns.has(column), `graphile_worker.${column} exists`);
+  });
+});
