@@ -2,6 +2,7 @@ import type { Task } from 'graphile-worker';
 import { describeError, isRelayError, RelayError } from '../errors.ts';
 import type { Referral } from '../sync/referral.ts';
 import { recordAudit } from '../store/audit.ts';
+import { enqueueSyncJobs } from '../store/queue.ts';
 import { findLinkByEngagement, findLinkByOpportunity, findLinkByReferral } from '../store/links.ts';
 import {
   agreedSoFar,
@@ -26,7 +27,8 @@ import type { SyncContext } from './syncContext.ts';
 
 export interface ReferralChangedPayload {
   referralId: string;
-  reason: 'webhook' | 'reconcile' | 'backfill' | 'retry';
+  /** `related`: the other side of the referral's engagement changed. */
+  reason: 'webhook' | 'reconcile' | 'backfill' | 'retry' | 'related';
   eventName?: string;
 }
 
@@ -122,7 +124,16 @@ export async function syncReferralToOpportunity(
       const { message } = decision;
       await recordAudit(ctx.pool, { direction: 'inbound', level: 'INFO', referralId, jobId, message });
       log.info({ engagementId: referral.engagementId, decision: decision.kind }, message);
-      if (decision.kind === 'via') await syncReferralToOpportunity(ctx, decision.referralId, jobId);
+      // The pair's own referral syncs in a job of its own, so it takes its turn with the pair's
+      // other jobs: synced here, under this referral's lock only, it ran beside the pair's outbound
+      // job, whose older agreement then replaced this write's (chaos seed 20261202, pair 15).
+      if (decision.kind === 'via')
+        await enqueueSyncJobs(
+          ctx.pool,
+          'referral',
+          [{ id: decision.referralId, payload: { referralId: decision.referralId, reason: 'related' } }],
+          { maxAttempts: ctx.maxAttempts, coalesceMs: 0 },
+        );
       return 'related';
     }
   }
