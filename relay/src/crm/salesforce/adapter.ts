@@ -3,9 +3,7 @@
  * Opportunity gateway, the Pub/Sub change feed of Referral_Sync__e events, the reconcile's SOQL,
  * the org's describe and the meaning of Salesforce's error codes.
  */
-import type { CircuitBreaker } from '../../breaker.ts';
 import { isRelayError } from '../../errors.ts';
-import type { Logger } from '../../logger.ts';
 import type {
   ChangeFeed,
   ChangeFeedHandlers,
@@ -17,7 +15,7 @@ import type {
 } from '../crmAdapter.ts';
 import { describeOpportunityFields } from './describe.ts';
 import { createSalesforceSession } from './lazyGateway.ts';
-import type { SalesforceSession } from './lazyGateway.ts';
+import type { SalesforceSession, SalesforceSessionOptions } from './lazyGateway.ts';
 import {
   AUDIT_ENTRY_FIELD,
   REFERRAL_ID_FIELD,
@@ -112,15 +110,7 @@ export function dealChangeOf(event: ReferralSyncEventPayload): DealChange {
   };
 }
 
-export interface SalesforceAdapterOptions {
-  loginUrl: string;
-  clientId: string;
-  clientSecret: string;
-  apiVersion: string;
-  windowMs: number;
-  maxWaitMs: number;
-  deferredWindowMs: number;
-  breaker?: CircuitBreaker;
+export interface SalesforceAdapterOptions extends SalesforceSessionOptions {
   pubsub: {
     endpoint: string;
     topic: string;
@@ -129,7 +119,6 @@ export interface SalesforceAdapterOptions {
     batchSize: number;
     replayOnCorrupt: 'EARLIEST' | 'LATEST';
   };
-  logger: Logger;
 }
 
 export interface SalesforceAdapter extends CrmAdapter {

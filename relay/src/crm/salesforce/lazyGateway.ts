@@ -20,7 +20,7 @@ export interface SalesforceSession {
  * briefly unreachable still starts, takes webhooks and reports the problem on /readyz; the jobs
  * that need Salesforce fail retryably until the login works.
  */
-export function createSalesforceSession(options: {
+export interface SalesforceSessionOptions {
   loginUrl: string;
   clientId: string;
   clientSecret: string;
@@ -30,7 +30,9 @@ export function createSalesforceSession(options: {
   deferredWindowMs: number;
   breaker?: CircuitBreaker;
   logger: Logger;
-}): SalesforceSession {
+}
+
+export function createSalesforceSession(options: SalesforceSessionOptions): SalesforceSession {
   let connection: SalesforceConnection | null = null;
   let gateway: OpportunityGateway | null = null;
   let pending: Promise<SalesforceConnection> | null = null;
