@@ -23,6 +23,7 @@ import {
   retryDeadLetter,
 } from './store/deadLetters.ts';
 import { countLinksByStatus, listLinks } from './store/links.ts';
+import { databaseProblem } from './store/database.ts';
 import { countJobs } from './store/queue.ts';
 import type { Mapping } from './sync/index.ts';
 import type { SyncStats } from './syncStats.ts';
@@ -51,10 +52,8 @@ export function createRelayOperations(deps: RelayOperationsDeps): RelayOperation
   const webhookCount = (outcome: string) => metrics.value('cosell_webhook_deliveries_total', { outcome });
   return {
     async status(): Promise<RelayStatus> {
-      const database = await pool
-        .query('select 1')
-        .then(() => ({ ok: true }))
-        .catch((error: Error) => ({ ok: false, detail: `database unreachable: ${error.message}` }));
+      const problem = await databaseProblem(pool);
+      const database = problem === null ? { ok: true } : { ok: false, detail: problem };
       const [jobs, links, health, watermark] = database.ok
         ? await Promise.all([
             // Sync jobs that gave up leave a dead letter of their own, not a failed graphile job.

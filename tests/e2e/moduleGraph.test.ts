@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -127,6 +127,30 @@ describe('Salesforce names (npm run check:crm-names)', () => {
       'relay/src/jobs/job.ts:1: export const won = (r: Record<string, unknown>) => r.IsWon;',
       "relay/src/sync/core.ts:1: export const field = 'Referral_Identifier__c';",
     ]);
+  });
+});
+
+describe('SQL', () => {
+  it('is written only in relay/src/store (SOQL, Salesforce query text, stays in its adapter)', () => {
+    const statement =
+      /['"`]\s*(select\s+[a-z_*0-9]|insert\s+into|update\s+[a-z_.]+\s+set|delete\s+from|create\s+(table|index)|alter\s+table)/i;
+    const found: string[] = [];
+    const visit = (dir: string) => {
+      for (const entry of readdirSync(path.join(ROOT, dir), { withFileTypes: true })) {
+        const relative = path.join(dir, entry.name);
+        if (entry.isDirectory()) {
+          if (relative !== 'relay/src/store' && relative !== 'relay/src/crm/salesforce') visit(relative);
+        } else if (/\.(ts|js)$/.test(entry.name) && !entry.name.endsWith('.test.ts')) {
+          readFileSync(path.join(ROOT, relative), 'utf8')
+            .split('\n')
+            .forEach((line, i) => {
+              if (statement.test(line)) found.push(`${relative}:${i + 1}`);
+            });
+        }
+      }
+    };
+    visit('relay/src');
+    assert.deepEqual(found, []);
   });
 });
 

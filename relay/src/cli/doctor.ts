@@ -1,5 +1,4 @@
 import { X509Certificate } from 'node:crypto';
-import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
 import { describeError } from '../errors.ts';
@@ -14,6 +13,7 @@ import { authMetadata, loadPubSubDefinition } from '../crm/salesforce/pubsubProt
 import { pubsubCredentials } from '../crm/salesforce/pubsubTls.ts';
 import type { SchemaInfo, TopicInfo } from '../crm/salesforce/pubsubProto.ts';
 import { openCommandPool } from '../store/database.ts';
+import { pendingMigrations } from '../store/migrate.ts';
 import { createTokenCacheStore } from '../store/tokenCache.ts';
 import { loadMapping, loadOpportunitySchema } from '../mappingLoader.ts';
 import { mappedOpportunityFields } from '../sync/mapping.ts';
@@ -26,7 +26,6 @@ export const doctorUsage =
 
 /** Partner Center's current signing certificate (contracts: the 2019+ file name). */
 const DEFAULT_CERTIFICATE_FILE = 'pcnotifications-dispatch.microsoft.com.cer';
-const MIGRATIONS_DIR = path.resolve(import.meta.dirname, '../../sql');
 
 interface CheckResult {
   name: string;
@@ -77,15 +76,9 @@ export async function doctorCommand(argv: string[], out: Output): Promise<number
   try {
     const database = await check('Database and migrations', async () => {
       if (!pool) throw new CheckFailed('DATABASE_URL: not set');
-      const files = (await readdir(MIGRATIONS_DIR)).filter((f) => /^\d{6}_[a-z0-9_]+\.sql$/.test(f)).sort();
-      const { rows } = await pool
-        .query<{ name: string }>('select name from public.cosell_migrations')
-        .catch((error: Error & { code?: string }) => {
-          if (error.code === '42P01') return { rows: [] };
-          throw new CheckFailed(`DATABASE_URL: ${error.message}`);
-        });
-      const applied = new Set(rows.map((r) => r.name));
-      const pending = files.filter((f) => !applied.has(f));
+      const { all: files, pending } = await pendingMigrations(pool).catch((error: Error) => {
+        throw new CheckFailed(`DATABASE_URL: ${error.message}`);
+      });
       if (pending.length > 0)
         throw new CheckFailed(
           `${pending.length} of ${files.length} migrations not applied (${pending.join(', ')}): run \`relay migrate\``,

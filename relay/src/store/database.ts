@@ -107,6 +107,14 @@ const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT'
  * True when an error says the PostgreSQL connection was lost or refused (a restart, a failover, a
  * network cut) rather than anything about the statement: the pool reconnects on its next use.
  */
+/** Whether the database answers: null when it does, else why not. */
+export async function databaseProblem(pool: pg.Pool): Promise<string | null> {
+  return pool.query('select 1').then(
+    () => null,
+    (error: Error) => `database unreachable: ${error.message}`,
+  );
+}
+
 export function isDatabaseConnectionError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   const code = (error as { code?: unknown }).code;

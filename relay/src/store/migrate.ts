@@ -8,6 +8,23 @@ const MIGRATIONS_DIR = path.resolve(import.meta.dirname, '../../sql');
 const MIGRATION_LOCK = 0x636f73656c6c;
 
 /**
+ * The migrations this relay ships and those not yet applied to `pool`'s database (all of them on a
+ * database never migrated). Throws what the database answered when it cannot be asked.
+ */
+export async function pendingMigrations(pool: pg.Pool): Promise<{ all: string[]; pending: string[] }> {
+  const all = (await readdir(MIGRATIONS_DIR)).filter((f) => /^\d{6}_[a-z0-9_]+\.sql$/.test(f)).sort();
+  const { rows } = await pool
+    .query<{ name: string }>('select name from public.cosell_migrations')
+    .catch((error: Error & { code?: string }) => {
+      // 42P01: no such table, a database the relay never migrated.
+      if (error.code === '42P01') return { rows: [] };
+      throw error;
+    });
+  const applied = new Set(rows.map((r) => r.name));
+  return { all, pending: all.filter((f) => !applied.has(f)) };
+}
+
+/**
  * Applies relay/sql/NNNNNN_name.sql files in order, each in its own transaction, under an advisory
  * lock so instances starting together do not race. Forward-only: an applied file is never re-run.
  */
