@@ -494,7 +494,7 @@ describe('outbound: the event’s record snapshot', () => {
       await settled();
     };
     // The pair was made from Salesforce: the first edit's job queries the record once, which tells
-    // the relay how many of its own writes the record has had (store/salesforceWrites.ts).
+    // the relay how many of its own writes the record has had (store/dealWrites.ts).
     await edit(140000);
     const [queriesBefore, fromSnapshot] = [queries(), reads('snapshot')];
 

@@ -80,7 +80,7 @@ export interface RelayFieldNames {
   readonly syncStatus: string;
   /** The seller's "How can Microsoft help?" field: a create asks Microsoft for help when it is set. */
   readonly helpRequest: string;
-  /** Count of relay writes kept by the CRM side (the write ledger, store/salesforceWrites.ts). */
+  /** Count of relay writes kept by the CRM side (the write ledger, store/dealWrites.ts). */
   readonly writeCount: string;
   /** New audit lines travel here; the CRM side moves them to the top of the record's trail. */
   readonly auditEntry: string;

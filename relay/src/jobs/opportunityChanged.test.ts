@@ -9,7 +9,7 @@ import { writeOpportunity } from './opportunityWrites.ts';
 const ctx = { mapping: defaultMapping, crm: { fields: SALESFORCE_FIELDS } };
 const OPPORTUNITY = '006Sb0000000001AAA';
 
-function link(overrides: Partial<Link['salesforceWrites']> = {}, referralId: string | null = 'ref-1'): Link {
+function link(overrides: Partial<Link['dealWrites']> = {}, referralId: string | null = 'ref-1'): Link {
   return {
     id: 1,
     referralId,
@@ -28,7 +28,7 @@ function link(overrides: Partial<Link['salesforceWrites']> = {}, referralId: str
     lastError: null,
     lastSyncedAt: null,
     updatedAt: new Date(),
-    salesforceWrites: { seq: 3, pending: 0, startedAt: null, landed: 3, ...overrides },
+    dealWrites: { seq: 3, pending: 0, startedAt: null, landed: 3, ...overrides },
   };
 }
 

@@ -8,7 +8,7 @@ import { crashPoint } from '../crashPoint.ts';
 import { hasOpenDeadLetter } from '../store/deadLetters.ts';
 import { findLinkByOpportunity } from '../store/links.ts';
 import type { Link } from '../store/links.ts';
-import { learnSalesforceWriteCount, snapshotIncludesRelayWrites } from '../store/salesforceWrites.ts';
+import { learnDealWriteCount, snapshotIncludesRelayWrites } from '../store/dealWrites.ts';
 import {
   agreedSoFar,
   agreedValues,
@@ -131,7 +131,7 @@ function viewOf(record: DealRecord, fields: { account: string }): OpportunityVie
 /**
  * The event's snapshot, when it can stand in for a query: the Opportunity is paired, the snapshot
  * holds every field the update reads, and it already includes every write the relay made to the
- * record (store/salesforceWrites.ts), so it cannot undo one of them in Partner Center.
+ * record (store/dealWrites.ts), so it cannot undo one of them in Partner Center.
  */
 export function usableSnapshot(
   ctx: FieldsContext,
@@ -145,7 +145,7 @@ export function usableSnapshot(
   if (typeof id !== 'string' || id.slice(0, 15) !== opportunityId.slice(0, 15)) return null;
   if (snapshot[f.referralId] !== link.referralId) return null;
   if (!updateFields(ctx).every((field) => field in snapshot)) return null;
-  return snapshotIncludesRelayWrites(link.salesforceWrites, snapshot[f.writeCount]) ? snapshot : null;
+  return snapshotIncludesRelayWrites(link.dealWrites, snapshot[f.writeCount]) ? snapshot : null;
 }
 
 /** Salesforce → Partner Center for one Opportunity. Idempotent: a repeated event sends nothing new. */
@@ -173,12 +173,7 @@ export async function syncOpportunityToReferral(
         )
       ).get(opportunityId) ?? null;
     if (record && link)
-      await learnSalesforceWriteCount(
-        ctx.pool,
-        opportunityId,
-        link.salesforceWrites,
-        Number(record[f.writeCount] ?? 0),
-      );
+      await learnDealWriteCount(ctx.pool, opportunityId, link.dealWrites, Number(record[f.writeCount] ?? 0));
   }
   if (!record) return 'not-found';
   if (record[f.syncFlag] !== true) return 'not-synced';

@@ -1,13 +1,13 @@
 import { crashPoint } from '../crashPoint.ts';
 import type { CrmAdapter, DealWrite, WriteResult } from '../crm/crmAdapter.ts';
-import { beginSalesforceWrite, endSalesforceWrite } from '../store/salesforceWrites.ts';
-import type { BeginWriteOptions, WriteKey } from '../store/salesforceWrites.ts';
+import { beginDealWrite, endDealWrite } from '../store/dealWrites.ts';
+import type { BeginWriteOptions, WriteKey } from '../store/dealWrites.ts';
 import type { SyncContext } from './syncContext.ts';
 
 /**
  * Every relay write to a deal goes through here. It carries audit lines in the audit entry field
  * (the CRM side moves them into the record's trail, and counts the save as a relay write because of
- * them), and the link counts it too (store/salesforceWrites.ts), so event snapshots can be trusted.
+ * them), and the link counts it too (store/dealWrites.ts), so event snapshots can be trusted.
  */
 export async function writeOpportunity(
   ctx: Pick<SyncContext, 'pool'> & { crm: Pick<CrmAdapter, 'fields' | 'deals'> },
@@ -20,15 +20,15 @@ export async function writeOpportunity(
   if (typeof entry !== 'string' || entry === '')
     throw new Error(`A relay write to an Opportunity must carry ${auditEntry} lines`);
   const { deferred, ...beginOptions } = options;
-  const begun = await beginSalesforceWrite(ctx.pool, key, beginOptions);
+  const begun = await beginDealWrite(ctx.pool, key, beginOptions);
   let result: WriteResult;
   try {
     result = await ctx.crm.deals.write(record, { deferred });
   } catch (error) {
-    if (begun) await endSalesforceWrite(ctx.pool, key, begun, 'failed');
+    if (begun) await endDealWrite(ctx.pool, key, begun, 'failed');
     throw error;
   }
   crashPoint('sf-write:after');
-  if (begun) await endSalesforceWrite(ctx.pool, key, begun, result.created ? 'created' : 'updated');
+  if (begun) await endDealWrite(ctx.pool, key, begun, result.created ? 'created' : 'updated');
   return result;
 }

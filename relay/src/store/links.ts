@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { SalesforceWriteState } from './salesforceWrites.ts';
+import type { DealWriteState } from './dealWrites.ts';
 import type { Queryable } from './transaction.ts';
 import { withTransaction } from './transaction.ts';
 
@@ -25,8 +25,8 @@ export interface Link {
   lastError: string | null;
   lastSyncedAt: Date | null;
   updatedAt: Date;
-  /** The relay's writes to the Opportunity (salesforceWrites.ts). */
-  salesforceWrites: SalesforceWriteState;
+  /** The relay's writes to the Opportunity (dealWrites.ts). */
+  dealWrites: DealWriteState;
 }
 
 interface LinkRow {
@@ -72,7 +72,7 @@ function toLink(row: LinkRow): Link {
     lastError: row.last_error,
     lastSyncedAt: row.last_synced_at,
     updatedAt: row.updated_at,
-    salesforceWrites: {
+    dealWrites: {
       seq: Number(row.sf_write_seq),
       pending: row.sf_writes_pending,
       startedAt: row.sf_write_started_at,
@@ -208,7 +208,7 @@ export async function saveLink(
  * from an outbound send that failed, the referral's from an inbound job that gave up. The
  * Opportunity's row stays (its outbound state belongs to the record) and takes the referral's id and
  * what the referral's row knew; the relay's count of its writes becomes unknown, since the referral's
- * row may hold writes to the record too (store/salesforceWrites.ts; unknown only costs a read).
+ * row may hold writes to the record too (store/dealWrites.ts; unknown only costs a read).
  * Rows that pair either half with a third party are left alone: the caller reports that conflict.
  */
 export async function pairLink(pool: pg.Pool, referralId: string, opportunityId: string): Promise<void> {

@@ -5,17 +5,17 @@ import { createTestDatabase } from '../../../tests/support/postgres.ts';
 import { findLinkByOpportunity, findLinkByReferral, saveLink } from './links.ts';
 import { migrate } from './migrate.ts';
 import {
-  beginSalesforceWrite,
-  endSalesforceWrite,
-  learnSalesforceWriteCount,
+  beginDealWrite,
+  endDealWrite,
+  learnDealWriteCount,
   snapshotIncludesRelayWrites,
-} from './salesforceWrites.ts';
-import type { SalesforceWriteState } from './salesforceWrites.ts';
+} from './dealWrites.ts';
+import type { DealWriteState } from './dealWrites.ts';
 
 let pool: pg.Pool;
 let n = 0;
 before(async () => {
-  pool = new pg.Pool({ connectionString: await createTestDatabase('sfwrites') });
+  pool = new pg.Pool({ connectionString: await createTestDatabase('dealwrites') });
   await migrate(pool);
 });
 after(() => pool.end());
@@ -30,20 +30,20 @@ async function pairedLink(landed: number | null = 2): Promise<string> {
   ]);
   return opportunityId;
 }
-const stateOf = async (opportunityId: string): Promise<SalesforceWriteState> =>
-  (await findLinkByOpportunity(pool, opportunityId))!.salesforceWrites;
+const stateOf = async (opportunityId: string): Promise<DealWriteState> =>
+  (await findLinkByOpportunity(pool, opportunityId))!.dealWrites;
 
 test('an answered update adds one to a known count; a pending write makes snapshots unusable until answered', async () => {
   const opportunityId = await pairedLink(2);
   const key = { opportunityId };
-  const begun = await beginSalesforceWrite(pool, key);
+  const begun = await beginDealWrite(pool, key);
   assert.deepEqual(begun, { seq: 1, alone: true });
   const during = await stateOf(opportunityId);
   assert.equal(during.pending, 1);
   assert.equal(snapshotIncludesRelayWrites(during, 2), false, 'a write in flight may land after the save');
   assert.equal(snapshotIncludesRelayWrites(during, 3), false);
 
-  await endSalesforceWrite(pool, key, begun!, 'updated');
+  await endDealWrite(pool, key, begun!, 'updated');
   const done = await stateOf(opportunityId);
   assert.deepEqual({ pending: done.pending, landed: done.landed }, { pending: 0, landed: 3 });
   assert.equal(snapshotIncludesRelayWrites(done, 3), true, 'a save after the third write');
@@ -53,44 +53,44 @@ test('an answered update adds one to a known count; a pending write makes snapsh
 test('a failed write makes the count unknown, and a query taken while quiet makes it known again', async () => {
   const opportunityId = await pairedLink(2);
   const key = { opportunityId };
-  const begun = await beginSalesforceWrite(pool, key);
-  await endSalesforceWrite(pool, key, begun!, 'failed');
+  const begun = await beginDealWrite(pool, key);
+  await endDealWrite(pool, key, begun!, 'failed');
   const failed = await stateOf(opportunityId);
   assert.equal(failed.landed, null, 'the record may or may not have been saved');
   assert.equal(snapshotIncludesRelayWrites(failed, 2), false);
   assert.equal(snapshotIncludesRelayWrites(failed, 3), false);
 
-  assert.equal(await learnSalesforceWriteCount(pool, opportunityId, failed, 3), true);
+  assert.equal(await learnDealWriteCount(pool, opportunityId, failed, 3), true);
   assert.equal((await stateOf(opportunityId)).landed, 3);
 });
 
 test('a query is not trusted for the count when a write was in flight or began meanwhile', async () => {
   const opportunityId = await pairedLink(null);
   const key = { opportunityId };
-  const first = await beginSalesforceWrite(pool, key);
+  const first = await beginDealWrite(pool, key);
   const inFlight = await stateOf(opportunityId);
-  await endSalesforceWrite(pool, key, first!, 'updated');
+  await endDealWrite(pool, key, first!, 'updated');
   // The write was in flight when the query started: the count read may or may not include it.
-  assert.equal(await learnSalesforceWriteCount(pool, opportunityId, inFlight, 5), false);
+  assert.equal(await learnDealWriteCount(pool, opportunityId, inFlight, 5), false);
 
   const quiet = await stateOf(opportunityId);
-  const second = await beginSalesforceWrite(pool, key);
+  const second = await beginDealWrite(pool, key);
   // A write began after the query started.
-  assert.equal(await learnSalesforceWriteCount(pool, opportunityId, quiet, 5), false);
-  await endSalesforceWrite(pool, key, second!, 'updated');
+  assert.equal(await learnDealWriteCount(pool, opportunityId, quiet, 5), false);
+  await endDealWrite(pool, key, second!, 'updated');
   assert.equal((await stateOf(opportunityId)).landed, null);
 });
 
 test('a write left pending by a dead process stops blocking once it is old, through a fresh query', async () => {
   const opportunityId = await pairedLink(4);
-  await beginSalesforceWrite(pool, { opportunityId });
+  await beginDealWrite(pool, { opportunityId });
   await pool.query(
     `update cosell.links set sf_write_started_at = now() - interval '11 minutes' where opportunity_id = $1`,
     [opportunityId],
   );
   const stuck = await stateOf(opportunityId);
   assert.equal(snapshotIncludesRelayWrites(stuck, 4), false);
-  assert.equal(await learnSalesforceWriteCount(pool, opportunityId, stuck, 5), true);
+  assert.equal(await learnDealWriteCount(pool, opportunityId, stuck, 5), true);
   const state = await stateOf(opportunityId);
   assert.deepEqual({ pending: state.pending, landed: state.landed }, { pending: 0, landed: 5 });
 });
@@ -98,37 +98,37 @@ test('a write left pending by a dead process stops blocking once it is old, thro
 test('two writes in flight together: neither is "alone", and the count stays exact once both answer', async () => {
   const opportunityId = await pairedLink(1);
   const key = { opportunityId };
-  const a = await beginSalesforceWrite(pool, key);
-  const b = await beginSalesforceWrite(pool, key);
+  const a = await beginDealWrite(pool, key);
+  const b = await beginDealWrite(pool, key);
   assert.equal(b!.alone, false);
-  await endSalesforceWrite(pool, key, b!, 'updated');
+  await endDealWrite(pool, key, b!, 'updated');
   assert.equal(snapshotIncludesRelayWrites(await stateOf(opportunityId), 2), false, 'a is still pending');
-  await endSalesforceWrite(pool, key, a!, 'updated');
+  await endDealWrite(pool, key, a!, 'updated');
   assert.equal(snapshotIncludesRelayWrites(await stateOf(opportunityId), 3), true);
 });
 
 test('a create makes the count 1 only when the write was alone from start to end', async () => {
   const created = { referralId: 'ref-create-alone' };
-  const begun = await beginSalesforceWrite(pool, created, { createLink: true });
+  const begun = await beginDealWrite(pool, created, { createLink: true });
   assert.deepEqual(begun, { seq: 1, alone: true }, 'the link is made for the new pair');
-  await endSalesforceWrite(pool, created, begun!, 'created');
-  assert.equal((await findLinkByReferral(pool, created.referralId))!.salesforceWrites.landed, 1);
+  await endDealWrite(pool, created, begun!, 'created');
+  assert.equal((await findLinkByReferral(pool, created.referralId))!.dealWrites.landed, 1);
 
   const crossed = { referralId: 'ref-create-crossed' };
-  const mine = await beginSalesforceWrite(pool, crossed, { createLink: true });
-  const other = await beginSalesforceWrite(pool, crossed, { createLink: true });
-  await endSalesforceWrite(pool, crossed, other!, 'updated');
-  await endSalesforceWrite(pool, crossed, mine!, 'created');
-  assert.equal((await findLinkByReferral(pool, crossed.referralId))!.salesforceWrites.landed, null);
+  const mine = await beginDealWrite(pool, crossed, { createLink: true });
+  const other = await beginDealWrite(pool, crossed, { createLink: true });
+  await endDealWrite(pool, crossed, other!, 'updated');
+  await endDealWrite(pool, crossed, mine!, 'created');
+  assert.equal((await findLinkByReferral(pool, crossed.referralId))!.dealWrites.landed, null);
 });
 
 test('an unlinked record is not tracked', async () => {
-  assert.equal(await beginSalesforceWrite(pool, { opportunityId: '006Sb0000000099AAA' }), null);
+  assert.equal(await beginDealWrite(pool, { opportunityId: '006Sb0000000099AAA' }), null);
   assert.equal(await findLinkByOpportunity(pool, '006Sb0000000099AAA'), null, 'and no link is made for it');
 });
 
 test('a snapshot without a count is a record the relay never wrote', () => {
-  const state: SalesforceWriteState = { seq: 0, pending: 0, startedAt: null, landed: 0 };
+  const state: DealWriteState = { seq: 0, pending: 0, startedAt: null, landed: 0 };
   assert.equal(snapshotIncludesRelayWrites(state, null), true);
   assert.equal(snapshotIncludesRelayWrites(state, undefined), true);
   assert.equal(snapshotIncludesRelayWrites(state, 'zero'), false);
@@ -140,9 +140,9 @@ test("a write's pending values replace an unfinished one's only after what lande
   const key = { opportunityId };
   await saveLink(pool, key, { outboundValues: { notes: 'n1', name: 'a' } });
   // A write that a kill cut off after it landed: its values stay pending, never agreed.
-  await beginSalesforceWrite(pool, key, { pendingValues: { notes: 'n2', name: 'a' } });
+  await beginDealWrite(pool, key, { pendingValues: { notes: 'n2', name: 'a' } });
   // The next inbound write finds n2 on the record (agreedSoFar) and starts with its own values.
-  await beginSalesforceWrite(pool, key, {
+  await beginDealWrite(pool, key, {
     pendingValues: { notes: 'n3', name: 'a' },
     agreedValues: { notes: 'n2', name: 'a' },
   });
@@ -150,7 +150,7 @@ test("a write's pending values replace an unfinished one's only after what lande
   assert.deepEqual(link.outboundValues, { notes: 'n2', name: 'a' }, 'n2 stays agreed if this write fails');
   assert.deepEqual(link.pendingValues, { notes: 'n3', name: 'a' });
   // A write with no agreement to add keeps the saved one.
-  await beginSalesforceWrite(pool, key, { pendingValues: { notes: 'n4', name: 'a' } });
+  await beginDealWrite(pool, key, { pendingValues: { notes: 'n4', name: 'a' } });
   link = (await findLinkByOpportunity(pool, opportunityId))!;
   assert.deepEqual(link.outboundValues, { notes: 'n2', name: 'a' });
   assert.deepEqual(link.pendingValues, { notes: 'n4', name: 'a' });

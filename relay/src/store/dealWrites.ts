@@ -12,11 +12,14 @@ import type { Queryable } from './transaction.ts';
  * was taken after the last of them. Anything uncertain (a failed or unanswered write, two writes
  * merged into one save, a write begun during a read) leaves the count unknown or different, which only
  * costs a query; the query then re-learns the count.
+ *
+ * The columns keep the `sf_write…` names of the release that added them (000002), so instances of
+ * two releases share one database during a rolling deploy.
  */
 
 export type WriteKey = { opportunityId: string } | { referralId: string };
 
-export interface SalesforceWriteState {
+export interface DealWriteState {
   /** Writes begun, ever. */
   seq: number;
   /** Writes begun and not yet answered. */
@@ -57,7 +60,7 @@ export interface BeginWriteOptions {
   agreedValues?: Record<string, unknown> | null;
 }
 
-export async function beginSalesforceWrite(
+export async function beginDealWrite(
   db: Queryable,
   key: WriteKey,
   options: BeginWriteOptions = {},
@@ -87,7 +90,7 @@ export async function beginSalesforceWrite(
  * when the write was alone from start to end (no write could have landed on the new record before
  * it or during it). A failure makes the count unknown: the record may or may not have been saved.
  */
-export async function endSalesforceWrite(
+export async function endDealWrite(
   db: Queryable,
   key: WriteKey,
   begun: BegunWrite,
@@ -112,10 +115,10 @@ export async function endSalesforceWrite(
  * After a query of the record: its write count becomes the known count, provided no write was
  * in flight when the query started (`before`, read from the link just before it) and none began since.
  */
-export async function learnSalesforceWriteCount(
+export async function learnDealWriteCount(
   db: Queryable,
   opportunityId: string,
-  before: SalesforceWriteState,
+  before: DealWriteState,
   count: number,
 ): Promise<boolean> {
   const abandonedBefore = Date.now() - ABANDONED_WRITE_MINUTES * 60_000;
@@ -135,7 +138,7 @@ export async function learnSalesforceWriteCount(
  * Whether a record snapshot carrying `count` (its write count) already includes every relay
  * write: all of them answered, the count known, and equal.
  */
-export function snapshotIncludesRelayWrites(state: SalesforceWriteState, count: unknown): boolean {
+export function snapshotIncludesRelayWrites(state: DealWriteState, count: unknown): boolean {
   const value = count === null || count === undefined ? 0 : Number(count);
   return (
     state.pending === 0 && state.landed !== null && Number.isSafeInteger(value) && value === state.landed
