@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import pg from 'pg';
+import { freePort } from '../../../tests/support/ports.ts';
 import { createTestDatabase } from '../../../tests/support/postgres.ts';
 import { silentLogger } from '../logger.ts';
 import { createEntraAuth } from '../partner-center/entraAuth.ts';
@@ -20,14 +20,6 @@ const CLIENT = {
 };
 const USER = 'sales.ops@partner.sandbox';
 const KEY = 'b'.repeat(64);
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('relay login', () => {
   let entra: EntraAuthority;

@@ -1,8 +1,8 @@
 import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { freePort } from '../../../tests/support/ports.ts';
+import { startStubServer } from '../../../tests/support/stubServer.ts';
+import type { ReceivedRequest, StubReply, StubServer } from '../../../tests/support/stubServer.ts';
 import fc from 'fast-check';
 import { parseFilter } from '../../sandbox/partner-center/odataQuery.ts';
 import { createReferralsClient, errorMessageOf, odataEquals, parseRetryAfter } from './referralsClient.ts';
@@ -10,58 +10,33 @@ import type { Referral } from '../sync/referral.ts';
 import { RelayError } from '../errors.ts';
 import { silentLogger } from '../logger.ts';
 
-interface Recorded {
-  method: string;
-  url: string;
-  headers: IncomingMessage['headers'];
-  body: string;
-}
+type Handler = (req: ReceivedRequest) => StubReply;
 
-type Handler = (req: Recorded, res: ServerResponse) => void;
-
-let server: Server;
+let server: StubServer;
 let baseUrl: string;
 let routes: Map<string, Handler>;
-let requests: Recorded[];
+let requests: ReceivedRequest[];
 
 before(async () => {
-  server = createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const recorded = {
-      method: req.method ?? '',
-      url: req.url ?? '',
-      headers: req.headers,
-      body: Buffer.concat(chunks).toString('utf8'),
-    };
-    requests.push(recorded);
-    const handler = routes.get(`${recorded.method} ${decodeURIComponent(recorded.url)}`);
-    if (handler) handler(recorded, res);
-    else
-      json(res, 404, { error: { code: 'NotFound', message: `no route ${recorded.method} ${recorded.url}` } });
+  server = await startStubServer((request) => {
+    const handler = routes.get(`${request.method} ${decodeURIComponent(request.url)}`);
+    return handler
+      ? handler(request)
+      : json(404, { error: { code: 'NotFound', message: `no route ${request.method} ${request.url}` } });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  baseUrl = server.url;
 });
 
-after(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
-});
+after(() => server.close());
 
 beforeEach(() => {
+  server.received.length = 0;
   routes = new Map();
-  requests = [];
+  requests = server.received;
 });
 
-function json(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  res.writeHead(status, { 'content-type': 'application/json', ...headers });
-  res.end(JSON.stringify(body));
+function json(status: number, body: unknown, headers: Record<string, string> = {}): StubReply {
+  return { status, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) };
 }
 
 const ETAG = '"00006d10-0000-0000-0000-5c70aa630000"';
@@ -98,9 +73,7 @@ const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 describe('referralsClient', () => {
   it('gets a referral with its eTag and unknown fields, sending the bearer token and request/correlation ids', async () => {
-    routes.set(`GET ${PATH}/abc`, (_req, res) =>
-      json(res, 200, referral('abc', { futureField: { nested: 1 } })),
-    );
+    routes.set(`GET ${PATH}/abc`, () => json(200, referral('abc', { futureField: { nested: 1 } })));
     const got = await client().get('abc');
     assert.equal(got.eTag, ETAG);
     assert.deepEqual(got.futureField, { nested: 1 });
@@ -112,13 +85,13 @@ describe('referralsClient', () => {
   });
 
   it('lists every page by following @odata.nextLink, passing $filter, $orderby and $top', async () => {
-    routes.set(`GET ${PATH}?$filter=status eq 'Active'&$orderby=updatedDateTime desc&$top=2`, (_req, res) =>
-      json(res, 200, {
+    routes.set(`GET ${PATH}?$filter=status eq 'Active'&$orderby=updatedDateTime desc&$top=2`, () =>
+      json(200, {
         value: [referral('1'), referral('2')],
         '@odata.nextLink': `${baseUrl}${PATH}?$skiptoken=page2`,
       }),
     );
-    routes.set(`GET ${PATH}?$skiptoken=page2`, (_req, res) => json(res, 200, { value: [referral('3')] }));
+    routes.set(`GET ${PATH}?$skiptoken=page2`, () => json(200, { value: [referral('3')] }));
     const ids: string[] = [];
     for await (const item of client().list({
       filter: "status eq 'Active'",
@@ -132,8 +105,8 @@ describe('referralsClient', () => {
 
   it('sends an equality $filter whose value holds a quote as one OData string literal', async () => {
     const hostile = "x' or status eq 'Active";
-    routes.set(`GET ${PATH}?$filter=externalReferenceId eq 'x'' or status eq ''Active'`, (_req, res) =>
-      json(res, 200, { value: [] }),
+    routes.set(`GET ${PATH}?$filter=externalReferenceId eq 'x'' or status eq ''Active'`, () =>
+      json(200, { value: [] }),
     );
     const found: Referral[] = [];
     for await (const item of client().list({ filter: odataEquals('externalReferenceId', hostile) }))
@@ -154,8 +127,8 @@ describe('referralsClient', () => {
   });
 
   it('refuses to follow an @odata.nextLink to another origin and sends it no token', async () => {
-    routes.set(`GET ${PATH}`, (_req, res) =>
-      json(res, 200, {
+    routes.set(`GET ${PATH}`, () =>
+      json(200, {
         value: [referral('1')],
         '@odata.nextLink': 'https://evil.example/v1.0/referrals?$skiptoken=x',
       }),
@@ -173,9 +146,7 @@ describe('referralsClient', () => {
   });
 
   it('stops a listing whose nextLink repeats instead of paging forever', async () => {
-    routes.set(`GET ${PATH}`, (_req, res) =>
-      json(res, 200, { value: [], '@odata.nextLink': `${baseUrl}${PATH}` }),
-    );
+    routes.set(`GET ${PATH}`, () => json(200, { value: [], '@odata.nextLink': `${baseUrl}${PATH}` }));
     const error = await rejection(
       (async () => {
         for await (const _item of client().list()) void _item;
@@ -185,8 +156,8 @@ describe('referralsClient', () => {
   });
 
   it('creates a referral with POST and returns the populated resource', async () => {
-    routes.set(`POST ${PATH}`, (req, res) =>
-      json(res, 201, { ...(JSON.parse(req.body) as Referral), id: 'new-1', eTag: ETAG }),
+    routes.set(`POST ${PATH}`, (req) =>
+      json(201, { ...(JSON.parse(req.text) as Referral), id: 'new-1', eTag: ETAG }),
     );
     const created = await client().create(
       { name: 'Contoso', type: 'Independent' },
@@ -199,12 +170,8 @@ describe('referralsClient', () => {
   });
 
   it('patches with JSON Patch, If-Match carrying the eTag verbatim, and Prefer: return=representation', async () => {
-    routes.set(`PATCH ${PATH}/abc`, (req, res) =>
-      json(
-        res,
-        200,
-        referral('abc', { substatus: 'Won', eTag: '"new"', echo: JSON.parse(req.body) as unknown }),
-      ),
+    routes.set(`PATCH ${PATH}/abc`, (req) =>
+      json(200, referral('abc', { substatus: 'Won', eTag: '"new"', echo: JSON.parse(req.text) as unknown })),
     );
     const operations = [
       { op: 'replace' as const, path: '/status', value: 'Closed' },
@@ -218,11 +185,8 @@ describe('referralsClient', () => {
   });
 
   it('reads the referral when a PATCH answers 204 without a representation', async () => {
-    routes.set(`PATCH ${PATH}/abc`, (_req, res) => {
-      res.writeHead(204);
-      res.end();
-    });
-    routes.set(`GET ${PATH}/abc`, (_req, res) => json(res, 200, referral('abc', { substatus: 'Won' })));
+    routes.set(`PATCH ${PATH}/abc`, () => ({ status: 204 }));
+    routes.set(`GET ${PATH}/abc`, () => json(200, referral('abc', { substatus: 'Won' })));
     assert.equal(
       (await client().patch('abc', [{ op: 'replace', path: '/substatus', value: 'Won' }], ETAG)).substatus,
       'Won',
@@ -234,8 +198,8 @@ describe('referralsClient', () => {
   });
 
   it('maps a stale eTag (412) to PC_CONFLICT, not retryable', async () => {
-    routes.set(`PATCH ${PATH}/abc`, (_req, res) =>
-      json(res, 412, { code: 'PreconditionFailed', description: 'The eTag does not match' }),
+    routes.set(`PATCH ${PATH}/abc`, () =>
+      json(412, { code: 'PreconditionFailed', description: 'The eTag does not match' }),
     );
     const error = await rejection(client().patch('abc', [], '"stale"'));
     assert.equal(error.code, 'PC_CONFLICT');
@@ -244,9 +208,8 @@ describe('referralsClient', () => {
   });
 
   it('maps 429 to PC_THROTTLED with retryAfterMs from Retry-After', async () => {
-    routes.set(`GET ${PATH}/abc`, (_req, res) =>
+    routes.set(`GET ${PATH}/abc`, () =>
       json(
-        res,
         429,
         { statusCode: 429, message: 'Rate limit is exceeded. Try again in 57 seconds.' },
         { 'retry-after': '57' },
@@ -260,11 +223,11 @@ describe('referralsClient', () => {
   });
 
   it('maps 5xx to PC_UNAVAILABLE (retryable), 404 to PC_NOT_FOUND and 401/403 to AUTH_FAILED', async () => {
-    routes.set(`GET ${PATH}/down`, (_req, res) => json(res, 503, { message: 'Service Unavailable' }));
-    routes.set(`GET ${PATH}/denied`, (_req, res) =>
-      json(res, 403, { error: { code: 'Forbidden', message: 'User is not a Referral Admin' } }),
+    routes.set(`GET ${PATH}/down`, () => json(503, { message: 'Service Unavailable' }));
+    routes.set(`GET ${PATH}/denied`, () =>
+      json(403, { error: { code: 'Forbidden', message: 'User is not a Referral Admin' } }),
     );
-    routes.set(`GET ${PATH}/unauthenticated`, (_req, res) => json(res, 401, {}));
+    routes.set(`GET ${PATH}/unauthenticated`, () => json(401, {}));
     const down = await rejection(client().get('down'));
     assert.deepEqual([down.code, down.retryable], ['PC_UNAVAILABLE', true]);
     const missing = await rejection(client().get('missing'));
@@ -276,8 +239,8 @@ describe('referralsClient', () => {
   });
 
   it('maps 400 to PC_VALIDATION carrying the server message, whatever the error body shape', async () => {
-    routes.set(`POST ${PATH}`, (_req, res) =>
-      json(res, 400, { code: '400', description: 'Solution ID is required', data: [], source: 'Referrals' }),
+    routes.set(`POST ${PATH}`, () =>
+      json(400, { code: '400', description: 'Solution ID is required', data: [], source: 'Referrals' }),
     );
     const error = await rejection(client().create({ name: 'x' }));
     assert.equal(error.code, 'PC_VALIDATION');
@@ -291,15 +254,13 @@ describe('referralsClient', () => {
   });
 
   it('maps a refused connection and a timeout to PC_UNAVAILABLE, retryable', async () => {
-    const closed = createServer();
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-    const closedUrl = `http://127.0.0.1:${(closed.address() as AddressInfo).port}`;
-    await new Promise((resolve) => closed.close(resolve));
+    // A port the OS just said is free: nothing listens there.
+    const closedUrl = `http://127.0.0.1:${await freePort()}`;
     const refused = await rejection(client({ baseUrl: closedUrl }).get('abc'));
     assert.deepEqual([refused.code, refused.retryable], ['PC_UNAVAILABLE', true]);
 
     // The handler never answers; the client's own deadline ends the request.
-    routes.set(`GET ${PATH}/slow`, () => undefined);
+    routes.set(`GET ${PATH}/slow`, () => 'hang');
     const timedOut = await rejection(client({ timeoutMs: 150 }).get('slow'));
     assert.deepEqual([timedOut.code, timedOut.retryable], ['PC_UNAVAILABLE', true]);
     assert.match(timedOut.message, /timed out/);

@@ -1,68 +1,55 @@
 import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import type { Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
+import { startStubServer } from '../../../tests/support/stubServer.ts';
+import type { StubReply, StubServer } from '../../../tests/support/stubServer.ts';
 import { createWebhookRegistrationClient } from './webhookRegistrationClient.ts';
 import { RelayError } from '../errors.ts';
 import { createLogger, silentLogger } from '../logger.ts';
 
 // A small stand-in for the registration API with its documented behaviour: POST → 409 when a
 // registration exists, PUT overwrites, GET → 404 when none.
-let server: Server;
+let server: StubServer<Record<string, unknown> | undefined>;
 let baseUrl: string;
 let registration: Record<string, unknown> | null;
 let calls: string[];
 let validationStatus: number;
 
-function json(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  res.writeHead(status, { 'content-type': 'application/json', ...headers });
-  res.end(JSON.stringify(body));
+function json(status: number, body: unknown, headers: Record<string, string> = {}): StubReply {
+  return { status, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) };
 }
 
 before(async () => {
-  server = createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const body =
-      chunks.length > 0
-        ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>)
-        : undefined;
+  server = await startStubServer<Record<string, unknown> | undefined>((req) => {
+    const { body } = req;
     calls.push(`${req.method} ${req.url} ${req.headers.authorization}`);
-    const path = req.url ?? '';
+    const path = req.url;
     if (path === '/webhooks/v1/registration') {
       if (req.method === 'GET')
         return registration
-          ? json(res, 200, registration)
-          : json(res, 404, { code: 'NotFound', description: 'No registration' });
+          ? json(200, registration)
+          : json(404, { code: 'NotFound', description: 'No registration' });
       if (req.method === 'POST' && registration)
-        return json(res, 409, {
+        return json(409, {
           code: '409',
           description: 'Registration already exists, use the PUT method to update a registration.',
         });
       registration = { SubscriberId: 'tenant-1', ...body };
-      return json(res, 200, registration);
+      return json(200, registration);
     }
     if (path === '/webhooks/v1/registration/events')
-      return json(res, 200, ['referral-created', 'referral-updated', 'test-created']);
+      return json(200, ['referral-created', 'referral-updated', 'test-created']);
     if (path === '/webhooks/v1/registration/validationEvents' && req.method === 'POST') {
       if (validationStatus === 429)
         return json(
-          res,
           429,
           { statusCode: 429, message: 'Rate limit is exceeded. Try again in 31 seconds.' },
           { 'retry-after': '31' },
         );
-      return json(res, 200, { correlationId: '04af2aea-d413-42db-824e-f328001484d1' });
+      return json(200, { correlationId: '04af2aea-d413-42db-824e-f328001484d1' });
     }
     if (path === '/webhooks/v1/registration/validationEvents/04af2aea-d413-42db-824e-f328001484d1') {
-      return json(res, 200, {
+      return json(200, {
         correlationId: '04af2aea-d413-42db-824e-f328001484d1',
         partnerId: 'tenant-1',
         status: 'completed',
@@ -77,16 +64,12 @@ before(async () => {
         ],
       });
     }
-    json(res, 404, { code: 'NotFound', description: path });
+    return json(404, { code: 'NotFound', description: path });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  baseUrl = server.url;
 });
 
-after(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
-});
+after(() => server.close());
 
 beforeEach(() => {
   registration = null;
