@@ -2,7 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RelayError } from '../../errors.ts';
 import type { ErrorCode } from '../../errors.ts';
-import { classifySalesforceError, dealChangeOf } from './adapter.ts';
+import { DEFAULT_SELLER_USER } from '../../../sandbox/salesforce/users.ts';
+import { createSalesforceRestSandbox } from '../../../sandbox/salesforce/rest.ts';
+import { silentLogger } from '../../logger.ts';
+import { classifySalesforceError, createSalesforceAdapter, dealChangeOf } from './adapter.ts';
 
 const OPPORTUNITY = '006Sb0000000001AAA';
 
@@ -64,4 +67,48 @@ test('Salesforce failures get the port’s kinds; only record and field errors a
   });
   assert.equal(classifySalesforceError(new RelayError('PC_THROTTLED', 'x')), null);
   assert.equal(classifySalesforceError(new Error('plain')), null);
+});
+
+test('the reconcile lists every synced Opportunity, page after page, with no cap', async () => {
+  const sandbox = await createSalesforceRestSandbox();
+  try {
+    // 4,500 synced records take three SOQL batches of at most 2,000; unsynced ones are left out.
+    const synced = new Set<string>();
+    for (let i = 0; i < 4600; i++) {
+      const record = sandbox.store.insert(
+        'Opportunity',
+        {
+          Name: `Deal ${i}`,
+          StageName: 'Qualification',
+          CloseDate: '2027-01-31',
+          Sync_with_Partner_Center__c: i < 4500,
+        },
+        DEFAULT_SELLER_USER.id,
+      );
+      if (i < 4500) synced.add(record.Id as string);
+    }
+    const adapter = createSalesforceAdapter({
+      ...sandbox.relayCredentials,
+      apiVersion: '62.0',
+      windowMs: 5,
+      maxWaitMs: 50,
+      deferredWindowMs: 5,
+      pubsub: {
+        endpoint: '127.0.0.1:1',
+        topic: '/event/Referral_Sync__e',
+        tls: false,
+        batchSize: 100,
+        replayOnCorrupt: 'EARLIEST',
+      },
+      logger: silentLogger(),
+    });
+    await adapter.connect();
+    sandbox.resetCounters();
+    const ids = await adapter.listChangedDeals(null);
+    assert.equal(ids.length, 4500);
+    assert.deepEqual(new Set(ids), synced);
+    assert.equal(sandbox.counters().byEndpoint.query, 3, 'one query and two next pages');
+  } finally {
+    await sandbox.close();
+  }
 });

@@ -3,6 +3,7 @@
  * Opportunity gateway, the Pub/Sub change feed of Referral_Sync__e events, the reconcile's SOQL,
  * the org's describe and the meaning of Salesforce's error codes.
  */
+import type { QueryResult } from 'jsforce';
 import { isRelayError } from '../../errors.ts';
 import type {
   ChangeFeed,
@@ -178,13 +179,18 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): Sale
       const conn = (await session.connect()).connection;
       const where = [`${SALESFORCE_FIELDS.syncFlag} = true`];
       if (since) where.push(`LastModifiedDate >= ${since.toISOString().replace(/\.\d{3}Z$/, 'Z')}`);
-      const result = await guarded(async () =>
-        conn.query<{ Id: string }>(`SELECT Id FROM Opportunity WHERE ${where.join(' AND ')}`, {
-          autoFetch: true,
-          maxFetch: 100000,
-        }),
+      // Page by page through nextRecordsUrl, with no cap: jsforce's autoFetch stops silently at its
+      // maxFetch, and a reconcile stopped there would never look at the records past it.
+      const ids: string[] = [];
+      let page: QueryResult<{ Id: string }> = await guarded(async () =>
+        conn.query<{ Id: string }>(`SELECT Id FROM Opportunity WHERE ${where.join(' AND ')}`),
       );
-      return result.records.map((r) => r.Id);
+      for (;;) {
+        ids.push(...page.records.map((r) => r.Id));
+        const next = page.nextRecordsUrl;
+        if (page.done || next === undefined) return ids;
+        page = await guarded(async () => conn.queryMore<{ Id: string }>(next));
+      }
     },
     describeDealFields: async () => describeOpportunityFields((await session.connect()).connection),
     classifyError: classifySalesforceError,
