@@ -64,8 +64,9 @@ export interface DealStore {
 }
 
 /**
- * The relay-owned names on a deal, by role. The values of `syncStatus` are the relay's own
- * vocabulary (Pending, Synced, Error); an adapter whose CRM stores them differently translates.
+ * The relay-owned names on a deal, by role. The jobs write `syncStatus` as Pending, Synced or
+ * Error; an adapter whose CRM stores it otherwise (Dataverse choices are integers) translates in
+ * `deals.write`.
  */
 export interface RelayFieldNames {
   /** The record id field. */
@@ -93,9 +94,6 @@ export interface RelayFieldNames {
   readonly won: string;
   readonly closed: string;
 }
-
-/** The sync status values the relay writes. */
-export type SyncStatus = 'Pending' | 'Synced' | 'Error';
 
 /**
  * What went wrong in a CRM call, in the port's words, with what a retry can do about it:
