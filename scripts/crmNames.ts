@@ -5,10 +5,10 @@
 // Salesforce side's own files and are not searched. Exits 1 when a name is found.
 //
 //   node scripts/crmNames.ts [--root <dir>]
-import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { matchingSourceLines } from './sourceLines.ts';
 
 const SALESFORCE_NAME = new RegExp(
   [
@@ -20,29 +20,13 @@ const SALESFORCE_NAME = new RegExp(
 );
 const ADAPTER_DIR = path.join('relay', 'src', 'crm', 'salesforce');
 
-function isProductionSource(file: string): boolean {
-  return /\.(ts|js|html)$/.test(file) && !/\.test\.ts$/.test(file) && !/\/testFixtures\.ts$/.test(file);
-}
-
 /** `file:line: text` for every line naming a Salesforce API name outside the adapter. */
 export function findSalesforceNames(root: string): string[] {
-  const found: string[] = [];
-  const visit = (dir: string) => {
-    for (const entry of readdirSync(path.join(root, dir), { withFileTypes: true })) {
-      const relative = path.join(dir, entry.name);
-      if (entry.isDirectory()) {
-        if (relative !== ADAPTER_DIR) visit(relative);
-      } else if (isProductionSource(relative)) {
-        readFileSync(path.join(root, relative), 'utf8')
-          .split('\n')
-          .forEach((line, index) => {
-            if (SALESFORCE_NAME.test(line)) found.push(`${relative}:${index + 1}: ${line.trim()}`);
-          });
-      }
-    }
-  };
-  visit(path.join('relay', 'src'));
-  return found;
+  return matchingSourceLines(root, {
+    dir: path.join('relay', 'src'),
+    pattern: SALESFORCE_NAME,
+    skip: [ADAPTER_DIR],
+  });
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

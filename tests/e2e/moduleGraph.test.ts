@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { findSalesforceNames } from '../../scripts/crmNames.ts';
+import { matchingSourceLines } from '../../scripts/sourceLines.ts';
 import { ROOT } from '../support/relayHarness.ts';
 
 const NODE = path.join(ROOT, 'node_modules/.bin/node');
@@ -134,22 +135,11 @@ describe('SQL', () => {
   it('is written only in relay/src/store (SOQL, Salesforce query text, stays in its adapter)', () => {
     const statement =
       /['"`]\s*(select\s+[a-z_*0-9]|insert\s+into|update\s+[a-z_.]+\s+set|delete\s+from|create\s+(table|index)|alter\s+table)/i;
-    const found: string[] = [];
-    const visit = (dir: string) => {
-      for (const entry of readdirSync(path.join(ROOT, dir), { withFileTypes: true })) {
-        const relative = path.join(dir, entry.name);
-        if (entry.isDirectory()) {
-          if (relative !== 'relay/src/store' && relative !== 'relay/src/crm/salesforce') visit(relative);
-        } else if (/\.(ts|js)$/.test(entry.name) && !entry.name.endsWith('.test.ts')) {
-          readFileSync(path.join(ROOT, relative), 'utf8')
-            .split('\n')
-            .forEach((line, i) => {
-              if (statement.test(line)) found.push(`${relative}:${i + 1}`);
-            });
-        }
-      }
-    };
-    visit('relay/src');
+    const found = matchingSourceLines(ROOT, {
+      dir: 'relay/src',
+      pattern: statement,
+      skip: ['relay/src/store', 'relay/src/crm/salesforce'],
+    });
     assert.deepEqual(found, []);
   });
 });

@@ -1,8 +1,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
+import { matchingSourceLines } from '../../../scripts/sourceLines.ts';
 import { createTestDatabase } from '../../../tests/support/postgres.ts';
 import type { Referral } from '../sync/referral.ts';
 import { findLinkByOpportunity, findLinkByReferral } from '../store/links.ts';
@@ -104,19 +104,10 @@ test('an inbound sync saves the agreement; an unchanged referral moves only its 
 });
 
 test('no production module but the lifecycle and the link store writes a link row', () => {
-  const root = path.resolve(import.meta.dirname, '..');
-  const offenders: string[] = [];
-  const visit = (dir: string) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const file = path.join(dir, entry.name);
-      if (entry.isDirectory()) visit(file);
-      else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts')) {
-        const relative = path.relative(root, file);
-        if (relative === 'store/links.ts' || relative === 'jobs/pairLifecycle.ts') continue;
-        if (/\b(saveLink|pairLink)\(/.test(readFileSync(file, 'utf8'))) offenders.push(relative);
-      }
-    }
-  };
-  visit(root);
+  const offenders = matchingSourceLines(path.resolve(import.meta.dirname, '../../..'), {
+    dir: 'relay/src',
+    pattern: /\b(saveLink|pairLink)\(/,
+    skip: ['relay/src/store/links.ts', 'relay/src/jobs/pairLifecycle.ts'],
+  });
   assert.deepEqual(offenders, []);
 });
