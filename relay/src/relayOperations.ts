@@ -23,7 +23,7 @@ import {
   retryDeadLetter,
 } from './store/deadLetters.ts';
 import { countLinksByStatus, listLinks } from './store/links.ts';
-import { databaseProblem } from './store/database.ts';
+import { checkDatabase } from './store/database.ts';
 import { countJobs } from './store/queue.ts';
 import type { Mapping } from './sync/index.ts';
 import type { SyncStats } from './syncStats.ts';
@@ -52,8 +52,7 @@ export function createRelayOperations(deps: RelayOperationsDeps): RelayOperation
   const webhookCount = (outcome: string) => metrics.value('cosell_webhook_deliveries_total', { outcome });
   return {
     async status(): Promise<RelayStatus> {
-      const problem = await databaseProblem(pool);
-      const database = problem === null ? { ok: true } : { ok: false, detail: problem };
+      const database = await checkDatabase(pool);
       const [jobs, links, health, watermark] = database.ok
         ? await Promise.all([
             // Sync jobs that gave up leave a dead letter of their own, not a failed graphile job.

@@ -107,11 +107,11 @@ const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT'
  * True when an error says the PostgreSQL connection was lost or refused (a restart, a failover, a
  * network cut) rather than anything about the statement: the pool reconnects on its next use.
  */
-/** Whether the database answers: null when it does, else why not. */
-export async function databaseProblem(pool: pg.Pool): Promise<string | null> {
+/** The status's database check: whether the database answers, and why not when it does not. */
+export async function checkDatabase(pool: pg.Pool): Promise<{ ok: boolean; detail?: string }> {
   return pool.query('select 1').then(
-    () => null,
-    (error: Error) => `database unreachable: ${error.message}`,
+    () => ({ ok: true }),
+    (error: Error) => ({ ok: false, detail: `database unreachable: ${error.message}` }),
   );
 }
 
