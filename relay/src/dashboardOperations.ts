@@ -93,16 +93,13 @@ export interface DashboardOperations {
 export function createDashboardOperations(deps: {
   pool: pg.Pool;
   referrals: ReferralsClient;
-  crm: Pick<CrmAdapter, 'fields' | 'deals' | 'health'>;
+  crm: Pick<CrmAdapter, 'fields' | 'deals' | 'recordUrl'>;
   mapping: Mapping;
   syncStats: SyncStats;
 }): DashboardOperations {
   const { pool, mapping, crm } = deps;
   const referralUrl = (id: string) => mapping.referralLinkTemplate.replace('{id}', encodeURIComponent(id));
-  const opportunityUrl = (id: string) => {
-    const template = deps.crm.health().recordUrl;
-    return template ? template.replace('{id}', encodeURIComponent(id)) : null;
-  };
+  const opportunityUrl = (id: string) => deps.crm.recordUrl(id);
 
   const readPartnerCenter = async (referralId: string | null): Promise<SideReading> => {
     if (!referralId)

@@ -163,14 +163,11 @@ export interface CrmHealth {
   apiCalls: number;
   /** The org's own API usage, when the CRM reports it. */
   apiUsage: { used: number; limit: number } | null;
-  /** Where a person opens a deal: `{id}` is replaced by the record id; null until known. */
-  recordUrl: string | null;
 }
 
 export interface CrmAdapter {
   /** For logs, metrics and the dashboard: 'salesforce'. */
   readonly name: string;
-  readonly label: string;
   readonly fields: RelayFieldNames;
   readonly deals: DealStore;
   /** Ids of synced deals changed since `since` (all synced deals when null), for the reconcile. */
@@ -184,4 +181,6 @@ export interface CrmAdapter {
   /** Signs in now (the first call would otherwise), without failing the start. */
   connect(): Promise<void>;
   health(): CrmHealth;
+  /** Where a person opens the deal `id` in the CRM; null until the CRM's address is known. */
+  recordUrl(id: string): string | null;
 }

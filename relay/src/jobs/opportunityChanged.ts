@@ -20,6 +20,7 @@ import {
   fitReferralValues,
   formatAuditLine,
   getTransform,
+  isObject,
   isTerminal,
   mapOpportunityToReferral,
   mappedOpportunityFields,
@@ -64,13 +65,9 @@ function parsePayload(payload: unknown): OpportunityChangedPayload {
     opportunityId: p.opportunityId,
     changeKind: p.changeKind,
     changedFields: p.changedFields,
-    snapshot: isRecord(p.snapshot) ? p.snapshot : undefined,
+    snapshot: isObject(p.snapshot) ? p.snapshot : undefined,
     eventCreatedAt: typeof p.eventCreatedAt === 'number' ? p.eventCreatedAt : undefined,
   };
-}
-
-function isRecord(value: unknown): value is DealRecord {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 /** The job for one change from the CRM's change feed. */

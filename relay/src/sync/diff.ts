@@ -56,7 +56,8 @@ function mergeSolutions(desired: unknown, current: unknown): unknown {
   return (desired as SolutionTag[]).map((item) => existing.get((item.id ?? '').toUpperCase()) ?? item);
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
+/** A JSON object: not null, not an array. */
+export function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 

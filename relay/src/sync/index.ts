@@ -25,7 +25,7 @@ export {
 } from './conflict.ts';
 export { isIsoCountryCode, ISO_3166_ALPHA_2 } from './countryCodes.ts';
 export type { ReferralPatchPlan } from './diff.ts';
-export { diffOpportunity, diffReferral, planReferralPatch } from './diff.ts';
+export { diffOpportunity, diffReferral, isObject, planReferralPatch } from './diff.ts';
 export type { InboundValues } from './inbound.ts';
 export { customerToAccountFields, mapReferralToOpportunity } from './inbound.ts';
 export type { JsonPatchOp } from './jsonPatch.ts';

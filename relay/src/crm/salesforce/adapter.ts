@@ -5,6 +5,7 @@
  */
 import type { QueryResult } from 'jsforce';
 import { isRelayError } from '../../errors.ts';
+import { isObject } from '../../sync/index.ts';
 import type {
   ChangeFeed,
   ChangeFeedHandlers,
@@ -84,10 +85,6 @@ export function classifySalesforceError(error: unknown): CrmErrorClass | null {
   }
 }
 
-function isRecord(value: unknown): value is DealRecord {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
 /**
  * One Referral_Sync__e as a deal change. A snapshot that is not a JSON object is left out (the job
  * then queries the record), never a reason to drop the event.
@@ -97,7 +94,7 @@ export function dealChangeOf(event: ReferralSyncEventPayload): DealChange {
   if (typeof event.Record_Snapshot__c === 'string') {
     try {
       const parsed: unknown = JSON.parse(event.Record_Snapshot__c);
-      if (isRecord(parsed)) snapshot = parsed;
+      if (isObject(parsed)) snapshot = parsed;
     } catch {
       snapshot = undefined;
     }
@@ -171,7 +168,6 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): Sale
 
   return {
     name: 'salesforce',
-    label: 'Salesforce',
     fields: SALESFORCE_FIELDS,
     deals: session.gateway,
     session,
@@ -202,14 +198,16 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): Sale
     health() {
       const current = session.current();
       const usage = current?.limitInfo();
-      const instance = current?.connection.instanceUrl;
       return {
         ok: current !== null,
         ...(current ? {} : { detail: session.lastError() ?? 'not logged in yet' }),
         apiCalls: current?.apiCalls() ?? 0,
         apiUsage: usage ? { used: usage.used, limit: usage.limit } : null,
-        recordUrl: instance ? `${instance}/lightning/r/Opportunity/{id}/view` : null,
       };
+    },
+    recordUrl(id) {
+      const instance = session.current()?.connection.instanceUrl;
+      return instance ? `${instance}/lightning/r/Opportunity/${encodeURIComponent(id)}/view` : null;
     },
   };
 }

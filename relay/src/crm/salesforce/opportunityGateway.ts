@@ -4,6 +4,7 @@ import type { Logger } from '../../logger.ts';
 import { RelayError } from '../../errors.ts';
 import type { ErrorCode } from '../../errors.ts';
 import { mergeAuditTrails } from '../../sync/audit.ts';
+import { isObject } from '../../sync/diff.ts';
 import { createBatcher } from './batcher.ts';
 import type { BatchEntry } from './batcher.ts';
 import { chunkInList, soqlIn, soqlLiteral, soqlName } from './soql.ts';
@@ -179,10 +180,7 @@ function stripAttributes(record: Record<string, unknown>): Record<string, unknow
   const out: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(record)) {
     if (name === 'attributes') continue;
-    out[name] =
-      value !== null && typeof value === 'object' && !Array.isArray(value)
-        ? stripAttributes(value as Record<string, unknown>)
-        : value;
+    out[name] = isObject(value) ? stripAttributes(value) : value;
   }
   return out;
 }
