@@ -56,6 +56,9 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
     WORKER_CONCURRENCY: '50',
     JOB_MAX_ATTEMPTS: '3',
     WORKER_STALE_SECONDS: '5',
+    // No scheduled reconcile (once a year): a tick of the default 5-minute schedule inside a test
+    // that counts Salesforce calls added the reconcile's queries to them. Tests reconcile by calling it.
+    RECONCILE_CRON: '0 0 1 1 *',
     ...options.env,
   };
   const config = loadConfig({ env, rootDir: ROOT });
