@@ -30,7 +30,7 @@ import { createPartnerCenterSandbox } from './partner-center/index.ts';
 import type { PartnerCenterSandbox, PartnerCenterSandboxOptions } from './partner-center/index.ts';
 import { createPubSubSandbox } from './salesforce/pubsub/pubsubSandbox.ts';
 import type { PubSubSandbox } from './salesforce/pubsub/pubsubSandbox.ts';
-import { connectTriggerRule } from './salesforce/pubsub/triggerHook.ts';
+import { connectTriggerRule, requestSyncNow } from './salesforce/pubsub/triggerHook.ts';
 import { createSalesforceRestSandbox } from './salesforce/rest.ts';
 import type { SalesforceRestSandbox } from './salesforce/rest.ts';
 import { createTriggerRule } from './salesforce/triggerRule.ts';
@@ -104,6 +104,11 @@ export interface Sandboxes {
   };
   tls: SandboxTrust;
   relaySettings: RelayConnectionSettings;
+  /**
+   * A seller pressing Sync now in the panel (the package's ReferralSyncNowController): Pending on
+   * the record and a Resync Referral_Sync__e. Returns the event id; throws the controller's message.
+   */
+  syncNow(opportunityId: string, userId: string): string;
   close(): Promise<void>;
 }
 
@@ -189,6 +194,8 @@ export async function startSandboxes(options: StartSandboxesOptions): Promise<Sa
       clientSecret: SANDBOX_RELAY_CLIENT.clientSecret,
     },
     tls: { caPem, caFile },
+    syncNow: (opportunityId, userId) =>
+      requestSyncNow({ store: salesforce.store, rule, pubsub }, opportunityId, userId),
     relaySettings: {
       partnerCenter: {
         referralsBaseUrl: partnerCenter.url,

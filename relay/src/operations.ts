@@ -3,6 +3,7 @@ import type { DashboardOperations } from './dashboardOperations.ts';
 import type { AuditEvent } from './store/audit.ts';
 import type { Link, SyncStatus } from './store/links.ts';
 import type { FailedJob, JobCounts } from './store/queue.ts';
+import type { SyncNowResult } from './syncNow.ts';
 
 /** One readiness check: ok, or what is wrong in words an operator can act on. */
 export interface Check {
@@ -73,6 +74,11 @@ export interface RelayOperations extends DashboardOperations {
   dropJob(jobId: string): Promise<boolean>;
   /** Enqueues a reconcile now: referrals changed since the watermark, and synced Opportunities changed since then. */
   reconcile(): Promise<string>;
+  /**
+   * Sync now: queues the pair's outbound and inbound jobs, forced past "nothing changed", and waits
+   * up to `waitMs` for them. Throws SyncNowRefused for an id that names nothing syncable.
+   */
+  syncNow(id: string, waitMs: number): Promise<SyncNowResult>;
   /** Enqueues every referral Partner Center lists; returns how many. */
   backfill(onProgress?: (count: number) => void): Promise<number>;
 }

@@ -27,6 +27,7 @@ import { checkDatabase } from './store/database.ts';
 import { countJobs } from './store/queue.ts';
 import type { Mapping } from './sync/index.ts';
 import type { SyncStats } from './syncStats.ts';
+import { syncNow } from './syncNow.ts';
 
 export interface RelayOperationsDeps {
   pool: pg.Pool;
@@ -156,6 +157,8 @@ export function createRelayOperations(deps: RelayOperationsDeps): RelayOperation
       return true;
     },
     reconcile: deps.enqueueReconcile,
+    syncNow: (id, waitMs) =>
+      syncNow({ pool, crm, referrals, maxAttempts: config.JOB_MAX_ATTEMPTS }, id, waitMs),
     backfill: (onProgress) =>
       enqueueReferralSyncs(
         { pool, referrals, maxAttempts: config.JOB_MAX_ATTEMPTS },

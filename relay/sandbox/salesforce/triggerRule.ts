@@ -48,7 +48,8 @@ export interface RecordChange {
   userId: string;
 }
 
-export type ChangeKind = 'Created' | 'SyncEnabled' | 'Updated';
+/** `Resync`: a seller's Sync now in the panel (ReferralSyncNowController), not a trigger decision. */
+export type ChangeKind = 'Created' | 'SyncEnabled' | 'Updated' | 'Resync';
 
 export type TriggerDecision =
   { publish: false } | { publish: true; changeKind: ChangeKind; changedFields: string[] };

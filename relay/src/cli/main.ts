@@ -15,6 +15,7 @@ import { consoleOutput } from './output.ts';
 import type { Output } from './output.ts';
 import { reconcileCommand, reconcileUsage } from './reconcile.ts';
 import { statusCommand, statusUsage } from './status.ts';
+import { syncCommand, syncUsage } from './sync.ts';
 import { webhooksCommand, webhooksUsage } from './webhooks.ts';
 
 interface Command {
@@ -33,6 +34,7 @@ const COMMANDS: Record<string, Command> = {
   dlq: { run: dlqCommand, usage: dlqUsage, needs: AGAINST_RELAY },
   reconcile: { run: reconcileCommand, usage: [reconcileUsage], needs: AGAINST_RELAY },
   backfill: { run: backfillCommand, usage: [backfillUsage], needs: AGAINST_RELAY },
+  sync: { run: syncCommand, usage: [syncUsage], needs: AGAINST_RELAY },
   login: { run: loginCommand, usage: [loginUsage], needs: OWN_SETTINGS },
   webhooks: { run: webhooksCommand, usage: webhooksUsage, needs: OWN_SETTINGS },
   doctor: { run: doctorCommand, usage: [doctorUsage], needs: OWN_SETTINGS },
@@ -53,7 +55,7 @@ const lines = (names: string[]) =>
 export const USAGE = `Usage: npm run relay -- <command> [options]    (relay <command> --help for one command)
 
 Against a running relay (RELAY_URL, default http://localhost:$PORT; ADMIN_TOKEN):
-${lines(['status', 'dlq', 'reconcile', 'backfill'])}
+${lines(['status', 'dlq', 'reconcile', 'backfill', 'sync'])}
 
 With the relay's own settings (sandbox mode: against the simulators of a running \`npm start\`):
 ${lines(['login', 'webhooks', 'doctor', 'migrate'])}

@@ -6,6 +6,7 @@ import { describeError, isRelayError } from '../errors.ts';
 import { sendError } from './errorBody.ts';
 import { isCursor } from '../store/linkSearch.ts';
 import type { LinkSearch } from '../store/linkSearch.ts';
+import { SyncNowRefused } from '../syncNow.ts';
 
 /**
  * A browser that holds the admin's Basic credentials sends them with a forged cross-site POST
@@ -163,6 +164,34 @@ export function adminRouter(deps: {
 
   router.post('/api/reconcile', async (_req, res) => {
     res.status(202).json({ status: 'queued', jobId: await ops.reconcile() });
+  });
+
+  // Sync now for one pair, named by its referral id or its CRM record id. `wait` (seconds, 0-120,
+  // default 30) is how long the answer waits for the jobs; 200 once they finished, 202 if still running.
+  router.post('/api/sync/:id', async (req, res) => {
+    const id = req.params.id;
+    if (!/^[A-Za-z0-9-]{1,64}$/.test(id))
+      return sendError(res, 400, 'REQUEST_INVALID', 'id: must be a referral id or a CRM record id');
+    const wait = req.query.wait === undefined ? 30 : Number(req.query.wait);
+    if (!Number.isFinite(wait) || wait < 0 || wait > 120)
+      return sendError(res, 400, 'REQUEST_INVALID', 'wait: must be a number of seconds from 0 to 120');
+    try {
+      const result = await ops.syncNow(id, wait * 1000);
+      deps.logger.info(
+        { referralId: result.referralId, opportunityId: result.opportunityId, done: result.done },
+        'sync now',
+      );
+      res.status(result.done ? 200 : 202).json(result);
+    } catch (error) {
+      if (error instanceof SyncNowRefused)
+        return sendError(
+          res,
+          error.notFound ? 404 : 409,
+          error.notFound ? 'NOT_FOUND' : 'CONFLICT',
+          error.message,
+        );
+      throw error;
+    }
   });
 
   router.post('/api/backfill', async (req, res) => {

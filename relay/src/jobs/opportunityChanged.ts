@@ -7,6 +7,7 @@ import { recordAudit } from '../store/audit.ts';
 import { crashPoint } from '../crashPoint.ts';
 import { hasOpenDeadLetter } from '../store/deadLetters.ts';
 import { findLinkByOpportunity } from '../store/links.ts';
+import { enqueueSyncJobs } from '../store/queue.ts';
 import type { Link } from '../store/links.ts';
 import { learnDealWriteCount, snapshotIncludesRelayWrites } from '../store/dealWrites.ts';
 import {
@@ -51,7 +52,12 @@ export interface OpportunityChangedPayload {
   snapshot?: DealRecord;
   /** The event's CreatedDate (epoch ms): the snapshot's version. */
   eventCreatedAt?: number;
+  /** Sync now: read the record and Partner Center and compare, even when nothing looks changed. */
+  force?: boolean;
 }
+
+/** The change kind of a seller's Sync now (the panel publishes it; `relay sync` enqueues it). */
+export const SYNC_NOW = 'Resync';
 
 export type OutboundOutcome =
   'created' | 'updated' | 'unchanged' | 'invalid' | 'terminal' | 'not-synced' | 'not-found';
@@ -67,6 +73,7 @@ function parsePayload(payload: unknown): OpportunityChangedPayload {
     changedFields: p.changedFields,
     snapshot: isObject(p.snapshot) ? p.snapshot : undefined,
     eventCreatedAt: typeof p.eventCreatedAt === 'number' ? p.eventCreatedAt : undefined,
+    ...(p.force === true || p.changeKind === SYNC_NOW ? { force: true } : {}),
   };
 }
 
@@ -152,7 +159,9 @@ export async function syncOpportunityToReferral(
   jobId?: string,
   snapshot?: DealRecord,
   eventCreatedAt?: number,
+  options: { force?: boolean } = {},
 ): Promise<OutboundOutcome> {
+  const force = options.force === true;
   const f = ctx.crm.fields;
   const log = ctx.logger.child({ opportunityId, jobId });
   const retry = <T>(what: string, op: () => Promise<T>) =>
@@ -160,7 +169,8 @@ export async function syncOpportunityToReferral(
       log.warn({ err: describeError(error), attempt, delayMs }, `${what} failed; retrying`),
     );
   const link = await findLinkByOpportunity(ctx.pool, opportunityId);
-  let record = usableSnapshot(ctx, opportunityId, link, snapshot);
+  // Sync now reads the record as it is now, not as an event saw it.
+  let record = force ? null : usableSnapshot(ctx, opportunityId, link, snapshot);
   ctx.countRecordSource?.(record ? 'snapshot' : 'query');
   if (!record) {
     record =
@@ -195,7 +205,13 @@ export async function syncOpportunityToReferral(
     ? missingPairFields(f, record, referralId, ctx.mapping.referralLinkTemplate)
     : {};
   const carriesPair = Object.keys(pairing).length === 0;
-  if (referralId && carriesPair && link?.outboundFingerprint === print && record[f.syncStatus] === 'Synced') {
+  if (
+    !force &&
+    referralId &&
+    carriesPair &&
+    link?.outboundFingerprint === print &&
+    record[f.syncStatus] === 'Synced'
+  ) {
     log.debug('no mapped field changed since the last sync');
     return 'unchanged';
   }
@@ -244,6 +260,7 @@ export async function syncOpportunityToReferral(
     const message = `Referral is ${referral.status}/${referral.substatus} in Partner Center, which is final; changes are no longer sent`;
     // The record says so already (every reconcile re-runs it): nothing to write again.
     if (
+      !force &&
       carriesPair &&
       link?.outboundFingerprint === print &&
       link.lastError === message &&
@@ -573,8 +590,23 @@ export function opportunityChangedTask(ctx: SyncContext): Task {
     direction: 'outbound',
     parse: parsePayload,
     subject: ({ opportunityId }) => ({ opportunityId }),
-    run: ({ opportunityId, snapshot, eventCreatedAt }, jobId) =>
-      syncOpportunityToReferral(ctx, opportunityId, jobId, snapshot, eventCreatedAt),
+    run: async ({ opportunityId, snapshot, eventCreatedAt, force }, jobId) => {
+      const outcome = await syncOpportunityToReferral(ctx, opportunityId, jobId, snapshot, eventCreatedAt, {
+        force,
+      });
+      // Sync now reads both sides: the pair's referral follows, so a change Partner Center never
+      // announced (a lost webhook) comes over too. Queued before this job completes, so whoever
+      // waits for the pair's jobs (syncNow.ts) sees one of them in the queue throughout.
+      const referralId = force ? (await findLinkByOpportunity(ctx.pool, opportunityId))?.referralId : null;
+      if (referralId)
+        await enqueueSyncJobs(
+          ctx.pool,
+          'referral',
+          [{ id: referralId, payload: { referralId, reason: 'sync-now', force: true } }],
+          { maxAttempts: ctx.maxAttempts, coalesceMs: 0 },
+        );
+      return outcome;
+    },
     // Tell the seller on the record too; the job stays visible as a dead letter.
     onGiveUp: async ({ opportunityId }, error) => {
       const f = ctx.crm.fields;

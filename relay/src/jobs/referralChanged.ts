@@ -28,8 +28,10 @@ import type { SyncContext } from './syncContext.ts';
 export interface ReferralChangedPayload {
   referralId: string;
   /** `related`: the other side of the referral's engagement changed. */
-  reason: 'webhook' | 'reconcile' | 'backfill' | 'retry' | 'related';
+  reason: 'webhook' | 'reconcile' | 'backfill' | 'retry' | 'related' | 'sync-now';
   eventName?: string;
+  /** Sync now: read both sides and compare even when the referral looks unchanged since the last sync. */
+  force?: boolean;
 }
 
 export type InboundOutcome = 'created' | 'updated' | 'unchanged' | 'not-found' | 'related';
@@ -39,7 +41,12 @@ function parsePayload(payload: unknown): ReferralChangedPayload {
   if (!p || typeof p.referralId !== 'string' || p.referralId.length === 0) {
     throw new RelayError('REQUEST_INVALID', 'inbound-referral-changed job payload needs a referralId');
   }
-  return { referralId: p.referralId, reason: p.reason ?? 'webhook', eventName: p.eventName };
+  return {
+    referralId: p.referralId,
+    reason: p.reason ?? 'webhook',
+    eventName: p.eventName,
+    ...(p.force === true ? { force: true } : {}),
+  };
 }
 
 /**
@@ -79,6 +86,7 @@ export async function syncReferralToOpportunity(
   ctx: SyncContext,
   referralId: string,
   jobId?: string,
+  options: { force?: boolean } = {},
 ): Promise<InboundOutcome> {
   const f = ctx.crm.fields;
   const log = ctx.logger.child({ referralId, jobId });
@@ -137,7 +145,7 @@ export async function syncReferralToOpportunity(
       return 'related';
     }
   }
-  if (link?.opportunityId && link.inboundFingerprint === print) {
+  if (link?.opportunityId && link.inboundFingerprint === print && !options.force) {
     await referralUnchanged(ctx.pool, referral);
     log.debug('referral unchanged since the last sync');
     return 'unchanged';
@@ -294,7 +302,7 @@ export function referralChangedTask(ctx: SyncContext): Task {
     direction: 'inbound',
     parse: parsePayload,
     subject: ({ referralId }) => ({ referralId }),
-    run: ({ referralId }, jobId) => syncReferralToOpportunity(ctx, referralId, jobId),
+    run: ({ referralId, force }, jobId) => syncReferralToOpportunity(ctx, referralId, jobId, { force }),
     // An Opportunity already paired shows the failure to its seller: Error with the reason. Its
     // write touches only the status and the audit entry, so it passes a rule that refused the values.
     onGiveUp: async ({ referralId }, error) => {

@@ -79,3 +79,23 @@ export function fromAuditRow(r: AuditRow): AuditEvent {
     details: r.details,
   };
 }
+
+/** The newest audit event's id (0 for none): where a later `listAuditAfter` starts. */
+export async function latestAuditId(db: Queryable): Promise<number> {
+  const { rows } = await db.query<{ id: string | null }>('select max(id) as id from cosell.audit_events');
+  return Number(rows[0]?.id ?? 0);
+}
+
+/** Audit events about a referral or an Opportunity recorded after event `afterId`, oldest first. */
+export async function listAuditAfter(
+  db: Queryable,
+  filter: { referralId?: string | null; opportunityId?: string | null; afterId: number; limit?: number },
+): Promise<AuditEvent[]> {
+  const { rows } = await db.query<AuditRow>(
+    `select * from cosell.audit_events
+      where id > $3 and (referral_id = $1 or opportunity_id = $2)
+      order by id limit $4`,
+    [filter.referralId ?? null, filter.opportunityId ?? null, filter.afterId, filter.limit ?? 50],
+  );
+  return rows.map(fromAuditRow);
+}

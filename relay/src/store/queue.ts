@@ -102,6 +102,18 @@ export async function runningJobKeys(db: Queryable, jobKeys: string[]): Promise<
   return new Set(rows.map((r) => r.key));
 }
 
+/**
+ * How many of these jobs are still in the queue, waiting, running or retrying: by id, or by key for a
+ * job that graphile-worker replaced with a newer one for the same record while it ran.
+ */
+export async function countQueuedJobs(db: Queryable, jobIds: string[], jobKeys: string[]): Promise<number> {
+  const { rows } = await db.query<{ count: string }>(
+    'select count(*) as count from graphile_worker.jobs where (id = any($1::bigint[]) or key = any($2)) and (attempts < max_attempts or locked_at is not null)',
+    [jobIds, jobKeys],
+  );
+  return Number(rows[0].count);
+}
+
 export interface JobSpec {
   task: string;
   payload: unknown;

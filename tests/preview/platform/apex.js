@@ -22,6 +22,14 @@ const handlers = {
     });
     return accepted ? 'Active/Accepted' : 'Closed/Declined';
   },
+  // As ReferralSyncNowController.requestSync: the record waits for the relay's answer.
+  'ReferralSyncNowController.requestSync': () => {
+    if (currentRecord().fields.Sync_with_Partner_Center__c?.value !== true) {
+      throw { body: { message: 'Turn on Sync with Partner Center first' } };
+    }
+    writeFields({ Referral_Sync_Status__c: 'Pending' });
+    return 'Pending';
+  },
 };
 
 export function apexMethod(name) {

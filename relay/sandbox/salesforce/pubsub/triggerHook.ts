@@ -55,6 +55,43 @@ export function connectTriggerRule(options: TriggerHookOptions): () => void {
 }
 
 /**
+ * What the panel's Sync now button does in a real org (ReferralSyncNowController.requestSync): the
+ * record must exist with Sync with Partner Center on; it shows Pending, and one Referral_Sync__e of
+ * kind Resync with the record's snapshot goes to the relay. Throws with the controller's message.
+ */
+export function requestSyncNow(
+  options: Pick<TriggerHookOptions, 'rule' | 'pubsub'> & {
+    store: TriggerHookOptions['store'] & {
+      get(sobject: string, id: string): Record<string, unknown> | undefined;
+      update(
+        sobject: string,
+        id: string,
+        values: Record<string, unknown>,
+        userId: string,
+      ): Record<string, unknown>;
+    };
+  },
+  opportunityId: string,
+  userId: string,
+): string {
+  const before = options.store.get('Opportunity', opportunityId);
+  if (!before) throw new Error('The Opportunity is not there or you may not read it');
+  if (before.Sync_with_Partner_Center__c !== true) throw new Error('Turn on Sync with Partner Center first');
+  const after = options.store.update(
+    'Opportunity',
+    opportunityId,
+    { Referral_Sync_Status__c: 'Pending' },
+    userId,
+  );
+  const change = { sobject: 'Opportunity', operation: 'update' as const, before, after, userId };
+  const published = options.pubsub.publish(`/event/${options.rule.describe().eventName}`, {
+    ...options.rule.payload(change, { publish: true, changeKind: 'Resync', changedFields: [] }),
+    CreatedById: userId,
+  });
+  return published.eventId;
+}
+
+/**
  * Accepts a Pub/Sub call whose `accesstoken` is a live sandbox session and whose `tenantid` names
  * the sandbox org (15- or 18-character form).
  */

@@ -209,6 +209,12 @@ export default class ReferralPanel extends LightningElement {
     notifyRecordUpdateAvailable([{ recordId: this.recordId }]);
   }
 
+  handleSyncRequested() {
+    // Sync now marked the record Pending: re-read it and watch for the relay's answer.
+    notifyRecordUpdateAvailable([{ recordId: this.recordId }]);
+    this.startWatching();
+  }
+
   async handleSave() {
     const fields = this.changedFields();
     if (Object.keys(fields).length === 0) {

@@ -8,6 +8,7 @@ import ReferralPanel, {
 import { getRecord, updateRecord, notifyRecordUpdateAvailable } from 'lightning/uiRecordApi';
 import { getObjectInfo, getPicklistValues } from 'lightning/uiObjectInfoApi';
 import respond from '@salesforce/apex/ReferralInboxController.respond';
+import requestSync from '@salesforce/apex/ReferralSyncNowController.requestSync';
 import { byDataId, deepQuery, deepQueryAll, flushPromises, resetDom } from 'test-utils';
 
 const mockRecordNotSynced = require('./data/getRecordNotSynced.json');
@@ -21,6 +22,9 @@ const mockUpdateError = require('./data/updateRecordError.json');
 const mockRecordIncoming = require('./data/getRecordIncoming.json');
 
 jest.mock('@salesforce/apex/ReferralInboxController.respond', () => ({ default: jest.fn() }), {
+  virtual: true,
+});
+jest.mock('@salesforce/apex/ReferralSyncNowController.requestSync', () => ({ default: jest.fn() }), {
   virtual: true,
 });
 
@@ -224,6 +228,25 @@ describe('c-referral-panel', () => {
     expect(byId(element, 'status-badge').label).toBe('Pending');
     jest.useRealTimers();
     await expect(element).toBeAccessible();
+  });
+
+  it('re-reads the record at once and watches it after Sync now', async () => {
+    jest.useFakeTimers();
+    requestSync.mockResolvedValue('Pending');
+    const element = await renderWith(mockRecordSynced);
+
+    byId(element, 'sync-now').click();
+    await flushPromises();
+
+    expect(requestSync).toHaveBeenCalledWith({ opportunityId: RECORD_ID });
+    expect(notifyRecordUpdateAvailable).toHaveBeenCalledTimes(1);
+    getRecord.emit(mockRecordPending);
+    await flushPromises();
+    expect(byId(element, 'status-badge').label).toBe('Pending');
+    expect(byId(element, 'sync-now').disabled).toBe(true);
+    jest.advanceTimersByTime(FIRST_REFRESH_MS);
+    expect(notifyRecordUpdateAvailable).toHaveBeenCalledTimes(2);
+    jest.useRealTimers();
   });
 
   it('re-reads a Pending record with growing delays until it shows Synced', async () => {

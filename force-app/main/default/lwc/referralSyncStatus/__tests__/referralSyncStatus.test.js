@@ -1,6 +1,11 @@
 import { createElement } from '@lwc/engine-dom';
 import ReferralSyncStatus from 'c/referralSyncStatus';
+import requestSync from '@salesforce/apex/ReferralSyncNowController.requestSync';
 import { byDataId, flushPromises, resetDom } from 'test-utils';
+
+jest.mock('@salesforce/apex/ReferralSyncNowController.requestSync', () => ({ default: jest.fn() }), {
+  virtual: true,
+});
 
 const states = require('./data/states.json');
 
@@ -15,6 +20,7 @@ async function render(state) {
 describe('c-referral-sync-status', () => {
   afterEach(() => {
     resetDom();
+    jest.clearAllMocks();
   });
 
   it('shows Not synced when sync is off', async () => {
@@ -56,5 +62,48 @@ describe('c-referral-sync-status', () => {
       'Partner Center rejected the last change.',
     );
     await expect(element).toBeAccessible();
+  });
+
+  describe('Sync now', () => {
+    it('is offered only for a synced record, and off while the relay has not answered', async () => {
+      expect(byDataId(await render(states.notSynced), 'sync-now')).toBeNull();
+      resetDom();
+      expect(byDataId(await render(states.pending), 'sync-now').disabled).toBe(true);
+      resetDom();
+      const element = await render(states.error);
+      expect(byDataId(element, 'sync-now').disabled).toBe(false);
+      await expect(element).toBeAccessible();
+    });
+
+    it('asks the controller for this record and tells the panel to watch for the answer', async () => {
+      requestSync.mockResolvedValue('Pending');
+      const element = await render({ ...states.synced, recordId: '006000000000001AAA' });
+      const requested = [];
+      element.addEventListener('syncrequested', (event) => requested.push(event.detail));
+
+      byDataId(element, 'sync-now').click();
+      await flushPromises();
+
+      expect(requestSync).toHaveBeenCalledWith({ opportunityId: '006000000000001AAA' });
+      expect(requested).toEqual([{ status: 'Pending' }]);
+      expect(byDataId(element, 'sync-now-error')).toBeNull();
+    });
+
+    it("shows the controller's refusal and fires nothing", async () => {
+      requestSync.mockRejectedValue({ body: { message: 'You may not edit this Opportunity' } });
+      const element = await render({ ...states.synced, recordId: '006000000000001AAA' });
+      const requested = [];
+      element.addEventListener('syncrequested', (event) => requested.push(event.detail));
+
+      byDataId(element, 'sync-now').click();
+      await flushPromises();
+
+      expect(requested).toEqual([]);
+      expect(byDataId(element, 'sync-now-error').textContent.trim()).toBe(
+        'Sync now failed: You may not edit this Opportunity',
+      );
+      expect(byDataId(element, 'sync-now').disabled).toBe(false);
+      await expect(element).toBeAccessible();
+    });
   });
 });
