@@ -11,6 +11,7 @@ import {
   diffOpportunity,
   fingerprint,
   formatAuditLine,
+  inboundPausedFields,
   mappedOpportunityFields,
   mapReferralToOpportunity,
   namesOpportunity,
@@ -79,6 +80,12 @@ async function ownReferralFor(ctx: SyncContext, referral: Referral): Promise<str
       ? await findLinkByEngagement(ctx.pool, referral.engagementId)
       : null;
   return (byOpportunity ?? byEngagement)?.referralId ?? null;
+}
+
+/** The fields among `changes` whose updates the mapping pauses (`inboundUpdates: false`). */
+function pausedChanges(changes: Record<string, unknown>, mapping: SyncContext['mapping']): string[] {
+  const paused = inboundPausedFields(mapping);
+  return Object.keys(changes).filter((field) => paused.has(field));
 }
 
 /** Partner Center → Salesforce for one referral. Idempotent: running it twice writes once. */
@@ -229,6 +236,14 @@ export async function syncReferralToOpportunity(
         syncedValues[decision.field] = lastAgreed[decision.field];
       else delete syncedValues[decision.field];
   }
+  // Fields the mapping pauses for updates keep the deal's value. Their agreement stays as it was, so
+  // the outbound job does not take the deal's value for a seller's edit and send it back.
+  const paused = current ? pausedChanges(changes, ctx.mapping) : [];
+  for (const field of paused) {
+    delete changes[field];
+    if (lastAgreed && Object.hasOwn(lastAgreed, field)) syncedValues[field] = lastAgreed[field];
+    else delete syncedValues[field];
+  }
   const changed = Object.keys(changes);
   const outcome = {
     accountId,
@@ -239,6 +254,15 @@ export async function syncReferralToOpportunity(
 
   if (current && changed.length === 0 && current[f.syncStatus] === 'Synced') {
     await syncedInbound(ctx.pool, referral, { ...outcome, opportunityId: current[f.id] as string });
+    if (paused.length > 0)
+      await recordAudit(ctx.pool, {
+        direction: 'inbound',
+        level: 'INFO',
+        referralId,
+        opportunityId: current[f.id] as string,
+        jobId,
+        message: `Not updated (paused in the mapping): ${paused.join(', ')}`,
+      });
     return 'unchanged';
   }
 
@@ -255,6 +279,7 @@ export async function syncReferralToOpportunity(
       ? `Updated from Partner Center: ${changed.join(', ')}`
       : 'In sync with Partner Center'
     : `Created from Partner Center referral ${referralId}`;
+  if (paused.length > 0) notes.push(`Not updated (paused in the mapping): ${paused.join(', ')}`);
   const message = notes.length > 0 ? `${summary}; ${notes.join('; ')}` : summary;
   const line = formatAuditLine({ at: ctx.now(), level: 'INFO', direction: 'inbound', message });
   const write: Record<string, unknown> = {

@@ -51,6 +51,25 @@ describe('resolveConflict', () => {
     assert.equal(pcOnly.decisions[0].winner, 'partnerCenter');
   });
 
+  it('never gives a field whose inbound updates are paused to Partner Center', () => {
+    const mapping = {
+      ...defaultMapping,
+      fields: defaultMapping.fields.map((entry) =>
+        entry.name === 'dealValue'
+          ? { ...entry, owner: 'partnerCenter' as const, inboundUpdates: false }
+          : entry,
+      ),
+    };
+    const details = (dealValue: number) => ({ ...(sampleReferral().details as object), dealValue });
+    const pcOnly = resolveConflict({ ...inputOf({}, { details: details(45000) }), mapping });
+    assert.deepEqual(pcOnly, { toPartnerCenter: {}, toSalesforce: {}, decisions: [] });
+    const both = resolveConflict({ ...inputOf({ Amount: 2000 }, { details: details(45000) }), mapping });
+    assert.deepEqual(both.toPartnerCenter, { 'details.dealValue': 2000 });
+    assert.deepEqual(both.toSalesforce, {});
+    assert.equal(both.decisions[0].winner, 'salesforce');
+    assert.match(both.decisions[0].reason, /updates of it are paused in the mapping/);
+  });
+
   it("gives a field changed on both sides to the mapping's owner and hands the loser the winner's value", () => {
     const both = resolve(
       { Amount: 2000, StageName: 'Closed Won', IsClosed: true, IsWon: true },

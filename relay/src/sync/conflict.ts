@@ -66,8 +66,14 @@ export function resolveConflict({
       winner = 'salesforce';
       reason = 'changed only in Salesforce since the last sync';
     } else if (pcChanged && !sfChanged) {
+      // A field whose inbound updates are paused never takes Partner Center's value.
+      if (entry.inboundUpdates === false) continue;
       winner = 'partnerCenter';
       reason = 'changed only in Partner Center since the last sync';
+    } else if (entry.inboundUpdates === false) {
+      winner = 'salesforce';
+      reason =
+        "changed on both sides since the last sync; Partner Center's updates of it are paused in the mapping";
     } else {
       winner = entry.owner;
       reason = `changed on both sides since the last sync; the mapping makes ${entry.owner} its owner`;

@@ -45,6 +45,7 @@ export type {
 } from './mapping.ts';
 export {
   entriesFor,
+  inboundPausedFields,
   mappedOpportunityFields,
   parseMapping,
   unfilledRequiredFields,

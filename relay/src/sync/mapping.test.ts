@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError } from '../errors.ts';
-import { mappedOpportunityFields, parseMapping } from './mapping.ts';
+import { inboundPausedFields, mappedOpportunityFields, parseMapping } from './mapping.ts';
 import { loadMapping } from '../mappingLoader.ts';
 import { parseFieldMetadata } from '../crm/salesforce/opportunitySchema.ts';
 import { FORCE_APP_DIR, MAPPING_FILE, opportunitySchema } from './testFixtures.ts';
@@ -62,6 +62,43 @@ describe('mapping', () => {
         `fields[9] (${String(defaultJson.fields[9].name)}).direction: "pc-to-sf" is the old name of "inbound"; it still works, but write "inbound"`,
       ),
       legacy.notices.join('\n'),
+    );
+  });
+
+  it('pauses inbound updates per field, and refuses a pause that cannot apply', () => {
+    const paused = parseMapping(
+      withFields((fields) => {
+        for (const entry of fields) if (entry.name === 'notes') entry.inboundUpdates = false;
+      }),
+      opportunitySchema,
+    );
+    assert.deepEqual([...inboundPausedFields(paused)], ['Description']);
+    assert.deepEqual([...inboundPausedFields(parseMapping(defaultJson, opportunitySchema))], []);
+    const problems = problemsOf(
+      withFields((fields) => {
+        const help = fields.findIndex((entry) => entry.name === 'help');
+        fields[help].direction = 'outbound';
+        delete fields[help].owner;
+        fields[help].inboundUpdates = false;
+        const stage = fields.findIndex((entry) => entry.transform === 'stage');
+        fields[stage].inboundUpdates = false;
+        const notes = fields.findIndex((entry) => entry.name === 'notes');
+        fields[notes].inboundUpdates = 'no';
+      }),
+    );
+    assert.ok(
+      problems.some((p) =>
+        /\.inboundUpdates: only applies to a field Partner Center writes, not outbound/.test(p),
+      ),
+      problems.join('\n'),
+    );
+    assert.ok(
+      problems.some((p) => /\.inboundUpdates: the stage field cannot be paused/.test(p)),
+      problems.join('\n'),
+    );
+    assert.ok(
+      problems.some((p) => /\(notes\)\.inboundUpdates: must be true or false/.test(p)),
+      problems.join('\n'),
     );
   });
 

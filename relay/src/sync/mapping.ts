@@ -34,6 +34,7 @@ const fieldSchema = z.strictObject({
   direction: z.enum(DIRECTIONS, { error: `must be one of ${DIRECTIONS.join(', ')}` }),
   owner: z.enum(OWNERS, { error: `must be one of ${OWNERS.join(', ')}` }).optional(),
   transform: z.enum(TRANSFORM_NAMES, { error: `must be one of ${TRANSFORM_NAMES.join(', ')}` }),
+  inboundUpdates: z.boolean({ error: 'must be true or false' }).optional(),
 });
 
 const mappingSchema = z.strictObject({
@@ -110,6 +111,16 @@ function checkEntry(entry: FieldMapping, label: string, schema: OpportunitySchem
   }
   if (entry.direction !== 'both' && entry.owner !== undefined) {
     problems.push(`${label}.owner: only applies when direction is both, not ${entry.direction}`);
+  }
+  if (entry.inboundUpdates === false && !writesSalesforce) {
+    problems.push(
+      `${label}.inboundUpdates: only applies to a field Partner Center writes, not ${entry.direction}`,
+    );
+  }
+  if (entry.inboundUpdates === false && ['referralLink', 'stage', 'account'].includes(entry.transform)) {
+    problems.push(
+      `${label}.inboundUpdates: the ${entry.transform} field cannot be paused; the pair's status and link depend on it`,
+    );
   }
   if (field === undefined) {
     problems.push(`${label}.opportunity: "${entry.opportunity}" is not an Opportunity field`);
@@ -433,6 +444,14 @@ function deepFreeze<T>(value: T): T {
 export function entriesFor(mapping: Mapping, direction: 'inbound' | 'outbound'): FieldMapping[] {
   const skip: Direction = direction === 'inbound' ? 'outbound' : 'inbound';
   return mapping.fields.filter((entry) => entry.direction !== skip);
+}
+
+/**
+ * Deal fields whose updates from Partner Center are paused (`inboundUpdates: false`): a new deal
+ * gets the referral's value, later changes of it stay in Partner Center.
+ */
+export function inboundPausedFields(mapping: Mapping): Set<string> {
+  return new Set(mapping.fields.filter((entry) => entry.inboundUpdates === false).map((e) => e.opportunity));
 }
 
 /** The deal fields the mapping reads or writes: what a read selects and the trigger watches. */

@@ -36,6 +36,11 @@ export interface FieldMapping {
   /** Who wins when both sides changed since the last sync; present exactly when direction is `both`. */
   readonly owner?: Owner;
   readonly transform: TransformName;
+  /**
+   * false: Partner Center's later changes of this field are not written to the deal (a per-field
+   * pause); the referral's value still goes on a new deal. Default true.
+   */
+  readonly inboundUpdates?: boolean;
 }
 
 export interface StageNames {
