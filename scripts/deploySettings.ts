@@ -121,6 +121,19 @@ export const SETTINGS: Record<SettingName, SettingDoc> = {
     description: 'How far before the last watermark a reconcile looks',
     deploy: { kind: 'optional', default: '120' },
   },
+  NOTIFICATIONS: {
+    description:
+      'Notification receivers: JSON list of {name, url, format: slack|teams|json, events} (a secret)',
+    deploy: { kind: 'optional' },
+  },
+  NOTIFY_EXPIRY_HOURS: {
+    description: 'Warn this many hours before an unanswered incoming referral expires',
+    deploy: { kind: 'optional', default: '48' },
+  },
+  NOTIFY_EXPIRY_CRON: {
+    description: 'When the expiry warning scan runs (cron)',
+    deploy: { kind: 'optional', default: '7 * * * *' },
+  },
   SHUTDOWN_TIMEOUT_MS: {
     description: 'Graceful stop budget',
     deploy: { kind: 'optional', default: '25000' },

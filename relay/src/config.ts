@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { parseNotificationTargets } from './notifications/notifier.ts';
 import { CRASH_POINT_PATTERN } from './crashPoint.ts';
 import { ConfigError } from './errors.ts';
 import { DEFAULT_EVENT_TOPIC } from './crm/salesforce/names.ts';
@@ -58,6 +59,24 @@ const schema = z.object({
   COALESCE_WINDOW_MS: int(0, 60000).default(250),
   RECONCILE_CRON: z.string().min(9).default('*/5 * * * *'),
   RECONCILE_OVERLAP_SECONDS: int(0, 86400).default(120),
+  // Where notifications go: a JSON list of {name?, url, format: slack|teams|json, events: [...]}
+  // (relay/src/notifications/notifier.ts). Webhook URLs are credentials: never logged.
+  NOTIFICATIONS: z
+    .string()
+    .optional()
+    .superRefine((json, context) => {
+      try {
+        parseNotificationTargets(json);
+      } catch (error) {
+        context.addIssue({
+          code: 'custom',
+          message: (error as Error).message.replace(/^NOTIFICATIONS:?\s*/, ''),
+        });
+      }
+    }),
+  // How long before an unanswered incoming referral expires the relay warns, and when it looks.
+  NOTIFY_EXPIRY_HOURS: int(1, 13 * 24).default(48),
+  NOTIFY_EXPIRY_CRON: z.string().min(9).default('7 * * * *'),
   SHUTDOWN_TIMEOUT_MS: int(1000, 120000).default(25000),
   // Long enough that a live instance stalled by a database hiccup keeps its jobs; a fresh heartbeat
   // always wins, whatever the hostname and pid (containers share hostnames).
@@ -166,6 +185,7 @@ export const SECRET_KEYS = new Set([
   'DATABASE_URL',
   'ADMIN_TOKEN',
   'METRICS_TOKEN',
+  'NOTIFICATIONS',
 ]);
 
 /** Settings that must be present when COSELL_MODE=production (sandbox mode supplies its own). */

@@ -18,6 +18,10 @@ import { DEFAULT_RETRY_POLICY } from './jobs/retry.ts';
 import type { RetryPolicy } from './jobs/retry.ts';
 import type { SyncContext } from './jobs/syncContext.ts';
 import { UNDECODABLE_EVENT_TASK, undecodableEventTask } from './jobs/undecodableEvent.ts';
+import { noticeExpiring } from './jobs/notices.ts';
+import { createNotifier, parseNotificationTargets } from './notifications/notifier.ts';
+import { createNotificationOutbox, notificationSendTask } from './notifications/outbox.ts';
+import { findLinkByReferral } from './store/links.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 import type { ReferralsClient } from './partner-center/referralsClient.ts';
@@ -63,6 +67,13 @@ export async function startWorkers(options: {
     "Where outbound jobs got the Opportunity: the event's snapshot (no API call) or a query",
     ['source'],
   );
+  const notifier = createNotifier({ targets: parseNotificationTargets(config.NOTIFICATIONS), logger });
+  const notifications = createNotificationOutbox({
+    pool,
+    notifier,
+    maxAttempts: config.JOB_MAX_ATTEMPTS,
+    logger,
+  });
   const ctx: SyncContext = {
     pool,
     locks,
@@ -76,6 +87,8 @@ export async function startWorkers(options: {
     countRecordSource: (source) => countRecordSource({ source }),
     observeWrite: (changedAt) => syncStats.observeWrite(changedAt),
     observeGiveUp: (direction) => syncStats.observeFailure(direction),
+    notifications,
+    dealUrl: (id) => crm.recordUrl(id),
   };
   if (config.COSELL_MODE === 'production') {
     // Values are fitted to the fields as the org defines them (an admin may have shortened one or
@@ -161,7 +174,14 @@ export async function startWorkers(options: {
     concurrency: config.WORKER_CONCURRENCY,
     staleSeconds: config.WORKER_STALE_SECONDS,
     logger: logger.child({ module: 'queue' }),
-    crontab: `${config.RECONCILE_CRON} ${TASKS.reconcile} ?max=3\n0 4 * * * ${TASKS.prune} ?max=1`,
+    crontab: [
+      `${config.RECONCILE_CRON} ${TASKS.reconcile} ?max=3`,
+      `0 4 * * * ${TASKS.prune} ?max=1`,
+      // The expiry scan lists Partner Center's New referrals: only when someone listens for it.
+      ...(notifier.targetsFor('referral-expiring').length > 0
+        ? [`${config.NOTIFY_EXPIRY_CRON} ${TASKS.notificationExpiry} ?max=1`]
+        : []),
+    ].join('\n'),
     taskList: withLegacyTaskNames({
       [TASKS.referralChanged]: instrument(
         TASKS.referralChanged,
@@ -181,6 +201,15 @@ export async function startWorkers(options: {
       }),
       [TASKS.prune]: async () => {
         await pruneReceipts(pool);
+      },
+      [TASKS.notificationSend]: notificationSendTask({ pool, notifier, logger }),
+      [TASKS.notificationExpiry]: async () => {
+        const due = await noticeExpiring(
+          ctx,
+          config.NOTIFY_EXPIRY_HOURS * 3600 * 1000,
+          async (referralId) => (await findLinkByReferral(pool, referralId))?.opportunityId ?? null,
+        );
+        logger.info({ due }, 'expiry scan: unanswered referrals expiring soon');
       },
     }),
   });

@@ -18,6 +18,7 @@ import {
   salesforceHeldFields,
   decideInbound,
 } from '../sync/index.ts';
+import { noticeArrival, noticeMicrosoftAnswer } from './notices.ts';
 import { writeOpportunity } from './opportunityWrites.ts';
 import { joined, referralUnchanged, syncedInbound } from './pairLifecycle.ts';
 import { withRetries } from './retry.ts';
@@ -142,13 +143,19 @@ export async function syncReferralToOpportunity(
       // The pair's own referral syncs in a job of its own, so it takes its turn with the pair's
       // other jobs: synced here, under this referral's lock only, it ran beside the pair's outbound
       // job, whose older agreement then replaced this write's (chaos seed 20261202, pair 15).
-      if (decision.kind === 'via')
+      if (decision.kind === 'via') {
+        const pair = await findLinkByReferral(ctx.pool, decision.referralId);
+        await noticeMicrosoftAnswer(ctx, referral, {
+          referralId: decision.referralId,
+          dealId: pair?.opportunityId ?? null,
+        });
         await enqueueSyncJobs(
           ctx.pool,
           'referral',
           [{ id: decision.referralId, payload: { referralId: decision.referralId, reason: 'related' } }],
           { maxAttempts: ctx.maxAttempts, coalesceMs: 0 },
         );
+      }
       return 'related';
     }
   }
@@ -318,6 +325,7 @@ export async function syncReferralToOpportunity(
     details: { fields: changed, defaulted: mapped.defaulted.filter((field) => changed.includes(field)) },
   });
   log.info({ opportunityId: result.id, fields: changed, created: !current }, message);
+  if (!current) await noticeArrival(ctx, referral, result.id);
   return current ? 'updated' : 'created';
 }
 

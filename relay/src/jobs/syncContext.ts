@@ -4,6 +4,7 @@ import type { ReferralsClient } from '../partner-center/referralsClient.ts';
 import type { CrmAdapter, RelayFieldNames } from '../crm/crmAdapter.ts';
 import type { NamedLocks } from '../store/namedLock.ts';
 import type { Mapping } from '../sync/index.ts';
+import type { NotificationOutbox } from '../notifications/outbox.ts';
 import type { RetryPolicy } from './retry.ts';
 
 /** What every sync job needs; built once in main.ts (or a test) and shared by the task handlers. */
@@ -25,6 +26,10 @@ export interface SyncContext {
   observeWrite?: (changedAt?: string | number | Date | null) => void;
   /** Called when a job gives up on its record (a failed attempt that throws is counted by the queue's wrapper). */
   observeGiveUp?: (direction: 'inbound' | 'outbound') => void;
+  /** Where notifications go (jobs/notices.ts); absent: none are sent. */
+  notifications?: NotificationOutbox;
+  /** The CRM's web address of a deal, for links in notifications. */
+  dealUrl?: (id: string) => string | null;
 }
 
 /** What building a read's field list needs: the mapping and the CRM's names for the relay's fields. */

@@ -5,6 +5,7 @@ import { describeError, isRelayError } from '../errors.ts';
 import { recordAudit } from '../store/audit.ts';
 import { closeDeadLetter, recordDeadLetter } from '../store/deadLetters.ts';
 import { delayRetry } from '../store/queue.ts';
+import { noticeGaveUp } from './notices.ts';
 import { gaveUp } from './pairLifecycle.ts';
 import { dropIfSuperseded } from './recordJob.ts';
 import type { SyncContext } from './syncContext.ts';
@@ -90,7 +91,10 @@ export function syncTask<P>(ctx: SyncContext, spec: SyncTaskSpec<P>): Task {
       // The link shows the failure on the dashboard even when the pair was never completed.
       await gaveUp(ctx.pool, subject, reason).catch(() => undefined);
       // The same error again (every reconcile re-runs the record) is on the record already.
-      if (letter.previousError !== reason) await spec.onGiveUp?.(parsed, error).catch(() => undefined);
+      if (letter.previousError !== reason) {
+        await spec.onGiveUp?.(parsed, error).catch(() => undefined);
+        await noticeGaveUp(ctx, subject, error);
+      }
       return;
     }
     if (recordId !== undefined) {

@@ -13,6 +13,8 @@ export const TASKS = {
   undecodableEvent: 'outbound-event-undecodable',
   reconcile: 'reconcile',
   prune: 'prune',
+  notificationSend: 'notification-send',
+  notificationExpiry: 'notification-expiry',
 } as const;
 
 /**
