@@ -121,6 +121,16 @@ export const SETTINGS: Record<SettingName, SettingDoc> = {
     description: 'How far before the last watermark a reconcile looks',
     deploy: { kind: 'optional', default: '120' },
   },
+  DEAL_DELETED_RULE: {
+    description:
+      'What a deleted CRM record does to its referral: close (Closed/Lost with the reason) or keep-open',
+    deploy: { kind: 'optional', default: 'close' },
+  },
+  DEAL_DELETED_REASON: {
+    description:
+      'The statusReason Partner Center shows for a referral closed because its CRM record was deleted',
+    deploy: { kind: 'optional', default: 'The deal was deleted in the CRM' },
+  },
   NOTIFICATIONS: {
     description:
       'Notification receivers: JSON list of {name, url, format: slack|teams|json, events} (a secret)',

@@ -74,6 +74,10 @@ const schema = z.object({
         });
       }
     }),
+  // What a deleted CRM record does to its referral: close it (Closed/Lost, or Closed/Declined while
+  // still New) with DEAL_DELETED_REASON, or leave it open. A restore re-links either way.
+  DEAL_DELETED_RULE: z.enum(['close', 'keep-open']).default('close'),
+  DEAL_DELETED_REASON: z.string().min(1).max(250).default('The deal was deleted in the CRM'),
   // How long before an unanswered incoming referral expires the relay warns, and when it looks.
   NOTIFY_EXPIRY_HOURS: int(1, 13 * 24).default(48),
   NOTIFY_EXPIRY_CRON: z.string().min(9).default('7 * * * *'),

@@ -89,6 +89,7 @@ export async function startWorkers(options: {
     observeGiveUp: (direction) => syncStats.observeFailure(direction),
     notifications,
     dealUrl: (id) => crm.recordUrl(id),
+    deletes: { rule: config.DEAL_DELETED_RULE, reason: config.DEAL_DELETED_REASON },
   };
   if (config.COSELL_MODE === 'production') {
     // Values are fitted to the fields as the org defines them (an admin may have shortened one or

@@ -37,7 +37,8 @@ export class RecordWriteError extends Error {
 
 export interface RecordChange {
   sobject: string;
-  operation: 'insert' | 'update';
+  /** delete / undelete: `before` and `after` are both the record as deleted or restored. */
+  operation: 'insert' | 'update' | 'delete' | 'undelete';
   before: SObjectRecord | null;
   after: SObjectRecord;
   /** The user whose session made the write (the trigger rule skips the integration user). */
@@ -56,7 +57,10 @@ export interface RecordStore {
   findBy(sobject: string, field: string, value: unknown): SObjectRecord[];
   insert(sobject: string, values: SObjectRecord, userId: string): SObjectRecord;
   update(sobject: string, id: string, values: SObjectRecord, userId: string): SObjectRecord;
-  delete(sobject: string, id: string): boolean;
+  /** Moves the record to the recycle bin (after-delete listeners run); false when there is none. */
+  delete(sobject: string, id: string, userId?: string): boolean;
+  /** Restores a record from the recycle bin (after-undelete listeners run); false when it is not there. */
+  undelete(sobject: string, id: string, userId: string): boolean;
   query(soql: string, apiVersion?: string): QueryResult;
   /**
    * Runs `work` atomically: if it throws, every write it made is undone and no change event fires;
@@ -147,6 +151,8 @@ export function createRecordStore(options: RecordStoreOptions = {}): RecordStore
     return key ? tables.get(objectName(sobject))?.get(key) : undefined;
   };
 
+  // Deleted records, by `<object>:<id18>`, until undeleted (Salesforce's recycle bin).
+  const recycleBin = new Map<string, SObjectRecord>();
   const emit = (change: RecordChange): void => {
     if (pendingChanges) {
       pendingChanges.push(change);
@@ -427,9 +433,25 @@ export function createRecordStore(options: RecordStoreOptions = {}): RecordStore
     },
     insert,
     update,
-    delete: (sobject, id) => {
+    delete: (sobject, id, userId = '') => {
       const key = toId18(id);
-      return key ? table(objectName(sobject)).delete(key) : false;
+      const name = objectName(sobject);
+      const record = key ? table(name).get(key) : undefined;
+      if (!key || !record) return false;
+      table(name).delete(key);
+      recycleBin.set(`${name}:${key}`, record);
+      emit({ sobject: name, operation: 'delete', before: record, after: record, userId });
+      return true;
+    },
+    undelete: (sobject, id, userId) => {
+      const key = toId18(id);
+      const name = objectName(sobject);
+      const record = key ? recycleBin.get(`${name}:${key}`) : undefined;
+      if (!key || !record) return false;
+      recycleBin.delete(`${name}:${key}`);
+      table(name).set(key, record);
+      emit({ sobject: name, operation: 'undelete', before: record, after: record, userId });
+      return true;
     },
     query: (soql, apiVersion) =>
       executeSoql(soql, schema, (sobject) => table(sobject).values(), lookup, apiVersion, now().getTime()),

@@ -706,7 +706,7 @@ export function createSalesforceRestApp(options: SalesforceRestAppOptions): expr
   api.delete('/sobjects/:type/:id', (req, res) => {
     const object = objectOf(req, res);
     if (!object) return;
-    if (!store.delete(object.name, req.params.id as string))
+    if (!store.delete(object.name, req.params.id as string, userOf(res).id))
       return apiErrors(res, 404, [
         { errorCode: 'NOT_FOUND', message: 'The requested resource does not exist' },
       ]);

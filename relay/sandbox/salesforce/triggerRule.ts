@@ -12,6 +12,7 @@ import { prependAudit } from '../../src/sync/audit.ts';
  */
 
 export const SYNC_FIELD = 'Sync_with_Partner_Center__c';
+const REFERRAL_ID_FIELD = 'Referral_Identifier__c';
 export const EVENT_NAME = 'Referral_Sync__e';
 /**
  * Counted by the before-save half on every relay write: a save by the integration user that carries
@@ -42,14 +43,14 @@ const MAPPED_FIELD_RECORD = /^Referral_Mapped_Field\.(.+)\.md-meta\.xml$/;
 /** One committed write, as the sandbox's record store reports it. */
 export interface RecordChange {
   sobject: string;
-  operation: 'insert' | 'update';
+  operation: 'insert' | 'update' | 'delete' | 'undelete';
   before: Record<string, unknown> | null;
   after: Record<string, unknown>;
   userId: string;
 }
 
 /** `Resync`: a seller's Sync now in the panel (ReferralSyncNowController), not a trigger decision. */
-export type ChangeKind = 'Created' | 'SyncEnabled' | 'Updated' | 'Resync';
+export type ChangeKind = 'Created' | 'SyncEnabled' | 'Updated' | 'Resync' | 'Deleted' | 'Undeleted';
 
 export type TriggerDecision =
   { publish: false } | { publish: true; changeKind: ChangeKind; changedFields: string[] };
@@ -81,6 +82,17 @@ export function createTriggerRule(options: TriggerRuleOptions): TriggerRule {
   function decide(change: RecordChange): TriggerDecision {
     if (change.sobject !== 'Opportunity') return { publish: false };
     if (isBypassed(change.userId) || change.userId === options.integrationUserId) return { publish: false };
+    // After delete / undelete (ReferralSyncRule.decideRemoval): a record with a referral or sync on.
+    if (change.operation === 'delete' || change.operation === 'undelete') {
+      const paired =
+        typeof change.after[REFERRAL_ID_FIELD] === 'string' && change.after[REFERRAL_ID_FIELD] !== '';
+      if (!paired && change.after[SYNC_FIELD] !== true) return { publish: false };
+      return {
+        publish: true,
+        changeKind: change.operation === 'delete' ? 'Deleted' : 'Undeleted',
+        changedFields: [],
+      };
+    }
     if (change.after[SYNC_FIELD] !== true) return { publish: false };
     if (change.operation === 'insert' || change.before === null)
       return { publish: true, changeKind: 'Created', changedFields: [] };

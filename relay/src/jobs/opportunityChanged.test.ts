@@ -29,6 +29,7 @@ function link(overrides: Partial<Link['dealWrites']> = {}, referralId: string | 
     lastSyncedAt: null,
     updatedAt: new Date(),
     dealWrites: { seq: 3, pending: 0, startedAt: null, landed: 3, ...overrides },
+    dealDeletedAt: null,
   };
 }
 

@@ -35,6 +35,7 @@ import {
   withoutUnchangedSinceSync,
 } from '../sync/index.ts';
 import type { OpportunityView, ReferralValues } from '../sync/index.ts';
+import { dealDeletedOutbound, dealRestoredOutbound } from './dealRemoved.ts';
 import { writeOpportunity } from './opportunityWrites.ts';
 import { paired, refused, syncedOutbound } from './pairLifecycle.ts';
 import { inboundFingerprint } from './referralChanged.ts';
@@ -58,6 +59,9 @@ export interface OpportunityChangedPayload {
 
 /** The change kind of a seller's Sync now (the panel publishes it; `relay sync` enqueues it). */
 export const SYNC_NOW = 'Resync';
+/** The change kinds of a deleted record and of one restored from the recycle bin (jobs/dealRemoved.ts). */
+export const DELETED = 'Deleted';
+export const UNDELETED = 'Undeleted';
 
 export type OutboundOutcome =
   'created' | 'updated' | 'unchanged' | 'invalid' | 'terminal' | 'not-synced' | 'not-found';
@@ -590,7 +594,12 @@ export function opportunityChangedTask(ctx: SyncContext): Task {
     direction: 'outbound',
     parse: parsePayload,
     subject: ({ opportunityId }) => ({ opportunityId }),
-    run: async ({ opportunityId, snapshot, eventCreatedAt, force }, jobId) => {
+    run: async ({ opportunityId, snapshot, eventCreatedAt, force: forced, changeKind }, jobId) => {
+      if (changeKind === DELETED && (await dealDeletedOutbound(ctx, opportunityId, jobId)) !== 'still-there')
+        return 'not-found';
+      if (changeKind === UNDELETED) await dealRestoredOutbound(ctx, opportunityId, jobId);
+      // A restored record is read and compared afresh, like Sync now.
+      const force = forced === true || changeKind === UNDELETED;
       const outcome = await syncOpportunityToReferral(ctx, opportunityId, jobId, snapshot, eventCreatedAt, {
         force,
       });

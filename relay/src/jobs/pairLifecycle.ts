@@ -7,6 +7,7 @@
  *   Synced ──referralUnchanged──▶ Synced (only the referral's version moves on)
  *   any ──refused (invalid data, a terminal referral) / gaveUp (a job out of attempts)──▶ Error
  *   Error ──synced*──▶ Synced
+ *   any ──dealDeleted──▶ Error, marked deleted ──dealRestored──▶ (unmarked; the next sync decides)
  */
 import type { Referral } from '../sync/referral.ts';
 import { pairLink, saveLink } from '../store/links.ts';
@@ -152,4 +153,18 @@ export function gaveUp(
 /** Inbound: the referral turned out to belong to an Opportunity the relay keeps a row for alone. */
 export function joined(pool: pg.Pool, referralId: string, opportunityId: string): Promise<void> {
   return pairLink(pool, referralId, opportunityId);
+}
+
+/** Outbound: the CRM record was deleted; `outcome` says what the delete rule did to the referral. */
+export function dealDeleted(db: Queryable, opportunityId: string, outcome: string): Promise<Link> {
+  return saveLink(
+    db,
+    { opportunityId },
+    { dealDeletedAt: new Date(), syncStatus: 'Error', lastError: outcome },
+  );
+}
+
+/** Outbound: the deleted CRM record was restored; the sync that follows decides the status. */
+export function dealRestored(db: Queryable, opportunityId: string): Promise<Link> {
+  return saveLink(db, { opportunityId }, { dealDeletedAt: null, lastError: null });
 }

@@ -159,6 +159,13 @@ export async function syncReferralToOpportunity(
       return 'related';
     }
   }
+  if (link?.opportunityId && link.dealDeletedAt) {
+    // The rule for deletes decided the referral's fate; a new record for it would be an orphan.
+    const message = `Not written: Opportunity ${link.opportunityId} was deleted in the CRM (restore it to sync again)`;
+    await recordAudit(ctx.pool, { direction: 'inbound', level: 'INFO', referralId, jobId, message });
+    log.info({ opportunityId: link.opportunityId }, message);
+    return 'unchanged';
+  }
   if (link?.opportunityId && link.inboundFingerprint === print && !options.force) {
     await referralUnchanged(ctx.pool, referral);
     log.debug('referral unchanged since the last sync');

@@ -27,6 +27,8 @@ export interface Link {
   updatedAt: Date;
   /** The relay's writes to the Opportunity (dealWrites.ts). */
   dealWrites: DealWriteState;
+  /** When the CRM record was deleted, until it is restored (000009_deal_deletes.sql). */
+  dealDeletedAt: Date | null;
 }
 
 interface LinkRow {
@@ -51,6 +53,7 @@ interface LinkRow {
   sf_writes_pending: number;
   sf_write_started_at: Date | null;
   sf_writes_landed: string | null;
+  deal_deleted_at: Date | null;
 }
 
 function toLink(row: LinkRow): Link {
@@ -78,6 +81,7 @@ function toLink(row: LinkRow): Link {
       startedAt: row.sf_write_started_at,
       landed: row.sf_writes_landed === null ? null : Number(row.sf_writes_landed),
     },
+    dealDeletedAt: row.deal_deleted_at ?? null,
   };
 }
 
@@ -117,6 +121,7 @@ export interface LinkUpdate {
   opportunityVersion?: Date | null;
   syncStatus?: SyncStatus;
   lastError?: string | null;
+  dealDeletedAt?: Date | null;
   synced?: boolean;
 }
 
@@ -135,6 +140,7 @@ const COLUMNS: Record<Exclude<keyof LinkUpdate, 'synced'>, string> = {
   opportunityVersion: 'opportunity_version',
   syncStatus: 'sync_status',
   lastError: 'last_error',
+  dealDeletedAt: 'deal_deleted_at',
 };
 
 /**
