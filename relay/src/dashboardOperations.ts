@@ -10,8 +10,11 @@ import { recordAudit } from './store/audit.ts';
 import { listDeadLetterErrors, retryDeadLetter } from './store/deadLetters.ts';
 import { findLinkDetail, listPairAudit, searchLinks } from './store/linkSearch.ts';
 import type { LinkDetail, LinkPage, LinkSearch } from './store/linkSearch.ts';
-import { canonicalFromOpportunity, canonicalFromReferral, stableStringify } from './sync/index.ts';
-import type { Mapping } from './sync/index.ts';
+import { canonicalFromOpportunity, canonicalFromReferral, planPair, stableStringify } from './sync/index.ts';
+import type { Mapping, PairPlan } from './sync/index.ts';
+import type { Referral } from './sync/referral.ts';
+import type { DealRecord } from './crm/crmAdapter.ts';
+import { findLinkByOpportunity, findLinkByReferral } from './store/links.ts';
 import type { ChartRange, ChartSeries } from './syncRollup.ts';
 import type { SyncStats } from './syncStats.ts';
 
@@ -45,7 +48,19 @@ export interface PairDetail {
   partnerCenter: SideReading;
   salesforce: SideReading;
   fields: FieldComparison[];
+  /** The mapping's dry run: what the relay would write on each side now (sync/plan.ts). */
+  plan: PairPlan | null;
   audit: AuditEvent[];
+}
+
+/** `relay mapping test`: the dry run of the pair an id names. */
+export interface MappingTest {
+  linkId: number;
+  referralId: string | null;
+  opportunityId: string | null;
+  partnerCenter: SideReading;
+  salesforce: SideReading;
+  plan: PairPlan | null;
 }
 
 /** The mapping's fields side by side: each side's current value and the last synced one. */
@@ -84,6 +99,8 @@ export interface DashboardOperations {
   searchLinks(search: LinkSearch): Promise<LinkPage>;
   /** A pair with both sides read live; null when there is no link with that id. */
   pairDetail(linkId: number): Promise<PairDetail | null>;
+  /** The dry run for the pair a referral id or a deal id names; null when the relay links neither. */
+  mappingTest(id: string): Promise<MappingTest | null>;
   syncSeries(range: ChartRange): Promise<ChartSeries>;
   deadLetterKinds(): Promise<DeadLetterKind[]>;
   /** Puts every dead letter of one kind back in the queue; returns how many. */
@@ -101,12 +118,16 @@ export function createDashboardOperations(deps: {
   const referralUrl = (id: string) => mapping.referralLinkTemplate.replace('{id}', encodeURIComponent(id));
   const opportunityUrl = (id: string) => deps.crm.recordUrl(id);
 
-  const readPartnerCenter = async (referralId: string | null): Promise<SideReading> => {
+  type Read<T> = { reading: SideReading; raw: T | null };
+  const readPartnerCenter = async (referralId: string | null): Promise<Read<Referral>> => {
     if (!referralId)
-      return { ok: false, url: null, missing: true, error: 'No referral yet: the pair is not complete.' };
+      return {
+        reading: { ok: false, url: null, missing: true, error: 'No referral yet: the pair is not complete.' },
+        raw: null,
+      };
     try {
       const referral = await deps.referrals.get(referralId);
-      return {
+      const reading: SideReading = {
         ok: true,
         url: referralUrl(referralId),
         values: canonicalFromReferral(referral, mapping),
@@ -116,24 +137,36 @@ export function createDashboardOperations(deps: {
           eTag: (referral.eTag as string | undefined) ?? null,
         },
       };
+      return { reading, raw: referral };
     } catch (error) {
-      return { ok: false, url: referralUrl(referralId), error: describeError(error) };
+      return { reading: { ok: false, url: referralUrl(referralId), error: describeError(error) }, raw: null };
     }
   };
 
-  const readSalesforce = async (opportunityId: string | null): Promise<SideReading> => {
+  const readSalesforce = async (opportunityId: string | null): Promise<Read<DealRecord>> => {
     if (!opportunityId)
-      return { ok: false, url: null, missing: true, error: 'No Opportunity yet: the pair is not complete.' };
+      return {
+        reading: {
+          ok: false,
+          url: null,
+          missing: true,
+          error: 'No Opportunity yet: the pair is not complete.',
+        },
+        raw: null,
+      };
     try {
       const records = await deps.crm.deals.readDeals('id', [opportunityId], outboundFields({ mapping, crm }));
       const record = records.get(opportunityId);
       if (!record)
         return {
-          ok: false,
-          url: opportunityUrl(opportunityId),
-          error: `Opportunity ${opportunityId} not found (deleted, or not visible to the integration user).`,
+          reading: {
+            ok: false,
+            url: opportunityUrl(opportunityId),
+            error: `Opportunity ${opportunityId} not found (deleted, or not visible to the integration user).`,
+          },
+          raw: null,
         };
-      return {
+      const reading: SideReading = {
         ok: true,
         url: opportunityUrl(opportunityId),
         values: canonicalFromOpportunity(record, mapping),
@@ -142,9 +175,30 @@ export function createDashboardOperations(deps: {
           sync: record[crm.fields.syncFlag] === true ? 'on' : 'off',
         },
       };
+      return { reading, raw: record };
     } catch (error) {
-      return { ok: false, url: opportunityUrl(opportunityId), error: describeError(error) };
+      return {
+        reading: { ok: false, url: opportunityUrl(opportunityId), error: describeError(error) },
+        raw: null,
+      };
     }
+  };
+
+  /** The dry run, when every side the pair has could be read (a missing side plans a create). */
+  const planOf = (
+    pc: Read<Referral>,
+    sf: Read<DealRecord>,
+    lastAgreed: Record<string, unknown> | null,
+  ): PairPlan | null => {
+    const readable = (side: Read<unknown>) => side.reading.ok || side.reading.missing === true;
+    if (!readable(pc) || !readable(sf)) return null;
+    const account = sf.raw?.[crm.fields.account] as Record<string, unknown> | null | undefined;
+    return planPair({
+      referral: pc.raw,
+      deal: sf.raw ? { opportunity: sf.raw, account: account ?? null } : null,
+      lastAgreed,
+      mapping,
+    });
   };
 
   return {
@@ -152,15 +206,18 @@ export function createDashboardOperations(deps: {
     async pairDetail(linkId) {
       const link = await findLinkDetail(pool, linkId);
       if (!link) return null;
-      const [partnerCenter, salesforce, audit] = await Promise.all([
+      const [pc, sf, audit] = await Promise.all([
         readPartnerCenter(link.referralId),
         readSalesforce(link.opportunityId),
         listPairAudit(pool, link.referralId, link.opportunityId, 100),
       ]);
+      const partnerCenter = pc.reading;
+      const salesforce = sf.reading;
       return {
         link,
         partnerCenter,
         salesforce,
+        plan: planOf(pc, sf, link.syncedValues),
         fields: compareFields(
           mapping,
           partnerCenter.ok ? partnerCenter.values : null,
@@ -168,6 +225,22 @@ export function createDashboardOperations(deps: {
           link.syncedValues,
         ),
         audit,
+      };
+    },
+    async mappingTest(id) {
+      const link = (await findLinkByReferral(pool, id)) ?? (await findLinkByOpportunity(pool, id));
+      if (!link) return null;
+      const [pc, sf] = await Promise.all([
+        readPartnerCenter(link.referralId),
+        readSalesforce(link.opportunityId),
+      ]);
+      return {
+        linkId: link.id,
+        referralId: link.referralId,
+        opportunityId: link.opportunityId,
+        partnerCenter: pc.reading,
+        salesforce: sf.reading,
+        plan: planOf(pc, sf, link.outboundValues),
       };
     },
     syncSeries: (range) => deps.syncStats.series(range),

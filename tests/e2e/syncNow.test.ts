@@ -127,4 +127,40 @@ describe('sync now', () => {
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--wait: must be whole seconds/);
   });
+
+  test('`relay mapping test <id>` and the pair page show what a sync would write, and write nothing', async () => {
+    const { referralId, opportunityId } = await pairWithLostChange('Dry run');
+    const env = { RELAY_URL: system.relay.url, ADMIN_TOKEN };
+    const run = await runCli(['mapping', 'test', referralId], env);
+    assert.equal(run.code, 0, run.stderr + run.stdout);
+    const notes = run.stdout.split('\n').find((line) => line.startsWith('notes'));
+    assert.ok(notes, run.stdout);
+    assert.match(notes, /text .* yes .*"Dry run: notes nobody announced"/);
+    assert.match(run.stdout, /dry run: nothing is written/);
+
+    const json = await runCli(['mapping', 'test', opportunityId, '--json'], env);
+    const test = JSON.parse(json.stdout) as {
+      plan: { fields: Array<{ name: string; toDeal?: unknown; differs: boolean }> };
+    };
+    const planned = test.plan.fields.find((f) => f.name === 'notes');
+    assert.equal(planned?.toDeal, 'Dry run: notes nobody announced');
+    assert.equal(test.plan.fields.find((f) => f.name === 'dealValue')?.differs, false);
+    assert.notEqual(
+      opportunity(system.sandboxes, opportunityId).Description,
+      'Dry run: notes nobody announced',
+    );
+
+    const { linkId } = JSON.parse(json.stdout) as { linkId: number };
+    const page = await fetch(`${system.relay.url}/links/${linkId}`, {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    const html = await page.text();
+    assert.match(html, /Dry run/);
+    assert.match(html, /a sync now would write 1 field/);
+    assert.match(html, /data-plan-field="notes"/);
+
+    const unknown = await runCli(['mapping', 'test', 'no-such-record'], env);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /no-such-record: the relay links no referral or CRM record with this id/);
+  });
 });

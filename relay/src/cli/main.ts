@@ -10,6 +10,7 @@ import { CliError, UsageError } from './cliErrors.ts';
 import { dlqCommand, dlqUsage } from './dlq.ts';
 import { doctorCommand, doctorUsage } from './doctor.ts';
 import { loginCommand, loginUsage } from './login.ts';
+import { mappingCommand, mappingUsage } from './mapping.ts';
 import { migrateCommand, migrateUsage } from './migrate.ts';
 import { consoleOutput } from './output.ts';
 import type { Output } from './output.ts';
@@ -35,6 +36,7 @@ const COMMANDS: Record<string, Command> = {
   reconcile: { run: reconcileCommand, usage: [reconcileUsage], needs: AGAINST_RELAY },
   backfill: { run: backfillCommand, usage: [backfillUsage], needs: AGAINST_RELAY },
   sync: { run: syncCommand, usage: [syncUsage], needs: AGAINST_RELAY },
+  mapping: { run: mappingCommand, usage: [mappingUsage], needs: AGAINST_RELAY },
   login: { run: loginCommand, usage: [loginUsage], needs: OWN_SETTINGS },
   webhooks: { run: webhooksCommand, usage: webhooksUsage, needs: OWN_SETTINGS },
   doctor: { run: doctorCommand, usage: [doctorUsage], needs: OWN_SETTINGS },
@@ -55,7 +57,7 @@ const lines = (names: string[]) =>
 export const USAGE = `Usage: npm run relay -- <command> [options]    (relay <command> --help for one command)
 
 Against a running relay (RELAY_URL, default http://localhost:$PORT; ADMIN_TOKEN):
-${lines(['status', 'dlq', 'reconcile', 'backfill', 'sync'])}
+${lines(['status', 'dlq', 'reconcile', 'backfill', 'sync', 'mapping'])}
 
 With the relay's own settings (sandbox mode: against the simulators of a running \`npm start\`):
 ${lines(['login', 'webhooks', 'doctor', 'migrate'])}

@@ -98,6 +98,21 @@ export function adminRouter(deps: {
     res.json(detail);
   });
 
+  // The mapping's dry run for the pair a referral id or a CRM record id names; writes nothing.
+  router.get('/api/mapping-test/:id', async (req, res) => {
+    if (!/^[A-Za-z0-9-]{1,64}$/.test(req.params.id))
+      return sendError(res, 400, 'REQUEST_INVALID', 'id: must be a referral id or a CRM record id');
+    const test = await ops.mappingTest(req.params.id);
+    if (!test)
+      return sendError(
+        res,
+        404,
+        'NOT_FOUND',
+        `${req.params.id}: the relay links no referral or CRM record with this id`,
+      );
+    res.json(test);
+  });
+
   router.get('/api/stats', async (req, res) => {
     const range = req.query.range ?? 'hour';
     if (range !== 'hour' && range !== 'day')

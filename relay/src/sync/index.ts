@@ -85,3 +85,5 @@ export {
 } from './stage.ts';
 export type { CustomerInfo, Transform, TransformContext } from './transforms.ts';
 export { customerFromProfile, getTransform, TRANSFORMS } from './transforms.ts';
+export { planPair } from './plan.ts';
+export type { FieldPlan, PairPlan } from './plan.ts';

@@ -708,6 +708,55 @@ function sideCard(title, reading, linkText) {
 
 const STATE_KIND = { same: 'ok', differs: 'bad', unknown: 'neutral' };
 
+/** The mapping's dry run (sync/plan.ts): what the relay would write on each side now. */
+export function planSection(plan) {
+  const writes = plan ? plan.fields.filter((f) => 'toDeal' in f || 'toReferral' in f).length : 0;
+  return h(
+    'section',
+    { 'aria-labelledby': 'h-plan' },
+    h(
+      'h2',
+      { id: 'h-plan' },
+      'Dry run ',
+      h(
+        'span',
+        { class: 'hint' },
+        !plan
+          ? 'one side could not be read'
+          : writes === 0
+            ? 'a sync now would write nothing'
+            : `a sync now would write ${writes} field${writes === 1 ? '' : 's'}`,
+      ),
+    ),
+    plan && plan.problems.length > 0
+      ? h('div', { class: 'banner banner-bad', role: 'alert' }, `Not writable: ${plan.problems.join('; ')}`)
+      : null,
+    plan
+      ? table(
+          'What the relay would write on each side now, field by field, and why',
+          [['Field'], ['Transform'], ['To Salesforce'], ['To Partner Center'], ['Why']],
+          plan.fields.map((f) => ({
+            attrs: {
+              class: 'toDeal' in f || 'toReferral' in f ? 'row-change' : '',
+              'data-plan-field': f.name,
+            },
+            cells: [
+              [
+                h('strong', {}, f.name),
+                h('br', {}),
+                h('span', { class: 'muted' }, `${f.referralPath} ↔ ${f.dealField}`),
+              ],
+              f.transform,
+              'toDeal' in f ? shown(f.toDeal) : '—',
+              'toReferral' in f ? shown(f.toReferral) : '—',
+              f.rule,
+            ],
+          })),
+        )
+      : null,
+  );
+}
+
 export function pairView(detail, now) {
   const link = detail.link;
   const differing = detail.fields.filter((f) => f.state === 'differs').length;
@@ -779,6 +828,7 @@ export function pairView(detail, now) {
         })),
       ),
     ),
+    planSection(detail.plan),
     h(
       'section',
       { 'aria-labelledby': 'h-history' },
