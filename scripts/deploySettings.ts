@@ -121,6 +121,11 @@ export const SETTINGS: Record<SettingName, SettingDoc> = {
     description: 'How far before the last watermark a reconcile looks',
     deploy: { kind: 'optional', default: '120' },
   },
+  PARTNER_SOLUTION_IDS: {
+    description:
+      "The partner's solution ids a new referral may name (comma-separated); empty accepts any SOL-… id",
+    deploy: { kind: 'optional' },
+  },
   DEAL_DELETED_RULE: {
     description:
       'What a deleted CRM record does to its referral: close (Closed/Lost with the reason) or keep-open',

@@ -74,6 +74,10 @@ const schema = z.object({
         });
       }
     }),
+  // The partner's solution ids (SOL-…): a create naming another is refused with a clear error on
+  // the record. Partner Center documents no API that lists a partner's solutions (UNCONFIRMED), so
+  // the list is configured; empty accepts any well-formed id.
+  PARTNER_SOLUTION_IDS: csv.default([]),
   // What a deleted CRM record does to its referral: close it (Closed/Lost, or Closed/Declined while
   // still New) with DEAL_DELETED_REASON, or leave it open. A restore re-links either way.
   DEAL_DELETED_RULE: z.enum(['close', 'keep-open']).default('close'),

@@ -90,6 +90,7 @@ export async function startWorkers(options: {
     notifications,
     dealUrl: (id) => crm.recordUrl(id),
     deletes: { rule: config.DEAL_DELETED_RULE, reason: config.DEAL_DELETED_REASON },
+    knownSolutions: new Set(config.PARTNER_SOLUTION_IDS),
   };
   if (config.COSELL_MODE === 'production') {
     // Values are fitted to the fields as the org defines them (an admin may have shortened one or

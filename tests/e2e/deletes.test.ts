@@ -117,11 +117,14 @@ describe('deletes: DEAL_DELETED_RULE=close (the default)', () => {
   });
 });
 
-describe('deletes: DEAL_DELETED_RULE=keep-open', () => {
+// One system for a relay with its own rules: deletes kept open, and a configured solution list.
+describe('a relay with DEAL_DELETED_RULE=keep-open and PARTNER_SOLUTION_IDS', () => {
   let system: TestSystem;
   let seller: Seller;
   before(async () => {
-    system = await startTestSystem({ env: { DEAL_DELETED_RULE: 'keep-open' } });
+    system = await startTestSystem({
+      env: { DEAL_DELETED_RULE: 'keep-open', PARTNER_SOLUTION_IDS: 'SOL-34104-EBB,SOL-6115380-IPC' },
+    });
     seller = await signInSeller(system.sandboxes);
   });
   after(() => system.stop());
@@ -139,5 +142,24 @@ describe('deletes: DEAL_DELETED_RULE=keep-open', () => {
     );
     assert.match(String(link.lastError), /left .* in Partner Center \(DEAL_DELETED_RULE=keep-open\)/);
     assert.equal(system.sandboxes.partnerCenter.referrals.get(referralId)?.status, status);
+  });
+
+  test("refuses to create a referral naming a solution that is not the partner's, with the reason on the record", async () => {
+    const opportunityId = await seller.createOpportunity({ Partner_Center_Solutions__c: 'SOL-99999-XYZ' });
+    await seller.update(opportunityId, { Sync_with_Partner_Center__c: true });
+    const record = await waitFor(
+      () => {
+        const r = opportunity(system.sandboxes, opportunityId);
+        return r.Referral_Sync_Status__c === 'Error' ? r : null;
+      },
+      { message: 'the refusal on the record' },
+    );
+    assert.match(String(record.Audit__c), /"SOL-99999-XYZ" is not one of this partner's solutions/);
+    assert.equal(
+      system.sandboxes.partnerCenter.referrals.list().filter((r) => r.externalReferenceId === opportunityId)
+        .length,
+      0,
+      'nothing was created',
+    );
   });
 });

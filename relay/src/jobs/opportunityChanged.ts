@@ -497,7 +497,7 @@ async function createReferral(
   const f = ctx.crm.fields;
   const opportunityId = record[f.id] as string;
   const view = await createView(ctx, record, retry);
-  const problems = validateForCreate(view, ctx.mapping);
+  const problems = validateForCreate(view, ctx.mapping, { knownSolutions: ctx.knownSolutions });
   if (problems.length > 0) {
     const message = `Not sent to Partner Center: ${problems.join('; ')}`;
     // Unchanged invalid data is reported once, not on every event.

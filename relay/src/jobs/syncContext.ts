@@ -26,6 +26,8 @@ export interface SyncContext {
   observeWrite?: (changedAt?: string | number | Date | null) => void;
   /** Called when a job gives up on its record (a failed attempt that throws is counted by the queue's wrapper). */
   observeGiveUp?: (direction: 'inbound' | 'outbound') => void;
+  /** The partner's solution ids a create may name (PARTNER_SOLUTION_IDS); absent: any well-formed id. */
+  knownSolutions?: ReadonlySet<string>;
   /** What a deleted CRM record does to its referral (jobs/dealRemoved.ts); absent: it is closed. */
   deletes?: { rule: 'close' | 'keep-open'; reason: string };
   /** Where notifications go (jobs/notices.ts); absent: none are sent. */

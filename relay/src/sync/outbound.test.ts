@@ -57,6 +57,28 @@ describe('validateForCreate', () => {
     assert.deepEqual(validateForCreate(view(), defaultMapping), []);
   });
 
+  it("refuses a solution id that is not one of the partner's configured solutions", () => {
+    const known = new Set(['SOL-6115380-IPC', 'SOL-34104-EBB']);
+    assert.deepEqual(validateForCreate(view(), defaultMapping, { knownSolutions: known }), []);
+    assert.deepEqual(
+      validateForCreate(
+        view({ Partner_Center_Solutions__c: 'sol-34104-ebb;SOL-99999-XYZ' }),
+        defaultMapping,
+        {
+          knownSolutions: known,
+        },
+      ),
+      [
+        'Partner_Center_Solutions__c: "SOL-99999-XYZ" is not one of this partner\'s solutions (SOL-6115380-IPC, SOL-34104-EBB)',
+      ],
+    );
+    // No list configured: any well-formed id passes.
+    assert.deepEqual(
+      validateForCreate(view({ Partner_Center_Solutions__c: 'SOL-99999-XYZ' }), defaultMapping),
+      [],
+    );
+  });
+
   it('names each Salesforce field that blocks the create', () => {
     const reasons = validateForCreate(
       view(

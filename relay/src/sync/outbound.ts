@@ -169,7 +169,14 @@ function trimmed(value: unknown): string | null {
  * Why Partner Center would refuse this Opportunity as a new referral (§1.4, §4.6), each reason
  * naming the Salesforce field to fix. Empty when it can be created.
  */
-export function validateForCreate(view: OpportunityView, mapping: Mapping): string[] {
+export function validateForCreate(
+  view: OpportunityView,
+  mapping: Mapping,
+  options: {
+    /** The partner's solution ids (PARTNER_SOLUTION_IDS); absent: any well-formed id is accepted. */
+    knownSolutions?: ReadonlySet<string>;
+  } = {},
+): string[] {
   const reasons: string[] = [];
   const { customer } = mapping;
   const account = view.account ?? null;
@@ -205,6 +212,14 @@ export function validateForCreate(view: OpportunityView, mapping: Mapping): stri
       reasons.push(
         `${solutions.opportunity}: "${id}" is not a solution id (expected SOL-12345-ABC or a GUID)`,
       );
+    }
+    const known = options.knownSolutions;
+    if (known && known.size > 0) {
+      const upper = new Set([...known].map((id) => id.toUpperCase()));
+      for (const id of ids.filter((id) => SOLUTION_ID.test(id) && !upper.has(id.toUpperCase())))
+        reasons.push(
+          `${solutions.opportunity}: "${id}" is not one of this partner's solutions (${[...known].join(', ')})`,
+        );
     }
   }
 
