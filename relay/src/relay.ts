@@ -16,7 +16,7 @@ import { createWebhookIntake, startChangeIntake } from './intake.ts';
 import type { ChangeIntake } from './intake.ts';
 import type { RetryPolicy } from './jobs/retry.ts';
 import type { Logger } from './logger.ts';
-import { loadMapping } from './mappingLoader.ts';
+import { loadMappingInStages } from './mappingLoader.ts';
 import { Metrics } from './metrics.ts';
 import type { RelayOperations } from './operations.ts';
 import type { EntraAuth } from './partner-center/entraAuth.ts';
@@ -72,11 +72,13 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
   const { config, settings, logger } = options;
   const startedAt = new Date();
   armCrashPoint(config.COSELL_CRASH_POINT);
-  const mapping = await loadMapping(
+  // Production may map the org's own fields, which only its describe knows: such a mapping is
+  // finished once the CRM client exists (mappingLoader.ts); any other problem stops the start here.
+  const finishMapping = await loadMappingInStages(
     path.resolve(config.rootDir, config.MAPPING_FILE),
     path.resolve(config.rootDir, config.FORCE_APP_DIR),
+    config.COSELL_MODE === 'production',
   );
-  for (const notice of mapping.notices) logger.warn({ file: config.MAPPING_FILE }, notice);
   const database = await openDatabase({
     databaseUrl: options.databaseUrl ?? config.DATABASE_URL,
     embeddedDir: path.resolve(config.rootDir, config.EMBEDDED_PG_DIR),
@@ -91,6 +93,8 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
   const syncStats = createSyncStats({ pool, metrics, logger: logger.child({ module: 'stats' }) });
   const clouds = connectClouds({ pool, config, settings, tokenCacheKey: options.tokenCacheKey, logger });
   const { auth, referrals, crm, breakers } = clouds;
+  const mapping = await finishMapping(() => crm.describeDealFields());
+  for (const notice of mapping.notices) logger.warn({ file: config.MAPPING_FILE }, notice);
   let draining = false;
 
   // Declared before the workers start: a retried undecodable change asks the feed for its decoder.

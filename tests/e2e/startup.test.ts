@@ -89,7 +89,11 @@ describe('the relay refuses to start on bad settings', () => {
     const entry = mapping.fields.find((f) => f.name === 'dealValue')!;
     entry.opportunity = 'Deal_Size__c';
     const file = files.write('mapping.json', JSON.stringify(mapping));
-    const { code, output } = await run(offlineEnv(files, { MAPPING_FILE: file }));
+    // Sandbox mode checks the mapping against force-app before anything starts; production checks a
+    // field force-app lacks against the org's describe (relay/src/sync/mapping.test.ts).
+    const env = offlineEnv(files, { MAPPING_FILE: file, COSELL_MODE: 'sandbox' });
+    delete env.DATABASE_URL;
+    const { code, output } = await run(env);
     assert.notEqual(code, 0, output);
     assert.match(output, /Invalid mapping/);
     assert.match(output, /dealValue.*"Deal_Size__c" is not an Opportunity field/);

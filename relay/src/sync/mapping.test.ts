@@ -6,7 +6,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError } from '../errors.ts';
 import { inboundPausedFields, mappedOpportunityFields, parseMapping } from './mapping.ts';
-import { loadMapping } from '../mappingLoader.ts';
+import { loadMapping, loadMappingInStages } from '../mappingLoader.ts';
 import { parseFieldMetadata } from '../crm/salesforce/opportunitySchema.ts';
 import { FORCE_APP_DIR, MAPPING_FILE, opportunitySchema } from './testFixtures.ts';
 
@@ -99,6 +99,42 @@ describe('mapping', () => {
     assert.ok(
       problems.some((p) => /\(notes\)\.inboundUpdates: must be true or false/.test(p)),
       problems.join('\n'),
+    );
+  });
+
+  it("maps the org's own custom field when the org's describe defines it (production), and says so when it cannot", async () => {
+    const json = withFields((fields) => {
+      fields.push({
+        name: 'region',
+        opportunity: 'Sales_Region__c',
+        referral: 'details.notes',
+        direction: 'outbound',
+        transform: 'text',
+      });
+      const notes = fields.findIndex((entry) => entry.name === 'notes');
+      fields.splice(notes, 1);
+    });
+    const file = path.join(await mkdtemp(path.join(os.tmpdir(), 'cosell-mapping-')), 'mapping.json');
+    await writeFile(file, JSON.stringify(json));
+    await assert.rejects(loadMapping(file, FORCE_APP_DIR), /Sales_Region__c" is not an Opportunity field/);
+    const described = [{ name: 'Sales_Region__c', type: 'Text', length: 80, updateable: true }];
+    const mapping = await loadMapping(file, FORCE_APP_DIR, { describe: async () => described });
+    assert.ok(mappedOpportunityFields(mapping).includes('Sales_Region__c'));
+    // At start: sandbox mode refuses it at once; production finishes the check once the CRM answers.
+    await assert.rejects(loadMappingInStages(file, FORCE_APP_DIR, false), /Sales_Region__c/);
+    const finish = await loadMappingInStages(file, FORCE_APP_DIR, true);
+    assert.ok(mappedOpportunityFields(await finish(async () => described)).includes('Sales_Region__c'));
+    await assert.rejects(
+      loadMapping(file, FORCE_APP_DIR, {
+        describe: async () => {
+          throw new Error('INVALID_SESSION_ID');
+        },
+      }),
+      (error: ConfigError) =>
+        error.problems.some((p) => /Sales_Region__c/.test(p)) &&
+        error.problems.some((p) =>
+          /the org's describe, which could define them, failed: INVALID_SESSION_ID/.test(p),
+        ),
     );
   });
 
