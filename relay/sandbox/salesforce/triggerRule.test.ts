@@ -128,6 +128,7 @@ test('builds the event payload with a comma-separated field list, null when empt
     IsClosed: null,
     IsWon: null,
     Microsoft_CRM_Identifier__c: null,
+    Referral_Created_Date__c: null,
     Referral_Identifier__c: null,
     Referral_Link__c: null,
     Referral_Status__c: null,

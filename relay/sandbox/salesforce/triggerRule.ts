@@ -30,6 +30,7 @@ export const SNAPSHOT_FIELDS = [
   'IsClosed',
   'IsWon',
   'Microsoft_CRM_Identifier__c',
+  'Referral_Created_Date__c',
   'Referral_Identifier__c',
   'Referral_Link__c',
   'Referral_Status__c',

@@ -24,6 +24,7 @@ import {
   isObject,
   isTerminal,
   mapOpportunityToReferral,
+  mapReferralToOpportunity,
   mappedOpportunityFields,
   namesOpportunity,
   partnerCenterHeldPaths,
@@ -394,6 +395,22 @@ export async function syncOpportunityToReferral(
   return 'updated';
 }
 
+/** The deal values of the mapping's one-way inbound entries for `referral` (none when one cannot be mapped). */
+function inboundOnlyFields(referral: Referral, mapping: SyncContext['mapping']): Record<string, unknown> {
+  let mapped: Record<string, unknown>;
+  try {
+    mapped = mapReferralToOpportunity(referral, mapping).fields;
+  } catch {
+    // A value that cannot be written stays for the inbound job, which reports it on the record.
+    return {};
+  }
+  return Object.fromEntries(
+    mapping.fields
+      .filter((entry) => entry.direction === 'inbound' && Object.hasOwn(mapped, entry.opportunity))
+      .map((entry) => [entry.opportunity, mapped[entry.opportunity]]),
+  );
+}
+
 /** The fields an Opportunity carries about its referral, as the create's write-back sets them. */
 function pairFields(f: RelayFieldNames, referral: Referral, linkTemplate: string): Record<string, unknown> {
   return {
@@ -560,7 +577,12 @@ async function createReferral(
   ctx.observeWrite?.();
   const referralId = made.id as string;
   const referral = await retry('GET referral', () => ctx.referrals.get(referralId)).catch(() => made);
-  const writeBack = pairFields(f, referral, ctx.mapping.referralLinkTemplate);
+  // The referral's one-way values (its creation time, Microsoft's CRM id) go with the pair's fields:
+  // else the webhook for our own POST writes them in a second call.
+  const writeBack = {
+    ...inboundOnlyFields(referral, ctx.mapping),
+    ...pairFields(f, referral, ctx.mapping.referralLinkTemplate),
+  };
   // What both sides agree on is the record as the write-back leaves it (with the referral's id and
   // status): a later job, e.g. the reconcile's, then finds nothing changed instead of a record
   // that differs from the one read before the create.

@@ -10,7 +10,14 @@ import type { Referral } from './referralSchema.ts';
 import { readPath, REFERRAL_PATHS } from './referralSchema.ts';
 import { inboundValueFor } from './inbound.ts';
 import { categoryOfDeal, categoryOfStatus } from './stage.ts';
-import { blankToNull, getTransform, splitSolutionIds, solutionIdsOf, utcDay } from './transforms.ts';
+import {
+  blankToNull,
+  getTransform,
+  splitSolutionIds,
+  solutionIdsOf,
+  utcDay,
+  utcInstant,
+} from './transforms.ts';
 
 export type CanonicalValues = Record<string, unknown>;
 
@@ -45,6 +52,8 @@ export function canonicalSalesforceValue(
       return canonicalNumber(value);
     case 'date':
       return utcDay(value) ?? blankToNull(value);
+    case 'datetime':
+      return utcInstant(value) ?? blankToNull(value);
     case 'boolean':
       return value === true || value === 'true';
     case 'solutions':

@@ -23,6 +23,8 @@ describe('inbound mapping', () => {
       Partner_Center_Solutions__c: 'SOL-6115380-IPC',
       Referral_Visibility__c: true,
       Microsoft_CRM_Identifier__c: '7-ABCDEF',
+      // Seven fractional digits in Partner Center, the millisecond in Salesforce.
+      Referral_Created_Date__c: '2026-01-15T09:30:00.123Z',
     });
     assert.deepEqual(customer, {
       name: 'Contoso Ltd',
@@ -50,6 +52,7 @@ describe('inbound mapping', () => {
       consent: {},
       details: { dealValue: '1500.50', requirements: { solutions: [] } },
       trackingInfo: { microsoftMsxId: null },
+      createdDateTime: undefined,
     });
     const { fields } = mapReferralToOpportunity(referral, defaultMapping);
     assert.equal(fields.StageName, 'Prospecting');
@@ -59,6 +62,7 @@ describe('inbound mapping', () => {
     assert.equal(fields.Partner_Center_Solutions__c, null);
     assert.equal(fields.CloseDate, null);
     assert.equal(fields.Microsoft_CRM_Identifier__c, null);
+    assert.equal(fields.Referral_Created_Date__c, null);
   });
 
   it('leaves the stage alone when the referral status is None', () => {

@@ -170,7 +170,7 @@ describe('mapping', () => {
       'fields[1] (dealValue).opportunity: "Amountt" is not an Opportunity field',
       'fields[3] (closingDate).referral: "details.closingDate" is not a known referral path',
       'fields[4] (notes).owner: required when direction is both (who wins a conflict)',
-      'fields[15] (name).name: "name" is also the name of fields[0]',
+      'fields[16] (name).name: "name" is also the name of fields[0]',
     ]);
   });
 
@@ -231,12 +231,12 @@ describe('mapping', () => {
     );
     assert.ok(
       problems.includes(
-        'fields[15] (won).opportunity: "IsWon" is read-only in Salesforce; use direction outbound',
+        'fields[16] (won).opportunity: "IsWon" is read-only in Salesforce; use direction outbound',
       ),
     );
     assert.ok(
       problems.includes(
-        'fields[15] (won).transform: text needs a Text or TextArea or LongTextArea or Html or Url or Email or Phone or Picklist field, but IsWon is Checkbox',
+        'fields[16] (won).transform: text needs a Text or TextArea or LongTextArea or Html or Url or Email or Phone or Picklist field, but IsWon is Checkbox',
       ),
     );
   });

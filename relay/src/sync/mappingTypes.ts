@@ -15,6 +15,7 @@ export const TRANSFORM_NAMES = [
   'text',
   'number',
   'date',
+  'datetime',
   'boolean',
   'picklist',
   'solutions',

@@ -23,6 +23,7 @@ export function sampleReferral(overrides: Partial<Referral> = {}): Referral {
     substatus: 'Accepted',
     type: 'Shared',
     eTag: '"8500e212-0000-0100-0000-6225cdc90000"',
+    createdDateTime: '2026-01-15T09:30:00.1234567Z',
     customerProfile: {
       name: 'Contoso Ltd',
       size: '',
@@ -76,6 +77,7 @@ export function sampleOpportunity(overrides: Record<string, unknown> = {}): Reco
     Referral_Status__c: 'Active',
     Referral_Substatus__c: 'Accepted',
     Microsoft_CRM_Identifier__c: '7-ABCDEF',
+    Referral_Created_Date__c: '2026-01-15T09:30:00.123+0000',
     ...overrides,
   };
 }

@@ -97,6 +97,14 @@ function dayToUtcMidnight(value: unknown, context: TransformContext): string | n
   return day === null ? null : `${day}T00:00:00Z`;
 }
 
+/** `value` as an ISO 8601 UTC instant to the millisecond, or null when it is blank or no date. */
+export function utcInstant(value: unknown): string | null {
+  const text = blankToNull(value);
+  if (typeof text !== 'string') return null;
+  const time = Date.parse(text);
+  return Number.isFinite(time) ? new Date(time).toISOString() : null;
+}
+
 /** Splits the deal's solutions field (ids separated by `;`, `,` or lines) into unique ids, in order. */
 export function splitSolutionIds(value: unknown): string[] {
   if (typeof value !== 'string') return [];
@@ -188,6 +196,21 @@ const transformList: readonly Transform[] = [
       return day;
     },
     toPartnerCenter: dayToUtcMidnight,
+  },
+  {
+    // A point in time (a DateTime field), kept to the millisecond in UTC: Partner Center's seven
+    // fractional digits and Salesforce's `+0000` offset compare equal once both are ISO 8601 in UTC.
+    name: 'datetime',
+    salesforceTypes: ['DateTime'],
+    referralKinds: ['datetime'],
+    inboundOnly: false,
+    toSalesforce: (value, context) => {
+      const instant = utcInstant(value);
+      if (instant === null && blankToNull(value) !== null)
+        throw failure(context, `${JSON.stringify(value)} is not a date and time`);
+      return instant;
+    },
+    toPartnerCenter: (value) => utcInstant(value),
   },
   {
     name: 'boolean',
