@@ -27,7 +27,7 @@ describe('planPair (mapping dry run)', () => {
     assert.equal(dealValue.differs, false);
     assert.equal(dealValue.toDeal, undefined);
     assert.equal(dealValue.toReferral, undefined);
-    assert.equal(dealValue.rule, 'both sides agree');
+    assert.equal(dealValue.rule, 'the same on both sides: nothing to write');
     assert.equal(dealValue.transform, 'number');
   });
 

@@ -120,7 +120,7 @@ export function planPair(input: {
           }
         : { ...base, rule: 'no deal yet; the referral has no value for it' };
     }
-    if (!base.differs) return { ...base, rule: 'both sides agree' };
+    if (!base.differs) return { ...base, rule: 'the same on both sides: nothing to write' };
     if (entry.direction === 'inbound') {
       if (entry.inboundUpdates === false)
         return { ...base, rule: "Partner Center's updates of it are paused in the mapping" };
