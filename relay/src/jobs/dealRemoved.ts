@@ -5,13 +5,12 @@
  * leaves it as it is. Either way the link keeps the pair, marked deleted, so the inbound sync does
  * not make a new record for the referral; a restore clears the mark and the pair syncs again.
  */
-import { describeError } from '../errors.ts';
 import { recordAudit } from '../store/audit.ts';
 import { findLinkByOpportunity } from '../store/links.ts';
 import { isTerminal } from '../sync/index.ts';
 import type { ReferralPatchOperation } from '../sync/referral.ts';
 import { dealDeleted, dealRestored } from './pairLifecycle.ts';
-import { withRetries } from './retry.ts';
+import { loggedRetry } from './retry.ts';
 import type { SyncContext } from './syncContext.ts';
 
 export type RemovalOutcome =
@@ -25,10 +24,7 @@ export async function dealDeletedOutbound(
 ): Promise<RemovalOutcome> {
   const f = ctx.crm.fields;
   const log = ctx.logger.child({ opportunityId, jobId });
-  const retry = <T>(what: string, op: () => Promise<T>) =>
-    withRetries(op, ctx.retry, (error, attempt, delayMs) =>
-      log.warn({ err: describeError(error), attempt, delayMs }, `${what} failed; retrying`),
-    );
+  const retry = loggedRetry(ctx.retry, log);
   // Restored before this job ran (or the event was about another record): a normal sync follows.
   const present = await retry('read Opportunity', () =>
     ctx.crm.deals.readDeals('id', [opportunityId], [f.id]),

@@ -40,7 +40,8 @@ import { dealDeletedOutbound, dealRestoredOutbound } from './dealRemoved.ts';
 import { writeOpportunity } from './opportunityWrites.ts';
 import { paired, refused, syncedOutbound } from './pairLifecycle.ts';
 import { inboundFingerprint } from './referralChanged.ts';
-import { withRetries } from './retry.ts';
+import { loggedRetry } from './retry.ts';
+import type { Retry } from './retry.ts';
 import { syncTask } from './syncTask.ts';
 import { isOlderThan, versionTime } from './versions.ts';
 import { relayFields } from './syncContext.ts';
@@ -169,10 +170,7 @@ export async function syncOpportunityToReferral(
   const force = options.force === true;
   const f = ctx.crm.fields;
   const log = ctx.logger.child({ opportunityId, jobId });
-  const retry = <T>(what: string, op: () => Promise<T>) =>
-    withRetries(op, ctx.retry, (error, attempt, delayMs) =>
-      log.warn({ err: describeError(error), attempt, delayMs }, `${what} failed; retrying`),
-    );
+  const retry = loggedRetry(ctx.retry, log);
   const link = await findLinkByOpportunity(ctx.pool, opportunityId);
   // Sync now reads the record as it is now, not as an event saw it.
   let record = force ? null : usableSnapshot(ctx, opportunityId, link, snapshot);
@@ -456,11 +454,7 @@ async function findCreatedReferrals(
 }
 
 /** The Opportunity as a create request sees it: with its primary contact when it asks Microsoft for help. */
-async function createView(
-  ctx: SyncContext,
-  record: DealRecord,
-  retry: <T>(what: string, op: () => Promise<T>) => Promise<T>,
-): Promise<OpportunityView> {
+async function createView(ctx: SyncContext, record: DealRecord, retry: Retry): Promise<OpportunityView> {
   const f = ctx.crm.fields;
   const opportunityId = record[f.id] as string;
   const view = viewOf(record, ctx.crm.fields);
@@ -478,7 +472,7 @@ async function ensureReferralForMicrosoft(
   ctx: SyncContext,
   record: DealRecord,
   main: Referral,
-  retry: <T>(what: string, op: () => Promise<T>) => Promise<T>,
+  retry: Retry,
 ): Promise<void> {
   const f = ctx.crm.fields;
   const opportunityId = record[f.id] as string;
@@ -508,7 +502,7 @@ async function createReferral(
     status?: 'Synced' | 'Error',
   ) => Promise<void>,
   log: SyncContext['logger'],
-  retry: <T>(what: string, op: () => Promise<T>) => Promise<T>,
+  retry: Retry,
   sentVersion: { opportunityVersion?: Date },
 ): Promise<OutboundOutcome | 'paired'> {
   const f = ctx.crm.fields;

@@ -21,7 +21,7 @@ import {
 import { noticeArrival, noticeMicrosoftAnswer } from './notices.ts';
 import { writeOpportunity } from './opportunityWrites.ts';
 import { joined, referralUnchanged, syncedInbound } from './pairLifecycle.ts';
-import { withRetries } from './retry.ts';
+import { loggedRetry } from './retry.ts';
 import { syncTask } from './syncTask.ts';
 import { isOlderThan } from './versions.ts';
 import { relayFields } from './syncContext.ts';
@@ -98,10 +98,7 @@ export async function syncReferralToOpportunity(
 ): Promise<InboundOutcome> {
   const f = ctx.crm.fields;
   const log = ctx.logger.child({ referralId, jobId });
-  const retry = <T>(what: string, op: () => Promise<T>) =>
-    withRetries(op, ctx.retry, (error, attempt, delayMs) =>
-      log.warn({ err: describeError(error), attempt, delayMs }, `${what} failed; retrying`),
-    );
+  const retry = loggedRetry(ctx.retry, log);
 
   let referral: Referral;
   try {

@@ -1,4 +1,5 @@
-import { isRelayError } from '../errors.ts';
+import { describeError, isRelayError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
 
 export interface RetryPolicy {
   /** Extra attempts inside one job run before the error goes back to the queue. */
@@ -42,4 +43,15 @@ export async function withRetries<T>(
       await sleep(delay);
     }
   }
+}
+
+/** The retry a job runs its calls through: `what` names the call in the warning each retry logs. */
+export type Retry = <T>(what: string, operation: () => Promise<T>) => Promise<T>;
+
+/** withRetries under `policy`, logging each retry on `log`. */
+export function loggedRetry(policy: RetryPolicy, log: Pick<Logger, 'warn'>): Retry {
+  return (what, operation) =>
+    withRetries(operation, policy, (error, attempt, delayMs) =>
+      log.warn({ err: describeError(error), attempt, delayMs }, `${what} failed; retrying`),
+    );
 }
