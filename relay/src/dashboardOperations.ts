@@ -10,7 +10,13 @@ import { recordAudit } from './store/audit.ts';
 import { listDeadLetterErrors, retryDeadLetter } from './store/deadLetters.ts';
 import { findLinkDetail, listPairAudit, searchLinks } from './store/linkSearch.ts';
 import type { LinkDetail, LinkPage, LinkSearch } from './store/linkSearch.ts';
-import { canonicalFromOpportunity, canonicalFromReferral, planPair, stableStringify } from './sync/index.ts';
+import {
+  canonicalFromOpportunity,
+  canonicalFromReferral,
+  planPair,
+  referralLinkOf,
+  stableStringify,
+} from './sync/index.ts';
 import type { Mapping, PairPlan } from './sync/index.ts';
 import type { Referral } from './sync/referral.ts';
 import type { DealRecord } from './crm/crmAdapter.ts';
@@ -115,7 +121,7 @@ export function createDashboardOperations(deps: {
   syncStats: SyncStats;
 }): DashboardOperations {
   const { pool, mapping, crm } = deps;
-  const referralUrl = (id: string) => mapping.referralLinkTemplate.replace('{id}', encodeURIComponent(id));
+  const referralUrl = (id: string) => referralLinkOf(mapping.referralLinkTemplate, id);
   const opportunityUrl = (id: string) => deps.crm.recordUrl(id);
 
   type Read<T> = { reading: SideReading; raw: T | null };

@@ -21,7 +21,6 @@ import { UNDECODABLE_EVENT_TASK, undecodableEventTask } from './jobs/undecodable
 import { noticeExpiring } from './jobs/notices.ts';
 import { createNotifier, parseNotificationTargets } from './notifications/notifier.ts';
 import { createNotificationOutbox, notificationSendTask } from './notifications/outbox.ts';
-import { findLinkByReferral } from './store/links.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 import type { ReferralsClient } from './partner-center/referralsClient.ts';
@@ -206,11 +205,7 @@ export async function startWorkers(options: {
       },
       [TASKS.notificationSend]: notificationSendTask({ pool, notifier, logger }),
       [TASKS.notificationExpiry]: async () => {
-        const due = await noticeExpiring(
-          ctx,
-          config.NOTIFY_EXPIRY_HOURS * 3600 * 1000,
-          async (referralId) => (await findLinkByReferral(pool, referralId))?.opportunityId ?? null,
-        );
+        const due = await noticeExpiring(ctx, config.NOTIFY_EXPIRY_HOURS * 3600 * 1000);
         logger.info({ due }, 'expiry scan: unanswered referrals expiring soon');
       },
     }),

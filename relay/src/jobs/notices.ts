@@ -7,20 +7,24 @@ import { describeError, isRelayError } from '../errors.ts';
 import { odataEquals } from '../partner-center/referralsClient.ts';
 import { awaitsAnswer, answerDeadline, microsoftAnswer } from '../notifications/events.ts';
 import type { Notification } from '../notifications/messages.ts';
+import { findLinkByReferral } from '../store/links.ts';
+import { referralLinkOf } from '../sync/index.ts';
 import type { Referral } from '../sync/referral.ts';
 import type { SyncContext } from './syncContext.ts';
 
-type NoticeContext = Pick<SyncContext, 'notifications' | 'mapping' | 'now' | 'dealUrl'>;
+type NoticeContext = Pick<SyncContext, 'notifications' | 'mapping' | 'now' | 'dealUrl' | 'pool'>;
 
 function links(ctx: NoticeContext, referralId: string | undefined, dealId: string | null | undefined) {
+  const dealUrl = dealId ? ctx.dealUrl?.(dealId) : null;
   return {
-    ...(referralId
-      ? { referralUrl: ctx.mapping.referralLinkTemplate.replace('{id}', encodeURIComponent(referralId)) }
-      : {}),
-    ...(dealId
-      ? { dealId, ...(ctx.dealUrl?.(dealId) ? { dealUrl: ctx.dealUrl(dealId) as string } : {}) }
-      : {}),
+    ...(referralId ? { referralUrl: referralLinkOf(ctx.mapping.referralLinkTemplate, referralId) } : {}),
+    ...(dealId ? { dealId, ...(dealUrl ? { dealUrl } : {}) } : {}),
   };
+}
+
+/** The deal the relay pairs with `referralId`, for a notification's links. */
+async function dealOf(ctx: NoticeContext, referralId: string): Promise<string | null> {
+  return (await findLinkByReferral(ctx.pool, referralId))?.opportunityId ?? null;
 }
 
 /** A referral the inbound sync just brought into the CRM: told when Microsoft waits for an answer. */
@@ -41,27 +45,29 @@ export async function noticeArrival(ctx: NoticeContext, referral: Referral, deal
   );
 }
 
-/** A co-sell referral shared with Microsoft, as read now: told once when Microsoft accepted or declined it. */
+/**
+ * A co-sell referral shared with Microsoft, as read now: told once when Microsoft accepted or
+ * declined it, about the pair of `pairReferralId` (the partner's own referral in the engagement).
+ */
 export async function noticeMicrosoftAnswer(
   ctx: NoticeContext,
   referral: Referral,
-  pair: { referralId: string | null; dealId: string | null },
+  pairReferralId: string,
 ): Promise<void> {
-  const kind = ctx.notifications && microsoftAnswer(referral);
+  const kind = microsoftAnswer(referral);
   if (!kind || !ctx.notifications) return;
-  const referralId = referral.id as string;
   await ctx.notifications.notify(
     {
       kind,
       at: ctx.now().toISOString(),
-      referralId: pair.referralId ?? referralId,
+      referralId: pairReferralId,
       name: typeof referral.name === 'string' ? referral.name : undefined,
       ...(kind === 'referral-declined' && typeof referral.statusReason === 'string' && referral.statusReason
         ? { reason: referral.statusReason }
         : {}),
-      ...links(ctx, pair.referralId ?? referralId, pair.dealId),
+      ...links(ctx, pairReferralId, await dealOf(ctx, pairReferralId)),
     },
-    { once: referralId },
+    { once: referral.id as string },
   );
 }
 
@@ -89,9 +95,8 @@ export async function noticeGaveUp(
  * ones; the rest of the check is done here, so an unfiltered answer is handled the same.
  */
 export async function noticeExpiring(
-  ctx: NoticeContext & Pick<SyncContext, 'referrals' | 'pool'>,
+  ctx: NoticeContext & Pick<SyncContext, 'referrals'>,
   warnMs: number,
-  dealOf: (referralId: string) => Promise<string | null>,
 ): Promise<number> {
   if (!ctx.notifications) return 0;
   const now = ctx.now().getTime();
@@ -107,7 +112,7 @@ export async function noticeExpiring(
         referralId,
         name: typeof referral.name === 'string' ? referral.name : undefined,
         expiresAt: deadline.toISOString(),
-        ...links(ctx, referralId, await dealOf(referralId)),
+        ...links(ctx, referralId, await dealOf(ctx, referralId)),
       },
       { once: referralId },
     );

@@ -29,6 +29,7 @@ import {
   namesOpportunity,
   partnerCenterHeldPaths,
   planReferralPatch,
+  referralLinkOf,
   resolveConflict,
   validateForCreate,
   withEngagementId,
@@ -95,10 +96,6 @@ export function outboundJobPayload(change: DealChange): OpportunityChangedPayloa
 }
 
 const CONFLICT_RETRIES = 3;
-
-function linkFor(referralId: string, template: string): string {
-  return template.replace('{id}', encodeURIComponent(referralId));
-}
 
 /**
  * What sending a change of a paired Opportunity reads of it: every field an event snapshot must hold
@@ -413,7 +410,7 @@ function inboundOnlyFields(referral: Referral, mapping: SyncContext['mapping']):
 function pairFields(f: RelayFieldNames, referral: Referral, linkTemplate: string): Record<string, unknown> {
   return {
     [f.referralId]: referral.id,
-    [f.referralLink]: linkFor(referral.id as string, linkTemplate),
+    [f.referralLink]: referralLinkOf(linkTemplate, referral.id as string),
     [f.referralStatus]: referral.status ?? null,
     [f.referralSubstatus]: referral.substatus ?? null,
   };
@@ -432,7 +429,7 @@ export function missingPairFields(
   const missing: Record<string, string> = {};
   if (record[f.referralId] !== referralId) missing[f.referralId] = referralId;
   if (missing[f.referralId] || (Object.hasOwn(record, f.referralLink) && !record[f.referralLink]))
-    missing[f.referralLink] = linkFor(referralId, linkTemplate);
+    missing[f.referralLink] = referralLinkOf(linkTemplate, referralId);
   return missing;
 }
 

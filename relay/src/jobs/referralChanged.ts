@@ -141,11 +141,7 @@ export async function syncReferralToOpportunity(
       // other jobs: synced here, under this referral's lock only, it ran beside the pair's outbound
       // job, whose older agreement then replaced this write's (chaos seed 20261202, pair 15).
       if (decision.kind === 'via') {
-        const pair = await findLinkByReferral(ctx.pool, decision.referralId);
-        await noticeMicrosoftAnswer(ctx, referral, {
-          referralId: decision.referralId,
-          dealId: pair?.opportunityId ?? null,
-        });
+        await noticeMicrosoftAnswer(ctx, referral, decision.referralId);
         await enqueueSyncJobs(
           ctx.pool,
           'referral',

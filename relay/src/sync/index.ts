@@ -87,3 +87,4 @@ export type { CustomerInfo, Transform, TransformContext } from './transforms.ts'
 export { customerFromProfile, getTransform, TRANSFORMS } from './transforms.ts';
 export { planPair } from './plan.ts';
 export type { FieldPlan, PairPlan } from './plan.ts';
+export { referralLinkOf } from './transforms.ts';

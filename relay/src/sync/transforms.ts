@@ -97,6 +97,11 @@ function dayToUtcMidnight(value: unknown, context: TransformContext): string | n
   return day === null ? null : `${day}T00:00:00Z`;
 }
 
+/** The Partner Center address of referral `id`: the mapping's referralLinkTemplate with the id in it. */
+export function referralLinkOf(template: string, id: string): string {
+  return template.replaceAll('{id}', encodeURIComponent(id));
+}
+
 /** `value` as an ISO 8601 UTC instant to the millisecond, or null when it is blank or no date. */
 export function utcInstant(value: unknown): string | null {
   const text = blankToNull(value);
@@ -250,9 +255,7 @@ const transformList: readonly Transform[] = [
     inboundOnly: true,
     toSalesforce: (value, context) => {
       const id = toText(value);
-      return id === null
-        ? null
-        : context.mapping.referralLinkTemplate.replaceAll('{id}', encodeURIComponent(id));
+      return id === null ? null : referralLinkOf(context.mapping.referralLinkTemplate, id);
     },
     toPartnerCenter: inboundOnly('referralLink'),
   },
