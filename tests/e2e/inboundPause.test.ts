@@ -77,6 +77,16 @@ describe('inbound pause of one field', () => {
       "the deal's older notes are not sent back",
     );
 
+    // A seller's edit of another field sends that field only, not the deal's older notes.
+    await seller.update(opportunityId, { Amount: 7770 });
+    await waitFor(
+      () =>
+        (pc().referrals.get(referralId)?.details as { dealValue?: number } | undefined)?.dealValue === 7770,
+      { message: "the seller's amount to go out" },
+    );
+    await waitForQueueIdle(system.relay.database.pool);
+    assert.equal(notesOf(referralId), 'Newer notes from Microsoft', 'the paused field is not sent back');
+
     await seller.update(opportunityId, { Description: 'Notes the seller wrote' });
     await waitFor(() => notesOf(referralId) === 'Notes the seller wrote', {
       message: "the seller's notes to go out",

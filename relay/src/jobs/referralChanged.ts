@@ -11,13 +11,14 @@ import {
   diffOpportunity,
   fingerprint,
   formatAuditLine,
-  inboundPausedFields,
+  inboundPausedEntries,
   mappedOpportunityFields,
   mapReferralToOpportunity,
   namesOpportunity,
   salesforceHeldFields,
   decideInbound,
 } from '../sync/index.ts';
+import type { FieldMapping } from '../sync/index.ts';
 import { noticeArrival, noticeMicrosoftAnswer } from './notices.ts';
 import { writeOpportunity } from './opportunityWrites.ts';
 import { joined, referralUnchanged, syncedInbound } from './pairLifecycle.ts';
@@ -83,10 +84,9 @@ async function ownReferralFor(ctx: SyncContext, referral: Referral): Promise<str
   return (byOpportunity ?? byEngagement)?.referralId ?? null;
 }
 
-/** The fields among `changes` whose updates the mapping pauses (`inboundUpdates: false`). */
-function pausedChanges(changes: Record<string, unknown>, mapping: SyncContext['mapping']): string[] {
-  const paused = inboundPausedFields(mapping);
-  return Object.keys(changes).filter((field) => paused.has(field));
+/** The mapping entries whose updates are paused (`inboundUpdates: false`) that `changes` would write. */
+function pausedChanges(changes: Record<string, unknown>, mapping: SyncContext['mapping']): FieldMapping[] {
+  return inboundPausedEntries(mapping).filter((entry) => Object.hasOwn(changes, entry.opportunity));
 }
 
 /** Partner Center → Salesforce for one referral. Idempotent: running it twice writes once. */
@@ -227,6 +227,11 @@ export async function syncReferralToOpportunity(
   // A referral this relay POSTed names its Opportunity: with no agreement saved (a crash right after
   // the POST), everything differing changed on both sides and the mapping's owner keeps it, so a
   // seller's edit made since the POST survives (chaos seed 20261202, pair 34).
+  /** Mapping entry `name` keeps the agreement it had (none when it had none). */
+  const keepAgreed = (name: string) => {
+    if (lastAgreed && Object.hasOwn(lastAgreed, name)) syncedValues[name] = lastAgreed[name];
+    else delete syncedValues[name];
+  };
   const postedFrom = current !== undefined && namesOpportunity(referral, String(current[f.id]));
   if (current && (lastAgreed || postedFrom)) {
     const held = salesforceHeldFields({
@@ -238,19 +243,16 @@ export async function syncReferralToOpportunity(
     for (const field of held.fields) delete changes[field];
     // A field kept for the seller is not agreed: it keeps its last agreed value, so the outbound
     // job still sees the seller's edit (saving Partner Center's value there made it look unchanged).
-    for (const decision of held.decisions)
-      if (lastAgreed && Object.hasOwn(lastAgreed, decision.field))
-        syncedValues[decision.field] = lastAgreed[decision.field];
-      else delete syncedValues[decision.field];
+    for (const decision of held.decisions) keepAgreed(decision.field);
   }
   // Fields the mapping pauses for updates keep the deal's value. Their agreement stays as it was, so
   // the outbound job does not take the deal's value for a seller's edit and send it back.
-  const paused = current ? pausedChanges(changes, ctx.mapping) : [];
-  for (const field of paused) {
-    delete changes[field];
-    if (lastAgreed && Object.hasOwn(lastAgreed, field)) syncedValues[field] = lastAgreed[field];
-    else delete syncedValues[field];
+  const pausedEntries = current ? pausedChanges(changes, ctx.mapping) : [];
+  for (const entry of pausedEntries) {
+    delete changes[entry.opportunity];
+    keepAgreed(entry.name);
   }
+  const paused = pausedEntries.map((entry) => entry.opportunity);
   const changed = Object.keys(changes);
   const outcome = {
     accountId,

@@ -45,7 +45,7 @@ export type {
 } from './mapping.ts';
 export {
   entriesFor,
-  inboundPausedFields,
+  inboundPausedEntries,
   mappedOpportunityFields,
   parseMapping,
   unfilledRequiredFields,

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError } from '../errors.ts';
-import { inboundPausedFields, mappedOpportunityFields, parseMapping } from './mapping.ts';
+import { inboundPausedEntries, mappedOpportunityFields, parseMapping } from './mapping.ts';
 import { loadMapping, loadMappingInStages } from '../mappingLoader.ts';
 import { parseFieldMetadata } from '../crm/salesforce/opportunitySchema.ts';
 import { FORCE_APP_DIR, MAPPING_FILE, opportunitySchema } from './testFixtures.ts';
@@ -72,8 +72,11 @@ describe('mapping', () => {
       }),
       opportunitySchema,
     );
-    assert.deepEqual([...inboundPausedFields(paused)], ['Description']);
-    assert.deepEqual([...inboundPausedFields(parseMapping(defaultJson, opportunitySchema))], []);
+    assert.deepEqual(
+      inboundPausedEntries(paused).map((entry) => entry.opportunity),
+      ['Description'],
+    );
+    assert.deepEqual(inboundPausedEntries(parseMapping(defaultJson, opportunitySchema)), []);
     const problems = problemsOf(
       withFields((fields) => {
         const help = fields.findIndex((entry) => entry.name === 'help');

@@ -447,11 +447,11 @@ export function entriesFor(mapping: Mapping, direction: 'inbound' | 'outbound'):
 }
 
 /**
- * Deal fields whose updates from Partner Center are paused (`inboundUpdates: false`): a new deal
+ * The entries whose updates from Partner Center are paused (`inboundUpdates: false`): a new deal
  * gets the referral's value, later changes of it stay in Partner Center.
  */
-export function inboundPausedFields(mapping: Mapping): Set<string> {
-  return new Set(mapping.fields.filter((entry) => entry.inboundUpdates === false).map((e) => e.opportunity));
+export function inboundPausedEntries(mapping: Mapping): FieldMapping[] {
+  return mapping.fields.filter((entry) => entry.inboundUpdates === false);
 }
 
 /** The deal fields the mapping reads or writes: what a read selects and the trigger watches. */
