@@ -9,6 +9,7 @@ import type pg from 'pg';
 import type { CrmAdapter } from './crm/crmAdapter.ts';
 import { describeError, isRelayError } from './errors.ts';
 import { SYNC_NOW } from './jobs/opportunityChanged.ts';
+import { enqueueReferralSyncNow } from './jobs/referralChanged.ts';
 import type { ReferralsClient } from './partner-center/referralsClient.ts';
 import type { AuditEvent } from './store/audit.ts';
 import { latestAuditId, listAuditAfter } from './store/audit.ts';
@@ -82,7 +83,6 @@ async function resolvePair(
 export async function syncNow(deps: SyncNowDeps, id: string, waitMs: number): Promise<SyncNowResult> {
   const { referralId, opportunityId } = await resolvePair(deps, id);
   const startedAfter = await latestAuditId(deps.pool);
-  const options = { maxAttempts: deps.maxAttempts, coalesceMs: 0 };
   const jobIds: string[] = [];
   const keys: string[] = [];
   const queued: SyncNowResult['queued'] = [];
@@ -91,7 +91,7 @@ export async function syncNow(deps: SyncNowDeps, id: string, waitMs: number): Pr
       deps.pool,
       'opportunity',
       [{ id: opportunityId, payload: { opportunityId, changeKind: SYNC_NOW, force: true } }],
-      options,
+      { maxAttempts: deps.maxAttempts, coalesceMs: 0 },
     );
     jobIds.push(...added.values());
     keys.push(jobKey('opportunity', opportunityId));
@@ -100,15 +100,7 @@ export async function syncNow(deps: SyncNowDeps, id: string, waitMs: number): Pr
   if (referralId) {
     // The outbound job queues the referral's own forced job when it is done (opportunityChanged.ts),
     // as the panel's Sync now does; with no deal yet, the referral's job is queued here.
-    if (!opportunityId) {
-      const added = await enqueueSyncJobs(
-        deps.pool,
-        'referral',
-        [{ id: referralId, payload: { referralId, reason: 'sync-now', force: true } }],
-        options,
-      );
-      jobIds.push(...added.values());
-    }
+    if (!opportunityId) jobIds.push(await enqueueReferralSyncNow(deps.pool, referralId, deps.maxAttempts));
     keys.push(jobKey('referral', referralId));
     queued.push('inbound');
   }

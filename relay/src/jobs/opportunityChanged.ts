@@ -7,7 +7,6 @@ import { recordAudit } from '../store/audit.ts';
 import { crashPoint } from '../crashPoint.ts';
 import { hasOpenDeadLetter } from '../store/deadLetters.ts';
 import { findLinkByOpportunity } from '../store/links.ts';
-import { enqueueSyncJobs } from '../store/queue.ts';
 import type { Link } from '../store/links.ts';
 import { learnDealWriteCount, snapshotIncludesRelayWrites } from '../store/dealWrites.ts';
 import {
@@ -40,7 +39,7 @@ import type { OpportunityView, ReferralValues } from '../sync/index.ts';
 import { dealDeletedOutbound, dealRestoredOutbound } from './dealRemoved.ts';
 import { writeOpportunity } from './opportunityWrites.ts';
 import { paired, refused, syncedOutbound } from './pairLifecycle.ts';
-import { inboundFingerprint } from './referralChanged.ts';
+import { enqueueReferralSyncNow, inboundFingerprint } from './referralChanged.ts';
 import { loggedRetry } from './retry.ts';
 import type { Retry } from './retry.ts';
 import { syncTask } from './syncTask.ts';
@@ -620,13 +619,7 @@ export function opportunityChangedTask(ctx: SyncContext): Task {
       // announced (a lost webhook) comes over too. Queued before this job completes, so whoever
       // waits for the pair's jobs (syncNow.ts) sees one of them in the queue throughout.
       const referralId = force ? (await findLinkByOpportunity(ctx.pool, opportunityId))?.referralId : null;
-      if (referralId)
-        await enqueueSyncJobs(
-          ctx.pool,
-          'referral',
-          [{ id: referralId, payload: { referralId, reason: 'sync-now', force: true } }],
-          { maxAttempts: ctx.maxAttempts, coalesceMs: 0 },
-        );
+      if (referralId) await enqueueReferralSyncNow(ctx.pool, referralId, ctx.maxAttempts);
       return outcome;
     },
     // Tell the seller on the record too; the job stays visible as a dead letter.

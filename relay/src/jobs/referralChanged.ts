@@ -3,6 +3,7 @@ import { describeError, isRelayError, RelayError } from '../errors.ts';
 import type { Referral } from '../sync/referral.ts';
 import { recordAudit } from '../store/audit.ts';
 import { enqueueSyncJobs } from '../store/queue.ts';
+import type { Queryable } from '../store/transaction.ts';
 import { findLinkByEngagement, findLinkByOpportunity, findLinkByReferral } from '../store/links.ts';
 import {
   agreedSoFar,
@@ -82,6 +83,21 @@ async function ownReferralFor(ctx: SyncContext, referral: Referral): Promise<str
       ? await findLinkByEngagement(ctx.pool, referral.engagementId)
       : null;
   return (byOpportunity ?? byEngagement)?.referralId ?? null;
+}
+
+/** Queues a Sync now of the referral's inbound side (forced, at once); returns the job's id. */
+export async function enqueueReferralSyncNow(
+  db: Queryable,
+  referralId: string,
+  maxAttempts: number,
+): Promise<string> {
+  const added = await enqueueSyncJobs(
+    db,
+    'referral',
+    [{ id: referralId, payload: { referralId, reason: 'sync-now', force: true } }],
+    { maxAttempts, coalesceMs: 0 },
+  );
+  return added.get(referralId) ?? '';
 }
 
 /** The mapping entries whose updates are paused (`inboundUpdates: false`) that `changes` would write. */
@@ -253,6 +269,7 @@ export async function syncReferralToOpportunity(
     keepAgreed(entry.name);
   }
   const paused = pausedEntries.map((entry) => entry.opportunity);
+  const pausedNote = `Not updated (paused in the mapping): ${paused.join(', ')}`;
   const changed = Object.keys(changes);
   const outcome = {
     accountId,
@@ -270,7 +287,7 @@ export async function syncReferralToOpportunity(
         referralId,
         opportunityId: current[f.id] as string,
         jobId,
-        message: `Not updated (paused in the mapping): ${paused.join(', ')}`,
+        message: pausedNote,
       });
     return 'unchanged';
   }
@@ -288,7 +305,7 @@ export async function syncReferralToOpportunity(
       ? `Updated from Partner Center: ${changed.join(', ')}`
       : 'In sync with Partner Center'
     : `Created from Partner Center referral ${referralId}`;
-  if (paused.length > 0) notes.push(`Not updated (paused in the mapping): ${paused.join(', ')}`);
+  if (paused.length > 0) notes.push(pausedNote);
   const message = notes.length > 0 ? `${summary}; ${notes.join('; ')}` : summary;
   const line = formatAuditLine({ at: ctx.now(), level: 'INFO', direction: 'inbound', message });
   const write: Record<string, unknown> = {
