@@ -5,7 +5,7 @@ import { findLinkByOpportunity } from '../../relay/src/store/links.ts';
 import { startTestSystem } from '../support/relayHarness.ts';
 import type { TestSystem } from '../support/relayHarness.ts';
 import { waitForQueueIdle } from '../support/inboundChecks.ts';
-import { opportunity, signInSeller } from '../support/seller.ts';
+import { opportunity, signInSeller, syncedReferralOf } from '../support/seller.ts';
 import type { Seller } from '../support/seller.ts';
 import { waitFor } from '../support/waitFor.ts';
 
@@ -17,14 +17,7 @@ import { waitFor } from '../support/waitFor.ts';
 
 async function syncedPair(system: TestSystem, seller: Seller) {
   const opportunityId = await seller.createOpportunity({ Sync_with_Partner_Center__c: true });
-  const referralId = await waitFor(
-    () => {
-      const r = opportunity(system.sandboxes, opportunityId);
-      return r.Referral_Sync_Status__c === 'Synced' ? (r.Referral_Identifier__c as string | undefined) : null;
-    },
-    { message: 'the synced referral' },
-  );
-  return { opportunityId, referralId };
+  return { opportunityId, referralId: await syncedReferralOf(system.sandboxes, opportunityId) };
 }
 
 const sellerId = (system: TestSystem) =>
@@ -77,12 +70,15 @@ describe('deletes: DEAL_DELETED_RULE=close (the default)', () => {
       { details: { ...(closed.details as object), notes: 'after the delete' } },
       { force: true },
     );
-    await waitForQueueIdle(pool());
-    const audit = await system.relay.operations.listAudit({ referralId, limit: 20 });
-    assert.ok(
-      audit.some((e) => /Not written: Opportunity .* was deleted in the CRM/.test(e.message)),
-      JSON.stringify(audit.map((e) => e.message)),
+    // The webhook's job may not be queued yet when the update returns: wait for its audit line.
+    await waitFor(
+      async () =>
+        (await system.relay.operations.listAudit({ referralId, limit: 20 })).some((e) =>
+          /Not written: Opportunity .* was deleted in the CRM/.test(e.message),
+        ),
+      { message: 'the inbound job to refuse to recreate the deleted Opportunity' },
     );
+    await waitForQueueIdle(pool());
     assert.equal(
       system.sandboxes.salesforce.store.findBy('Opportunity', 'Referral_Identifier__c', referralId).length,
       0,

@@ -4,7 +4,13 @@ import { DEFAULT_INTEGRATION_USER } from '../../relay/sandbox/salesforce/users.t
 import { enqueue, TASKS } from '../../relay/src/store/queue.ts';
 import { sampleReferral, startTestSystem } from '../support/relayHarness.ts';
 import type { TestSystem } from '../support/relayHarness.ts';
-import { opportunity, recordWrites, referralWrites, signInSeller } from '../support/seller.ts';
+import {
+  opportunity,
+  recordWrites,
+  referralWrites,
+  signInSeller,
+  syncedReferralOf as syncedReferral,
+} from '../support/seller.ts';
 import type { Seller } from '../support/seller.ts';
 import { waitFor } from '../support/waitFor.ts';
 
@@ -28,18 +34,7 @@ const referrals = () => system.sandboxes.partnerCenter.referrals;
 const sameId = (a: unknown, b: unknown) =>
   typeof a === 'string' && typeof b === 'string' && a.slice(0, 15) === b.slice(0, 15);
 
-async function syncedReferralOf(opportunityId: string): Promise<string> {
-  const record = await waitFor(
-    () => {
-      const r = opportunity(system.sandboxes, opportunityId);
-      return r.Referral_Sync_Status__c === 'Synced' && typeof r.Referral_Identifier__c === 'string'
-        ? r
-        : null;
-    },
-    { message: `Opportunity ${opportunityId} synced` },
-  );
-  return record.Referral_Identifier__c as string;
-}
+const syncedReferralOf = (opportunityId: string) => syncedReferral(system.sandboxes, opportunityId);
 
 /** Waits until every webhook has been delivered and the worker has nothing running or queued. */
 async function settled(): Promise<void> {

@@ -3,6 +3,7 @@ import { DEFAULT_SELLER_APP, DEFAULT_SELLER_USER } from '../../relay/sandbox/sal
 import type { Sandboxes } from '../../relay/sandbox/index.ts';
 import type { RequestLogEntry } from '../../relay/sandbox/partner-center/index.ts';
 import type { SObjectRecord } from '../../relay/sandbox/salesforce/recordStore.ts';
+import { waitFor } from './waitFor.ts';
 
 /**
  * A seller working in the sandbox org through the real REST API (password grant, like any
@@ -131,4 +132,18 @@ export function opportunity(sandboxes: Sandboxes, id: string): SObjectRecord {
   const record = sandboxes.salesforce.store.get('Opportunity', id);
   if (!record) throw new Error(`Opportunity ${id} is not in the sandbox org`);
   return record;
+}
+
+/** Waits until the Opportunity shows Synced with its referral id; returns the id. */
+export async function syncedReferralOf(sandboxes: Sandboxes, opportunityId: string): Promise<string> {
+  const record = await waitFor(
+    () => {
+      const r = opportunity(sandboxes, opportunityId);
+      return r.Referral_Sync_Status__c === 'Synced' && typeof r.Referral_Identifier__c === 'string'
+        ? r
+        : null;
+    },
+    { message: `Opportunity ${opportunityId} synced` },
+  );
+  return record.Referral_Identifier__c as string;
 }
