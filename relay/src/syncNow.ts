@@ -41,7 +41,7 @@ export class SyncNowRefused extends Error {
 
 export interface SyncNowDeps {
   pool: pg.Pool;
-  crm: Pick<CrmAdapter, 'deals' | 'fields'>;
+  crm: Pick<CrmAdapter, 'deals' | 'fields' | 'classifyError'>;
   referrals: Pick<ReferralsClient, 'get'>;
   maxAttempts: number;
   /** How often the wait looks at the queue. */
@@ -57,11 +57,15 @@ async function resolvePair(
   if (link) return { referralId: link.referralId, opportunityId: link.opportunityId };
   const f = deps.crm.fields;
   // Not linked yet: a deal whose seller turned sync on (its first send failed, say), or a referral
-  // Partner Center holds that never reached the CRM. A malformed id is simply not found on a side.
+  // Partner Center holds that never reached the CRM. An id the CRM refuses for good (not one of its
+  // ids) is simply not found there; an outage or a sign-in failure is an error, not "not found".
   const deal = await deps.crm.deals
     .readDeals('id', [id], [f.id, f.syncFlag, f.referralId])
     .then((found) => found.get(id) ?? null)
-    .catch(() => null);
+    .catch((error: unknown) => {
+      if (deps.crm.classifyError(error)?.permanent) return null;
+      throw error;
+    });
   if (deal) {
     if (deal[f.syncFlag] !== true)
       throw new SyncNowRefused(
